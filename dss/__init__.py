@@ -1,0 +1,1 @@
+"""Per-site distributed storage service (DSS): server, client, backends, audit."""

@@ -1,0 +1,1 @@
+"""Central metadata archive (EAS): schema, REST API, typed client, auth."""

@@ -1,0 +1,1 @@
+"""Metascheduler: jobs from the plan and arrivals, priorities, dispatch, retries, failover."""

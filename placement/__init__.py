@@ -1,0 +1,1 @@
+"""Placement planner: the problem as plain data, survey generator, solvers, metrics, plots."""

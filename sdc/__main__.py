@@ -1,0 +1,3 @@
+from sdc.cli import main
+
+main()

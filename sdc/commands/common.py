@@ -1,0 +1,38 @@
+"""What every `sdc` sub-command shares: the settings from the context, errors and exit codes."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from sdc.settings import Settings
+
+# Exit codes that mean something (documented in docs/cli.md).
+EXIT_OK = 0
+EXIT_ERROR = 1  # bad input, a failed check, an error reported by a server
+EXIT_UNAVAILABLE = 2  # usage error or a capability that is not available yet
+EXIT_INFEASIBLE = 3  # placement: no plan satisfies the hard constraints
+
+err_console = Console(stderr=True)
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The Settings built once by the root callback."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, Settings):
+        raise RuntimeError("settings were not built by the root callback")
+    return obj
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """Print a clear error on stderr and exit with `code`."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def not_available(what: str, issue: str) -> NoReturn:
+    """Exit 2 for a command whose capability has not landed yet; never fake output."""
+    err_console.print(f"{what} is not available yet (tracked in the {issue} issue).")
+    raise typer.Exit(EXIT_UNAVAILABLE)

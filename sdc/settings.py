@@ -1,0 +1,99 @@
+"""The one Settings object: YAML file + `SDC_` environment variables, built at the entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+
+class ServerSettings(BaseModel):
+    """Where `sdc server` listens."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class Settings(BaseSettings):
+    """Everything configurable, one object.
+
+    Sources, strongest first: explicit keyword arguments, `SDC_*` environment variables
+    (nested with `__`, e.g. `SDC_SERVER__PORT=9000`), the YAML file named by `SDC_CONFIG`
+    or `--config`, then the defaults below.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SDC_", env_nested_delimiter="__", extra="forbid")
+
+    data_dir: Path = Path("sdc-data")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default is a SQLite file under data_dir",
+    )
+    server: ServerSettings = ServerSettings()
+
+    config_file: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The archive database URL: explicit, else the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'archive.sqlite').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls, init_settings))
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing or malformed."""
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads the YAML file named by `config_file` (init kwarg) or `SDC_CONFIG`."""
+
+    def __init__(self, settings_cls: type[BaseSettings], init: PydanticBaseSettingsSource):
+        super().__init__(settings_cls)
+        self._init = init
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        import os
+
+        path = self._init().get("config_file") or os.environ.get("SDC_CONFIG")
+        if not path:
+            return {}
+        return load_yaml_mapping(Path(path))
+
+
+def load_yaml_mapping(path: Path) -> dict[str, Any]:
+    """Read a YAML file that must hold a mapping; raise ConfigError naming the file otherwise."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data

@@ -1,0 +1,1 @@
+"""SDC site agents: the agent loop, staging, the Pipeline Runner and profiling."""
