@@ -17,8 +17,9 @@ Direction = Literal["ancestors", "descendants"]
 
 
 def _site_field() -> Any:
-    # ORM attributes are named `site_name`; the API says `site`.
-    return Field(validation_alias=AliasChoices("site", "site_name"))
+    # ORM attributes are named `site_name`; the API says `site`. The ORM name is tried first
+    # because some rows also carry a `site` relationship, which is not the site's name.
+    return Field(validation_alias=AliasChoices("site_name", "site"))
 
 
 class Schema(BaseModel):
@@ -185,7 +186,9 @@ class ProductIn(Schema):
     tile_id: int | None = None
     version: str = Field(min_length=1, max_length=32)
     metadata: dict[str, Any] = Field(
-        default={}, validation_alias=AliasChoices("metadata", "product_metadata")
+        # ORM rows expose the column as `product_metadata`; their `metadata` is SQLAlchemy's.
+        default={},
+        validation_alias=AliasChoices("product_metadata", "metadata"),
     )
     size_bytes: int = Field(ge=0)
     adler32: str = Field(pattern=r"^[0-9a-f]{8}$")

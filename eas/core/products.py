@@ -80,7 +80,7 @@ def encode_cursor(product_id: str) -> str:
 def decode_cursor(cursor: str) -> str:
     """The product id a cursor resumes after; BadRequest when it is not one of ours."""
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
+        return base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"malformed cursor {cursor!r}") from exc
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import typer
-import uvicorn
 
-from eas.api import create_app
 from eas.db import make_engine
 from eas.migrate import SchemaError, check_schema
 from sdc.commands.common import fail, settings_of
@@ -26,5 +24,10 @@ def server(
         fail(str(exc))
     finally:
         engine.dispose()
+    # Imported here: the web stack is heavy and every other `sdc` command starts without it.
+    import uvicorn
+
+    from eas.api import create_app
+
     app = create_app(url, settings.archive)
     uvicorn.run(app, host=host or settings.server.host, port=port or settings.server.port)
