@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from sdc.commands import agent, archive, dss, placement, scheduler
 from sdc.commands.common import fail, not_available
+from sdc.commands.server import server
 from sdc.settings import ConfigError, Settings
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app.add_typer(dss.app, name="dss")
 app.add_typer(placement.app, name="placement")
 app.add_typer(scheduler.app, name="scheduler")
 app.add_typer(agent.app, name="agent")
+app.command()(server)
 
 
 @app.callback()
@@ -43,12 +45,6 @@ def root(
 def demo() -> None:
     """Run the whole system end to end on this machine (embedded default, no servers)."""
     not_available("sdc demo", "demo")
-
-
-@app.command()
-def server() -> None:
-    """Serve the archive API and the operations dashboard."""
-    not_available("sdc server", "foundation")
 
 
 def main() -> None:

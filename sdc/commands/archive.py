@@ -2,17 +2,197 @@
 
 from __future__ import annotations
 
-import typer
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
-from sdc.commands.common import not_available
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from eas.core import lineage as lineage_core
+from eas.core import products as product_core
+from eas.core.sites import list_sites
+from eas.core.tokens import create_token
+from eas.db import make_engine, make_session_factory, transaction
+from eas.errors import ArchiveError
+from eas.loaders import load_maintenance, load_sites
+from eas.migrate import SchemaError, check_schema, current_revision, head_revision, upgrade
+from eas.schemas import ProductPublic, SitePublic
+from sdc.commands.common import fail, settings_of
 
 app = typer.Typer(
     help="The central metadata archive (EAS): schema, sites, tokens, products, lineage.",
     no_args_is_help=True,
 )
+token_app = typer.Typer(help="Bearer tokens for the archive API.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+console = Console()
 
 
-@app.command("status")
-def status() -> None:
-    """Not available yet."""
-    not_available("sdc archive", "foundation")
+@contextmanager
+def _archive(ctx: typer.Context) -> Iterator[Session]:
+    """A session on the migrated archive, committed at the end; errors become clean exits."""
+    engine = make_engine(settings_of(ctx).resolved_database_url)
+    try:
+        check_schema(engine)
+        with transaction(make_session_factory(engine)) as session:
+            yield session
+    except (ArchiveError, SchemaError) as exc:
+        fail(str(exc))
+    except OperationalError as exc:
+        fail(f"cannot use the archive database: {str(exc.orig).strip()}")
+    finally:
+        engine.dispose()
+
+
+def _migrate(ctx: typer.Context, fresh: bool) -> None:
+    settings = settings_of(ctx)
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    try:
+        before = current_revision(engine)
+        if before is None and not fresh:
+            fail("the archive is not initialised; run `sdc archive init`")
+        upgrade(engine)
+    except OperationalError as exc:
+        fail(f"cannot use the archive database: {str(exc.orig).strip()}")
+    finally:
+        engine.dispose()
+    where = engine.url.render_as_string(hide_password=True)
+    if before == head_revision():
+        typer.echo(f"archive at {where} is already at schema revision {before}")
+    else:
+        typer.echo(f"archive at {where} migrated from {before or 'empty'} to {head_revision()}")
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the archive schema (SQLite under data_dir, or SDC_DATABASE_URL)."""
+    _migrate(ctx, fresh=True)
+
+
+@app.command("upgrade")
+def upgrade_command(ctx: typer.Context) -> None:
+    """Migrate an existing archive to this version's schema."""
+    _migrate(ctx, fresh=False)
+
+
+@app.command("load-sites")
+def load_sites_command(ctx: typer.Context, file: Path) -> None:
+    """Create or update the sites listed in FILE (sites.yaml); all or nothing."""
+    with _archive(ctx) as session:
+        created, updated = load_sites(session, file)
+    typer.echo(f"{file}: {created} site(s) created, {updated} updated")
+
+
+@app.command("load-maintenance")
+def load_maintenance_command(ctx: typer.Context, file: Path) -> None:
+    """Store the maintenance windows listed in FILE (maintenance.yaml); all or nothing."""
+    with _archive(ctx) as session:
+        stored = load_maintenance(session, file)
+    typer.echo(f"{file}: {stored} maintenance window(s) stored")
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    role: str = typer.Option(..., help="reader | planner | agent | admin"),
+    site: str | None = typer.Option(None, help="the one site an agent token acts for"),
+    name: str | None = typer.Option(None, help="who holds it (default: role[@site])"),
+) -> None:
+    """Mint a token and print it once; only its hash is stored."""
+    holder = name or (f"{role}@{site}" if site else role)
+    with _archive(ctx) as session:
+        _, secret = create_token(session, role, holder, site)
+    typer.echo(secret)
+
+
+@app.command()
+def sites(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the sites."""
+    with _archive(ctx) as session:
+        rows = list_sites(session)
+        found = [(SitePublic.model_validate(s), len(s.maintenance_windows)) for s in rows]
+    if as_json:
+        records = [{**s.model_dump(mode="json"), "maintenance_windows": n} for s, n in found]
+        typer.echo(json.dumps(records, indent=2))
+        return
+    table = Table("site", "country", "cores", "storage TB", "DSS", "active", "maintenance")
+    for site, windows in found:
+        table.add_row(
+            site.name,
+            site.country,
+            str(site.cores),
+            f"{site.storage_tb:g}",
+            site.dss_url or "-",
+            "yes" if site.active else "no",
+            str(windows),
+        )
+    console.print(table)
+
+
+@app.command()
+def products(
+    ctx: typer.Context,
+    product_type: str | None = typer.Option(None, "--type", help="product type"),
+    obs: int | None = typer.Option(None, "--obs", help="observation id"),
+    tile: int | None = typer.Option(None, "--tile", help="tile id"),
+    version: str | None = typer.Option(None, help="pipeline version"),
+    meta: list[str] = typer.Option([], help="metadata filter key=value (repeatable)"),
+    limit: int = typer.Option(100, min=1, help="at most this many"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Find data products by type, observation, tile, version and metadata."""
+    with _archive(ctx) as session:
+        wanted = product_core.ProductFilter(
+            product_type=product_type,
+            obs_id=obs,
+            tile_id=tile,
+            version=version,
+            metadata=product_core.parse_metadata_pairs(meta),
+        )
+        rows, _ = product_core.query_products(session, wanted, limit=limit)
+        found = [ProductPublic.model_validate(p) for p in rows]
+    if as_json:
+        typer.echo(json.dumps([p.model_dump(mode="json") for p in found], indent=2))
+        return
+    table = Table("product", "type", "obs", "tile", "version", "size", "created")
+    for p in found:
+        table.add_row(
+            p.product_id,
+            p.product_type,
+            str(p.obs_id or "-"),
+            str(p.tile_id or "-"),
+            p.version,
+            str(p.size_bytes),
+            p.created.isoformat(timespec="seconds"),
+        )
+    console.print(table)
+
+
+@app.command()
+def lineage(
+    ctx: typer.Context,
+    product_id: str,
+    depth: int = typer.Option(3, min=1, help="how many hops"),
+    direction: str = typer.Option("ancestors", help="ancestors | descendants"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show what a product was made from (ancestors) or what was made from it."""
+    with _archive(ctx) as session:
+        graph = lineage_core.walk_lineage(session, product_id, direction, depth)
+    if as_json:
+        typer.echo(graph.model_dump_json(indent=2))
+        return
+    table = Table("depth", "product", "type", title=f"{direction} of {product_id}")
+    for node in graph.nodes:
+        table.add_row(str(node.depth), node.product_id, node.product_type)
+    console.print(table)
+    for edge in graph.edges:
+        console.print(f"  {edge.parent} --job {edge.job_id}--> {edge.child}", highlight=False)

@@ -1,0 +1,46 @@
+"""The archive API application: `create_app(database_url, config)`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from eas.api.routes import auth, lineage, plans, products, replicas, sites, survey
+from eas.config import ArchiveConfig
+from eas.db import make_engine, make_session_factory
+from eas.errors import ArchiveError
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(database_url: str, config: ArchiveConfig | None = None) -> FastAPI:
+    """The archive API over the database at `database_url` (schema already migrated)."""
+    config = config or ArchiveConfig()
+    app = FastAPI(
+        title="SDC archive (EAS)",
+        version="1",
+        description="Central metadata archive: sites, survey, plans, products, replicas, lineage.",
+    )
+    options = {} if database_url.startswith("sqlite") else {"pool_size": config.pool_size}
+    engine = make_engine(database_url, **options)
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+    app.state.config = config
+    for module in (auth, sites, survey, plans, products, replicas, lineage):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.add_exception_handler(ArchiveError, _archive_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    return app
+
+
+async def _archive_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ArchiveError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+
+
+async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+    # A race the core's checks could not see (two writers at once): the database refused it.
+    reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+    return JSONResponse({"detail": f"conflicts with stored data: {reason}"}, status_code=409)

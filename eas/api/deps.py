@@ -1,0 +1,82 @@
+"""Request dependencies: one transaction per request, the caller's token, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from eas.config import ArchiveConfig
+from eas.core.tokens import authenticate
+from eas.db import transaction
+from eas.errors import Forbidden, Unauthorized
+
+
+def _session(request: Request) -> Iterator[Session]:
+    """A session whose transaction commits when the route returns and rolls back on error."""
+    with transaction(request.app.state.sessions) as session:
+        yield session
+
+
+# "function" scope: the commit happens before the response leaves, so a client that got
+# its 2xx can read its write at once, and a failing commit is still reported.
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
+
+
+def _config(request: Request) -> ArchiveConfig:
+    config: ArchiveConfig = request.app.state.config
+    return config
+
+
+ConfigDep = Annotated[ArchiveConfig, Depends(_config)]
+_bearer = HTTPBearer(auto_error=False)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's name, role and (for agents) site."""
+
+    name: str
+    role: str
+    site: str | None
+
+    def require_site(self, site: str | None) -> None:
+        """Forbidden when an agent acts for a site other than its own."""
+        if self.role == "agent" and site != self.site:
+            raise Forbidden(f"an agent token of {self.site} cannot act for {site}")
+
+
+def _principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+    token = authenticate(session, credentials.credentials)
+    if token is None:
+        raise Unauthorized("unknown or revoked token")
+    return Principal(name=token.name, role=token.role, site=token.site_name)
+
+
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+
+
+def allow(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency admitting only tokens with one of `roles`."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(f"role {principal.role} may not do this (needs {' or '.join(roles)})")
+        return principal
+
+    return check
+
+
+Reader = PrincipalDep
+Planner = Annotated[Principal, Depends(allow("planner", "admin"))]
+Agent = Annotated[Principal, Depends(allow("agent", "admin"))]
+SiteWriter = Annotated[Principal, Depends(allow("planner", "agent", "admin"))]

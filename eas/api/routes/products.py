@@ -1,0 +1,63 @@
+"""Data products: idempotent registration (agents, admins) and filtered, paged queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query, Response, status
+
+from eas.api.deps import Agent, ConfigDep, Reader, SessionDep
+from eas.core import products as core
+from eas.schemas import ProductIn, ProductPage, ProductPublic
+
+router = APIRouter(tags=["products"])
+
+
+@router.post("/products", status_code=status.HTTP_201_CREATED)
+def register_product(
+    product: ProductIn, response: Response, session: SessionDep, _: Agent
+) -> ProductPublic:
+    """Register a product: 201 new; 200 with the stored row when id and checksum match."""
+    row, created = core.register_product(session, product)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return ProductPublic.model_validate(row)
+
+
+@router.get("/products")
+def query_products(
+    session: SessionDep,
+    config: ConfigDep,
+    _: Reader,
+    product_type: str | None = Query(None, alias="type"),
+    obs_id: int | None = None,
+    tile_id: int | None = None,
+    version: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    meta: list[str] = Query([], description="metadata filters, key=value (repeatable)"),
+    cursor: str | None = None,
+    limit: int = Query(100, ge=1),
+) -> ProductPage:
+    """Products matching every filter given, by product id, one page at a time."""
+    wanted = core.ProductFilter(
+        product_type=product_type,
+        obs_id=obs_id,
+        tile_id=tile_id,
+        version=version,
+        created_from=created_from,
+        created_to=created_to,
+        metadata=core.parse_metadata_pairs(meta),
+    )
+    rows, next_cursor = core.query_products(
+        session, wanted, cursor, min(limit, config.max_page_size)
+    )
+    return ProductPage(
+        items=[ProductPublic.model_validate(p) for p in rows], next_cursor=next_cursor
+    )
+
+
+@router.get("/products/{product_id}")
+def get_product(product_id: str, session: SessionDep, _: Reader) -> ProductPublic:
+    """One product."""
+    return ProductPublic.model_validate(core.get_product(session, product_id))

@@ -1,0 +1,12 @@
+"""The archive's own settings (the `archive` field of the one Settings object)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ArchiveConfig(BaseModel):
+    """Tunables of the archive API; the database URL is passed beside it."""
+
+    max_page_size: int = Field(default=1000, ge=1, description="largest page a query returns")
+    pool_size: int = Field(default=10, ge=1, description="database connections per server")

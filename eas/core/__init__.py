@@ -1,0 +1,1 @@
+"""Archive operations: each takes a session, flushes at most, and never commits."""

@@ -1,0 +1,153 @@
+"""Data products: idempotent registration and filtered, cursor-paginated queries."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from eas.errors import BadRequest, Conflict, NotFound
+from eas.models import DataProduct, Observation, Tile
+from eas.schemas import ProductIn
+
+METADATA_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+Scalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    """What a product query asks for; every field given must match."""
+
+    product_type: str | None = None
+    obs_id: int | None = None
+    tile_id: int | None = None
+    version: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    metadata: dict[str, Scalar] = field(default_factory=dict)
+
+
+def _same_content(row: DataProduct, product: ProductIn) -> bool:
+    return (
+        row.adler32 == product.adler32
+        and row.size_bytes == product.size_bytes
+        and (row.md5 is None or product.md5 is None or row.md5 == product.md5)
+    )
+
+
+def register_product(session: Session, product: ProductIn) -> tuple[DataProduct, bool]:
+    """Store a product; returns (row, created). Same id and checksum: the stored row."""
+    row = session.get(DataProduct, product.product_id)
+    if row is not None:
+        if not _same_content(row, product):
+            raise Conflict(
+                f"product {product.product_id} is already registered with a different "
+                f"checksum (adler32 {row.adler32}, size {row.size_bytes})"
+            )
+        return row, False
+    if product.obs_id is not None and session.get(Observation, product.obs_id) is None:
+        raise BadRequest(f"product {product.product_id} names unknown observation {product.obs_id}")
+    if product.tile_id is not None and session.get(Tile, product.tile_id) is None:
+        raise BadRequest(f"product {product.product_id} names unknown tile {product.tile_id}")
+    values = product.model_dump(exclude={"metadata"})
+    row = DataProduct(**values, product_metadata=product.metadata)
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def get_product(session: Session, product_id: str) -> DataProduct:
+    """The product `product_id`; NotFound otherwise."""
+    row = session.get(DataProduct, product_id)
+    if row is None:
+        raise NotFound(f"no product {product_id}")
+    return row
+
+
+def encode_cursor(product_id: str) -> str:
+    """An opaque cursor that resumes after `product_id`."""
+    return base64.urlsafe_b64encode(product_id.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> str:
+    """The product id a cursor resumes after; BadRequest when it is not one of ours."""
+    try:
+        return base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(f"malformed cursor {cursor!r}") from exc
+
+
+def _metadata_condition(
+    session: Session, query: Select[Any], wanted: dict[str, Scalar]
+) -> Select[Any]:
+    for key in wanted:
+        if not METADATA_KEY.match(key):
+            raise BadRequest(f"metadata key {key!r} must match {METADATA_KEY.pattern}")
+    if session.get_bind().dialect.name == "postgresql":
+        # JSONB containment, served by the GIN index on metadata.
+        return query.where(type_coerce(DataProduct.product_metadata, JSONB).contains(wanted))
+    for key, value in wanted.items():
+        extracted = func.json_extract(DataProduct.product_metadata, f'$."{key}"')
+        if value is None:
+            query = query.where(
+                func.json_type(DataProduct.product_metadata, f'$."{key}"') == "null"
+            )
+        elif isinstance(value, bool):
+            # SQLite's json_extract turns JSON true/false into 1/0; check the type too.
+            query = query.where(
+                func.json_type(DataProduct.product_metadata, f'$."{key}"')
+                == ("true" if value else "false")
+            )
+        else:
+            query = query.where(extracted == value)
+    return query
+
+
+def query_products(
+    session: Session, wanted: ProductFilter, cursor: str | None = None, limit: int = 100
+) -> tuple[list[DataProduct], str | None]:
+    """One page of products matching `wanted`, by product id; returns (rows, next cursor)."""
+    query = select(DataProduct).order_by(DataProduct.product_id)
+    for column, value in (
+        (DataProduct.product_type, wanted.product_type),
+        (DataProduct.obs_id, wanted.obs_id),
+        (DataProduct.tile_id, wanted.tile_id),
+        (DataProduct.version, wanted.version),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if wanted.created_from is not None:
+        query = query.where(DataProduct.created >= wanted.created_from)
+    if wanted.created_to is not None:
+        query = query.where(DataProduct.created < wanted.created_to)
+    if wanted.metadata:
+        query = _metadata_condition(session, query, wanted.metadata)
+    if cursor is not None:
+        query = query.where(DataProduct.product_id > decode_cursor(cursor))
+    rows = list(session.scalars(query.limit(limit + 1)))
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1].product_id)
+    return rows, None
+
+
+def parse_metadata_pairs(pairs: list[str]) -> dict[str, Scalar]:
+    """`key=value` strings as a filter; a value that reads as a JSON scalar is typed."""
+    wanted: dict[str, Scalar] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise BadRequest(f"metadata filter {pair!r} is not key=value")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        wanted[key] = value if isinstance(value, Scalar) else text
+    return wanted

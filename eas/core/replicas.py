@@ -1,0 +1,82 @@
+"""Replicas: which site holds which product, in what state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from eas.core.products import get_product
+from eas.core.sites import require_sites
+from eas.errors import Conflict, NotFound
+from eas.models import Replica
+from eas.models.base import utcnow
+from eas.schemas import ReplicaIn
+
+
+def add_replica(session: Session, product_id: str, replica: ReplicaIn) -> tuple[Replica, bool]:
+    """Record a copy of a product at a site; returns (row, created).
+
+    The same site and URL again is the stored row with its state updated (agents retry);
+    another URL for a site that already holds the product is a Conflict.
+    """
+    get_product(session, product_id)
+    require_sites(session, [replica.site], "replica")
+    row = session.scalar(
+        select(Replica).where(Replica.product_id == product_id, Replica.site_name == replica.site)
+    )
+    if row is not None:
+        if row.url != replica.url:
+            raise Conflict(
+                f"{replica.site} already holds product {product_id} at {row.url}, not {replica.url}"
+            )
+        row.state = replica.state
+        row.checked_at = utcnow()
+        session.flush()
+        return row, False
+    row = Replica(
+        product_id=product_id,
+        site_name=replica.site,
+        url=replica.url,
+        state=replica.state,
+        checked_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def get_replica(session: Session, replica_id: int) -> Replica:
+    """Replica `replica_id`; NotFound otherwise."""
+    row = session.get(Replica, replica_id)
+    if row is None:
+        raise NotFound(f"no replica {replica_id}")
+    return row
+
+
+def set_replica_state(session: Session, replica_id: int, state: str) -> Replica:
+    """Change a replica's state and note when it was checked."""
+    row = get_replica(session, replica_id)
+    row.state = state
+    row.checked_at = utcnow()
+    session.flush()
+    return row
+
+
+def list_replicas(
+    session: Session,
+    site: str | None = None,
+    state: str | None = None,
+    product_id: str | None = None,
+    limit: int = 1000,
+) -> Sequence[Replica]:
+    """Replicas filtered by site, state and product, by id."""
+    query = select(Replica).order_by(Replica.id).limit(limit)
+    if site is not None:
+        query = query.where(Replica.site_name == site)
+    if state is not None:
+        query = query.where(Replica.state == state)
+    if product_id is not None:
+        query = query.where(Replica.product_id == product_id)
+    return session.scalars(query).all()

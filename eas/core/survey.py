@@ -1,0 +1,163 @@
+"""Observations and sky tiles: bulk insert, lookup, time-range and cone queries."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from sqlalchemy import insert, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from eas.errors import BadRequest, Conflict, NotFound
+from eas.models import Observation, Tile, TileObservation
+from eas.schemas import ObservationIn, TileIn
+
+# Keeps IN (...) lists and multi-row INSERTs within every backend's parameter limits.
+CHUNK = 5000
+Row = TypeVar("Row", Observation, Tile)
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for offset in range(0, len(ids), CHUNK):
+        yield ids[offset : offset + CHUNK]
+
+
+def _existing(session: Session, column: InstrumentedAttribute[int], ids: Sequence[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunks(ids):
+        found.update(session.scalars(select(column).where(column.in_(chunk))))
+    return found
+
+
+def _no_duplicates(ids: Sequence[int], what: str) -> None:
+    repeated = sorted(i for i, count in Counter(ids).items() if count > 1)
+    if repeated:
+        raise BadRequest(f"{what} id(s) given twice: {', '.join(map(str, repeated[:20]))}")
+
+
+def add_observations(session: Session, observations: Sequence[ObservationIn]) -> int:
+    """Insert observations in bulk; Conflict naming ids already stored (nothing is inserted)."""
+    ids = [o.obs_id for o in observations]
+    _no_duplicates(ids, "observation")
+    taken = sorted(_existing(session, Observation.obs_id, ids))
+    if taken:
+        raise Conflict(f"observation(s) already stored: {', '.join(map(str, taken[:20]))}")
+    rows = [o.model_dump() for o in observations]
+    for offset in range(0, len(rows), CHUNK):
+        session.execute(insert(Observation), rows[offset : offset + CHUNK])
+    return len(rows)
+
+
+def get_observation(session: Session, obs_id: int) -> Observation:
+    """The observation `obs_id`; NotFound otherwise."""
+    row = session.get(Observation, obs_id)
+    if row is None:
+        raise NotFound(f"no observation {obs_id}")
+    return row
+
+
+def add_tiles(session: Session, tiles: Sequence[TileIn]) -> int:
+    """Insert tiles and their observation links; BadRequest naming any unknown observation."""
+    ids = [t.tile_id for t in tiles]
+    _no_duplicates(ids, "tile")
+    taken = sorted(_existing(session, Tile.tile_id, ids))
+    if taken:
+        raise Conflict(f"tile(s) already stored: {', '.join(map(str, taken[:20]))}")
+    wanted = sorted({o for t in tiles for o in t.obs_ids})
+    known = _existing(session, Observation.obs_id, wanted)
+    for tile in tiles:
+        unknown = sorted(set(tile.obs_ids) - known)
+        if unknown:
+            raise BadRequest(
+                f"tile {tile.tile_id} names unknown observation(s): {', '.join(map(str, unknown))}"
+            )
+    session.execute(insert(Tile), [t.model_dump(exclude={"obs_ids"}) for t in tiles])
+    links = [{"tile_id": t.tile_id, "obs_id": o} for t in tiles for o in set(t.obs_ids)]
+    for offset in range(0, len(links), CHUNK):
+        session.execute(insert(TileObservation), links[offset : offset + CHUNK])
+    return len(tiles)
+
+
+def get_tile(session: Session, tile_id: int) -> Tile:
+    """The tile `tile_id`; NotFound otherwise."""
+    row = session.get(Tile, tile_id)
+    if row is None:
+        raise NotFound(f"no tile {tile_id}")
+    return row
+
+
+def _within_cone(rows: Sequence[Row], ra: float, dec: float, radius_deg: float) -> list[Row]:
+    if not rows:
+        return []
+    centre = SkyCoord(ra=ra * u.deg, dec=dec * u.deg)
+    points = SkyCoord(
+        ra=np.array([r.ra for r in rows]) * u.deg, dec=np.array([r.dec for r in rows]) * u.deg
+    )
+    inside = centre.separation(points).deg <= radius_deg
+    return [row for row, keep in zip(rows, inside, strict=True) if keep]
+
+
+def check_cone(ra: float | None, dec: float | None, radius_deg: float | None) -> bool:
+    """True when a cone is asked for; BadRequest when it is incomplete or off the sky."""
+    given = [v is not None for v in (ra, dec, radius_deg)]
+    if not any(given):
+        return False
+    if not all(given):
+        raise BadRequest("a cone needs ra, dec and radius together")
+    assert ra is not None and dec is not None and radius_deg is not None
+    if not 0 <= ra < 360:
+        raise BadRequest(f"ra {ra} is outside [0, 360)")
+    if not -90 <= dec <= 90:
+        raise BadRequest(f"dec {dec} is outside [-90, 90]")
+    if not 0 < radius_deg <= 180:
+        raise BadRequest(f"radius {radius_deg} is outside (0, 180]")
+    return True
+
+
+def query_observations(
+    session: Session,
+    start_from: datetime | None = None,
+    start_to: datetime | None = None,
+    ra: float | None = None,
+    dec: float | None = None,
+    radius_deg: float | None = None,
+    limit: int = 1000,
+) -> list[Observation]:
+    """Observations starting in [start_from, start_to) and/or within a sky cone, by start."""
+    cone = check_cone(ra, dec, radius_deg)
+    query = select(Observation).order_by(Observation.start, Observation.obs_id)
+    if start_from is not None:
+        query = query.where(Observation.start >= start_from)
+    if start_to is not None:
+        query = query.where(Observation.start < start_to)
+    if not cone:
+        return list(session.scalars(query.limit(limit)))
+    assert ra is not None and dec is not None and radius_deg is not None
+    # The declination band is exact as a bound; the separation test then trims its corners.
+    query = query.where(Observation.dec.between(dec - radius_deg, dec + radius_deg))
+    return _within_cone(session.scalars(query).all(), ra, dec, radius_deg)[:limit]
+
+
+def query_tiles(
+    session: Session,
+    ra: float | None = None,
+    dec: float | None = None,
+    radius_deg: float | None = None,
+    obs_id: int | None = None,
+    limit: int = 1000,
+) -> list[Tile]:
+    """Tiles whose centre lies within a sky cone and/or that combine observation `obs_id`."""
+    cone = check_cone(ra, dec, radius_deg)
+    query = select(Tile).order_by(Tile.tile_id)
+    if obs_id is not None:
+        query = query.join(TileObservation).where(TileObservation.obs_id == obs_id)
+    if not cone:
+        return list(session.scalars(query.limit(limit)))
+    assert ra is not None and dec is not None and radius_deg is not None
+    query = query.where(Tile.dec.between(dec - radius_deg, dec + radius_deg))
+    return _within_cone(session.scalars(query).all(), ra, dec, radius_deg)[:limit]
