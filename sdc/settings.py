@@ -14,6 +14,7 @@ from pydantic_settings import (
 )
 
 from eas.config import ArchiveConfig
+from sdc_agents.pipeline.config import RunnerConfig
 
 
 class ServerSettings(BaseModel):
@@ -40,6 +41,7 @@ class Settings(BaseSettings):
     )
     server: ServerSettings = ServerSettings()
     archive: ArchiveConfig = ArchiveConfig()
+    pipeline_runner: RunnerConfig = RunnerConfig()
 
     config_file: Path | None = Field(default=None, exclude=True)
 

@@ -2,14 +2,171 @@
 
 from __future__ import annotations
 
-import typer
+import json
+import os
+from pathlib import Path
 
-from sdc.commands.common import not_available
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from sdc.commands.common import EXIT_ERROR, EXIT_UNAVAILABLE, fail, not_available, settings_of
+from sdc_agents.drm import BATCH_SYSTEMS, LocalBatchSystem, SlurmBatchSystem
+from sdc_agents.drm.protocol import BatchSystem
+from sdc_agents.examples import EXAMPLE_PIPELINE, write_example_inputs
+from sdc_agents.pipeline import PipelineError, load_pipeline
+from sdc_agents.pipeline.config import RunnerConfig
+from sdc_agents.pipeline.records import NodeRecord, RunReport, RunState
+from sdc_agents.pipeline.render import graph_dot, write_png
+from sdc_agents.pipeline.run import execute, prepare_run
 
 app = typer.Typer(help="The SDC site agent and the Pipeline Runner.", no_args_is_help=True)
+pipeline_app = typer.Typer(
+    help="Run Euclid-style Pipeline Scripts on this machine.", no_args_is_help=True
+)
+app.add_typer(pipeline_app, name="pipeline")
+console = Console()
+
+
+@app.command("run")
+def run() -> None:
+    """Not available yet: the agent loop that pulls work from the metascheduler."""
+    not_available("sdc agent run", "metascheduler")
 
 
 @app.command("status")
 def status() -> None:
-    """Not available yet."""
-    not_available("sdc agent", "Pipeline Runner")
+    """Not available yet: the agent's state as the metascheduler sees it."""
+    not_available("sdc agent status", "metascheduler")
+
+
+@pipeline_app.command("run")
+def pipeline_run(
+    ctx: typer.Context,
+    script: Path = typer.Argument(..., help="the Pipeline Script (a .py with one @pipeline)"),
+    inputs: Path = typer.Option(..., "--inputs", help="YAML: pipeline input name -> path(s)"),
+    workdir: Path = typer.Option(..., "--workdir", help="where nodes run and outputs go"),
+    drm: str | None = typer.Option(None, "--drm", help="batch system: local or slurm"),
+    max_parallel: int | None = typer.Option(None, "--max-parallel", min=1, help="jobs at once"),
+    resume: bool = typer.Option(False, "--resume", help="re-run only what failed or did not run"),
+    as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
+) -> None:
+    """Run a pipeline: every check first, then the nodes, then the manifest in WORKDIR."""
+    config = settings_of(ctx).pipeline_runner
+    drm_name = drm or config.drm
+    if drm_name not in BATCH_SYSTEMS:
+        fail(
+            f"--drm {drm_name!r}: unknown batch system (known: {sorted(BATCH_SYSTEMS)})",
+            EXIT_UNAVAILABLE,
+        )
+    try:
+        prepared = prepare_run(script, inputs)
+    except PipelineError as exc:
+        fail(str(exc))
+    batch, poll_s = _batch_system(drm_name, config)
+    parallel = max_parallel or config.max_parallel or os.cpu_count() or 1
+    with Progress(console=console, transient=True, disable=as_json) as progress:
+        task = progress.add_task(f"running {prepared.graph.name}", total=None)
+
+        def show(record: NodeRecord) -> None:
+            progress.update(task, description=f"{record.node_id}: {record.state}")
+
+        report = execute(prepared, workdir, batch, parallel, resume, poll_s, show)
+    if as_json:
+        console.print_json(json.dumps(_summary(report)))
+    else:
+        console.print(_node_table(report))
+        console.print(f"run {report.state}; manifest: {report.manifest}")
+    if report.state is RunState.FAILED:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@pipeline_app.command("graph")
+def pipeline_graph(
+    script: Path = typer.Argument(..., help="the Pipeline Script"),
+    out: Path | None = typer.Option(None, "--out", help="write the graph: .dot or .png"),
+) -> None:
+    """Print the static data-flow graph (a @parallel block stands for all its instances)."""
+    try:
+        graph = load_pipeline(script)
+    except PipelineError as exc:
+        fail(str(exc))
+    table = Table(title=f"pipeline {graph.name} ({script})")
+    for column in ("node", "command", "inputs", "outputs", "cores/ram GB/walltime h"):
+        table.add_column(column)
+    for invocation in graph.all_invocations():
+        res = invocation.executable.resources
+        table.add_row(
+            invocation.node_id,
+            invocation.executable.command,
+            ", ".join(f"{p}<-{r}" for p, r in invocation.inputs.items()),
+            ", ".join(invocation.outputs),
+            f"{res.cores}/{res.ram:g}/{res.walltime:g}",
+        )
+    console.print(table)
+    if out is None:
+        return
+    if out.suffix == ".dot":
+        out.write_text(graph_dot(graph))
+    elif out.suffix == ".png":
+        write_png(graph, out)
+    else:
+        fail(f"--out {out}: the file name must end in .dot or .png")
+    console.print(f"wrote {out}")
+
+
+@pipeline_app.command("example")
+def pipeline_example(
+    directory: Path = typer.Argument(..., help="where to write the example FITS inputs"),
+    frames: int = typer.Option(4, "--frames", min=1, help="raw frames to split"),
+) -> None:
+    """Write synthetic FITS inputs and inputs.yaml for the example pipeline."""
+    inputs = write_example_inputs(directory, frames)
+    console.print(
+        f"wrote {inputs}; run it with:\n"
+        f"  sdc agent pipeline run {EXAMPLE_PIPELINE} --inputs {inputs} --workdir WORKDIR"
+    )
+
+
+def _batch_system(name: str, config: RunnerConfig) -> tuple[BatchSystem, float]:
+    if name == "slurm":
+        return SlurmBatchSystem(config.slurm_partition), config.slurm_poll_s
+    return LocalBatchSystem(), config.local_poll_s
+
+
+def _node_table(report: RunReport) -> Table:
+    table = Table(title=f"pipeline {report.pipeline}: {report.state}")
+    for column in ("node", "state", "error", "wall s", "max RSS MB", "message / log tail"):
+        table.add_column(column)
+    for node in sorted(report.nodes, key=lambda n: n.node_id):
+        used = node.used or {}
+        detail = "\n".join(filter(None, [node.message, node.log_tail, *node.flags]))
+        table.add_row(
+            node.node_id,
+            node.state,
+            node.error_class or "",
+            str(used.get("wall_s", "")),
+            str(used.get("max_rss_mb", "")),
+            detail,
+        )
+    return table
+
+
+def _summary(report: RunReport) -> dict[str, object]:
+    return {
+        "pipeline": report.pipeline,
+        "state": report.state,
+        "manifest": str(report.manifest),
+        "counts": report.counts(),
+        "outputs": report.outputs,
+        "nodes": [
+            {
+                "node": n.node_id,
+                "state": n.state,
+                "error_class": n.error_class,
+                "message": n.message,
+            }
+            for n in report.nodes
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Alias of the Euclid workflow package so existing Pipeline Scripts run unchanged."""

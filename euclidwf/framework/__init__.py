@@ -1,0 +1,1 @@
+"""Alias of `euclidwf.framework` for existing Euclid scripts."""

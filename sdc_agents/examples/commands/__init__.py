@@ -1,0 +1,1 @@
+"""Example commands: small Python scripts run as `script --port=path ... --workdir= --logdir=`."""

@@ -1,0 +1,17 @@
+"""Pipeline Runner settings (one field of `sdc.settings.Settings`)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class RunnerConfig(BaseModel):
+    """Defaults of `sdc agent pipeline run`; command-line options override them."""
+
+    drm: str = Field(default="local", description="batch system: local or slurm")
+    max_parallel: int | None = Field(
+        default=None, ge=1, description="jobs at once; default: the machine's cores (local)"
+    )
+    local_poll_s: float = Field(default=0.005, gt=0, description="local job polling interval")
+    slurm_poll_s: float = Field(default=0.5, gt=0, description="squeue polling interval")
+    slurm_partition: str | None = None
