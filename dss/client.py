@@ -67,6 +67,16 @@ class StorageClient:
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Bearer {token}"
 
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._session.close()
+
+    def __enter__(self) -> StorageClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def url(self, path: str) -> str:
         """The URL of a stored file."""
         return f"{self.base_url}/api/v1/files/{quote(path)}"

@@ -72,7 +72,7 @@ def error_for(response: requests.Response) -> DssError:
     try:
         detail = response.json().get("detail", "")
     except ValueError:
-        detail = response.text[:200]
+        detail = response.headers.get("X-DSS-Error", response.text[:200])
     message = f"{response.request.method} {response.url}: {response.status_code} {detail}".strip()
     if response.status_code in TRANSIENT_STATUSES:
         return Unavailable(message)

@@ -35,6 +35,7 @@ from dss.tokens import Access, Identity, TokenVerifier, Verdict, VerifierUnavail
 
 log = logging.getLogger(__name__)
 
+ERROR_HEADER = "X-DSS-Error"
 STATUS_OF: dict[type[Exception], int] = {
     UnsafePath: 400,
     BadUpload: 400,
@@ -146,7 +147,11 @@ def _bearer(authorization: str | None) -> str | None:
 
 def _error_as(status: int) -> Callable[[Request, Exception], Response]:
     def handler(request: Request, exc: Exception) -> Response:
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+        # The header repeats the reason for HEAD, whose answers carry no body.
+        reason = str(exc).encode("ascii", "backslashreplace").decode()[:500]
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=status, headers={ERROR_HEADER: reason}
+        )
 
     return handler
 
