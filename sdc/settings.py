@@ -15,6 +15,7 @@ from pydantic_settings import (
 
 from eas.config import ArchiveConfig
 from sdc_agents.pipeline.config import RunnerConfig
+from dss.config import DssConfig
 
 
 class ServerSettings(BaseModel):
@@ -42,6 +43,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     archive: ArchiveConfig = ArchiveConfig()
     pipeline_runner: RunnerConfig = RunnerConfig()
+    dss: DssConfig = DssConfig()
 
     config_file: Path | None = Field(default=None, exclude=True)
 

@@ -1,0 +1,191 @@
+"""`StorageClient`: what agents and other DSSs use to talk to a site's storage service.
+
+Plain `requests`, no server-side imports: the site agents import this module.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, TypeVar
+from urllib.parse import quote
+
+import requests
+
+from dss.backend import FileStat
+from dss.checksums import (
+    READ_CHUNK,
+    ChecksumAccumulator,
+    Checksums,
+    checksums_of_file,
+)
+from dss.client_errors import Unavailable, error_for
+from dss.resume import Download
+
+T = TypeVar("T")
+TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, Unavailable)
+
+
+def backoff_delays(retries: int, base: float, cap: float) -> list[float]:
+    """Seconds to wait before each retry: doubling from `base`, never above `cap`."""
+    return [min(cap, base * 2**attempt) for attempt in range(retries)]
+
+
+class _LargeReads:
+    """A file body for `requests` that hands http.client 1 MiB per read, not 8 KiB."""
+
+    def __init__(self, stream: BinaryIO, length: int) -> None:
+        self._stream = stream
+        self.len = length  # requests' super_len reads this to send Content-Length
+
+    def read(self, _size: int = -1) -> bytes:
+        return self._stream.read(READ_CHUNK)
+
+
+class StorageClient:
+    """A site's DSS at `base_url`, used with one bearer token; retries transient failures."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        retries: int = 5,
+        backoff_seconds: float = 0.5,
+        max_backoff_seconds: float = 30.0,
+        timeout: tuple[float, float] = (5.0, 120.0),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._delays = backoff_delays(retries, backoff_seconds, max_backoff_seconds)
+        self._timeout = timeout
+        self._sleep = sleep
+        self._session = requests.Session()
+        self._session.headers["Authorization"] = f"Bearer {token}"
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._session.close()
+
+    def __enter__(self) -> StorageClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def url(self, path: str) -> str:
+        """The URL of a stored file."""
+        return f"{self.base_url}/api/v1/files/{quote(path)}"
+
+    def put(
+        self, path: str, source: Path | BinaryIO, *, checksums: Checksums | None = None
+    ) -> FileStat:
+        """Store `source` (a local file or a binary stream) at `path`, declaring its checksums.
+
+        Without `checksums`, a path is read once to compute them and a stream is spooled to
+        a temporary file while they are computed (so a retry can send it again).
+        """
+        if isinstance(source, Path):
+            declared = checksums or checksums_of_file(source)[0]
+            return self._retrying(lambda: self._put_file(path, source, declared))
+        if checksums is None:
+            with _spooled(source) as (spooled, computed):
+                return self.put(path, spooled, checksums=computed)
+        if not source.seekable():
+            return self._put_stream(path, source, checksums, length=None)
+        start = source.tell()
+        length = source.seek(0, os.SEEK_END) - start
+
+        def attempt() -> FileStat:
+            source.seek(start)
+            return self._put_stream(path, source, checksums, length)
+
+        return self._retrying(attempt)
+
+    def get(self, path: str, destination: Path, *, verify_md5: bool = False) -> FileStat:
+        """Fetch `path` into `destination`, verifying adler32 (and md5) while reading.
+
+        A broken transfer resumes with `Range` from where it stopped; the file appears at
+        `destination` only once verified.
+        """
+        download = Download(self._session, self.url(path), destination, self._timeout, verify_md5)
+        failures = 0
+        try:
+            while True:
+                before = download.received
+                try:
+                    download.run()
+                    return download.finish(path)
+                except TRANSIENT_ERRORS + (requests.exceptions.ChunkedEncodingError,) as exc:
+                    if download.received > before:
+                        failures = 0  # progress was made: the retry budget starts over
+                    if failures >= len(self._delays):
+                        raise Unavailable(f"GET {self.url(path)} failed: {exc}") from exc
+                    self._sleep(self._delays[failures])
+                    failures += 1
+        finally:
+            download.discard()
+
+    def stat(self, path: str) -> FileStat:
+        """Size and checksums of `path` (HEAD)."""
+        response = self._retrying(lambda: self._request("HEAD", self.url(path)))
+        return FileStat(
+            path=path,
+            size=int(response.headers["Content-Length"]),
+            adler32=response.headers["X-Checksum-Adler32"],
+            md5=response.headers["X-Checksum-MD5"],
+        )
+
+    def delete(self, path: str) -> None:
+        """Remove `path`."""
+        self._retrying(lambda: self._request("DELETE", self.url(path)))
+
+    def list(self, prefix: str = "") -> list[FileStat]:
+        """Every stored file whose path starts with `prefix`."""
+        url = f"{self.base_url}/api/v1/files"
+        response = self._retrying(lambda: self._request("GET", url, params={"prefix": prefix}))
+        return [FileStat(**entry) for entry in response.json()["files"]]
+
+    def _put_file(self, path: str, source: Path, declared: Checksums) -> FileStat:
+        with source.open("rb") as stream:
+            return self._put_stream(path, stream, declared, source.stat().st_size)
+
+    def _put_stream(
+        self, path: str, stream: BinaryIO, declared: Checksums, length: int | None
+    ) -> FileStat:
+        body = stream if length is None else _LargeReads(stream, length)
+        headers = {"X-Checksum-Adler32": declared.adler32, "Content-MD5": declared.content_md5}
+        response = self._request("PUT", self.url(path), data=body, headers=headers)
+        return FileStat(**response.json())
+
+    def _request(self, method: str, url: str, **kwargs: object) -> requests.Response:
+        response = self._session.request(method, url, timeout=self._timeout, **kwargs)  # type: ignore[arg-type]
+        if response.status_code >= 400:
+            raise error_for(response)
+        return response
+
+    def _retrying(self, action: Callable[[], T]) -> T:
+        for delay in [*self._delays, None]:
+            try:
+                return action()
+            except TRANSIENT_ERRORS as exc:
+                if delay is None:
+                    raise Unavailable(str(exc)) from exc
+                self._sleep(delay)
+        raise AssertionError("unreachable")
+
+
+@contextmanager
+def _spooled(stream: BinaryIO) -> Iterator[tuple[BinaryIO, Checksums]]:
+    """Copy a one-shot stream to a temporary file, computing its checksums on the way."""
+    sums = ChecksumAccumulator()
+    with tempfile.TemporaryFile() as spool:
+        while chunk := stream.read(READ_CHUNK):
+            sums.update(chunk)
+            spool.write(chunk)
+        spool.seek(0)
+        yield spool, sums.result()

@@ -1,0 +1,184 @@
+"""The POSIX backend: files under a root directory, uploads staged in the same filesystem."""
+
+from __future__ import annotations
+
+import errno
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import BinaryIO
+
+from dss.backend import (
+    DeclaredChecksums,
+    FileMissing,
+    FileStat,
+    PutOutcome,
+    StorageFull,
+    same_content_or_conflict,
+    verify_declared,
+)
+from dss.checksums import READ_CHUNK, ChecksumAccumulator
+from dss.paths import RESERVED, UnsafePath, inside_root
+from dss.sidecars import ChecksumSidecars
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make a rename or link inside `directory` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class PosixUpload:
+    """Bytes streamed into `.dss/tmp/<uuid>.part`, then hard-linked into place."""
+
+    def __init__(self, backend: PosixBackend, path: str, staging: Path, stream: BinaryIO) -> None:
+        self._backend = backend
+        self._path = path
+        self._staging = staging
+        self._stream = stream
+        self._sums = ChecksumAccumulator()
+
+    def write(self, chunk: bytes) -> None:
+        """Checksum and append the next chunk."""
+        self._sums.update(chunk)
+        with self._space_guard():
+            self._stream.write(chunk)
+
+    def commit(self, declared: DeclaredChecksums) -> tuple[PutOutcome, FileStat]:
+        """fsync, verify, then publish with link(2): atomic and never replaces another file."""
+        with self._space_guard():
+            self._stream.flush()
+            os.fsync(self._stream.fileno())
+        self._stream.close()
+        computed = self._sums.result()
+        try:
+            verify_declared(computed, declared)
+            local = self._backend.local_target(self._path)
+            local.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                # link(2) fails with EEXIST instead of replacing: the first writer wins and a
+                # concurrent writer of other bytes gets a conflict, never a torn overwrite.
+                os.link(self._staging, local)
+            except FileExistsError:
+                existing = self._backend.stat(self._path)
+                return same_content_or_conflict(existing, computed, self._sums.size), existing
+            fsync_directory(local.parent)
+            with suppress(OSError):  # the sidecar is a cache: recomputed when missing
+                self._backend.sidecars.keep(self._path, local, computed)
+        finally:
+            self.abort()
+        return PutOutcome.CREATED, FileStat(self._path, self._sums.size, **vars(computed))
+
+    def abort(self) -> None:
+        """Close and remove the temporary; idempotent."""
+        self._stream.close()
+        self._staging.unlink(missing_ok=True)
+
+    @contextmanager
+    def _space_guard(self) -> Iterator[None]:
+        """Turn ENOSPC/EDQUOT/EFBIG into StorageFull after dropping the temporary."""
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno not in _FULL:
+                raise
+            self.abort()
+            raise StorageFull(f"storage full while writing: {exc.strerror}") from exc
+
+
+class PosixBackend:
+    """Stored files are plain files under `root`; bookkeeping lives under `root/.dss/`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.staging_dir = self.root / RESERVED / "tmp"
+        self.sidecars = ChecksumSidecars(self.root / RESERVED / "checksums")
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+
+    def local_target(self, path: str) -> Path:
+        """Where `path` lives on disk, refusing symbolic links that lead out of the root."""
+        return inside_root(self.root, path)
+
+    def open_staging(self) -> tuple[Path, BinaryIO]:
+        """A fresh temporary in the same filesystem as the root (so link/rename is atomic)."""
+        staging = self.staging_dir / f"{uuid.uuid4().hex}.part"
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        return staging, os.fdopen(fd, "wb", buffering=0)
+
+    def begin_upload(self, path: str) -> PosixUpload:
+        """Start writing `path` into a hidden temporary."""
+        local = self.local_target(path)
+        if local.is_dir():
+            raise UnsafePath(f"{path} is a directory")
+        staging, stream = self.open_staging()
+        return PosixUpload(self, path, staging, stream)
+
+    def stat(self, path: str) -> FileStat:
+        """Size and kept checksums of `path`."""
+        local = self._existing(path)
+        checksums, size = self.sidecars.checksums(path, local)
+        return FileStat(path, size, checksums.adler32, checksums.md5)
+
+    def local_file(self, path: str) -> Path:
+        """The file on disk, for sendfile."""
+        return self._existing(path)
+
+    def read(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Read `path` from `start` to `end` in 1 MiB chunks."""
+        with self._existing(path).open("rb") as stream:
+            stream.seek(start)
+            remaining = None if end is None else end - start
+            while remaining is None or remaining > 0:
+                size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+                chunk = stream.read(size)
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    def delete(self, path: str) -> None:
+        """Unlink the file and its sidecar."""
+        local = self._existing(path)
+        local.unlink()
+        self.sidecars.forget(path)
+        fsync_directory(local.parent)
+
+    def list(self, prefix: str) -> Iterator[FileStat]:
+        """Walk only the directory the prefix names, skipping `.dss/` and escaping links."""
+        start = self.root / prefix.rpartition("/")[0]
+        found: list[str] = []
+        for directory, subdirs, files in os.walk(start):
+            here = Path(directory)
+            if here == self.root:
+                subdirs[:] = [d for d in subdirs if d != RESERVED]
+            for name in files:
+                path = (here / name).relative_to(self.root).as_posix()
+                if path.startswith(prefix):
+                    found.append(path)
+        for path in sorted(found):
+            try:
+                yield self.stat(path)
+            except (UnsafePath, FileMissing):
+                continue  # a link leading out of the root, or deleted while listing
+
+    def sweep_temporaries(self) -> int:
+        """Remove every staged upload left behind by a killed process."""
+        removed = 0
+        for leftover in self.staging_dir.iterdir():
+            leftover.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def _existing(self, path: str) -> Path:
+        local = self.local_target(path)
+        if not local.is_file():
+            raise FileMissing(f"no file at {path}")
+        return local

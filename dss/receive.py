@@ -1,0 +1,79 @@
+"""Receiving a PUT body: stream it into an upload, verify, publish — or leave nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+
+from starlette.concurrency import run_in_threadpool
+
+from dss.backend import DeclaredChecksums, FileStat, PutOutcome, StorageError, Upload
+from dss.checksums import normalise_adler32, normalise_md5
+
+# Hashing and writing happen in a worker thread (zlib and hashlib release the GIL), batched
+# so the event loop receives the next bytes while the previous MiB is hashed and written.
+WRITE_BATCH = 1024 * 1024
+
+
+class BadUpload(ValueError):
+    """The request itself is wrong: missing or malformed checksum headers, short body."""
+
+
+class TruncatedUpload(StorageError):
+    """The body ended before `Content-Length` bytes arrived (the client went away)."""
+
+
+def declared_checksums(headers: Mapping[str, str]) -> DeclaredChecksums:
+    """The writer's checksums: `X-Checksum-Adler32` is required, md5 optional.
+
+    md5 comes from `Content-MD5` (RFC 1864 base64, or hex) or `X-Checksum-MD5` (hex).
+    """
+    adler = headers.get("x-checksum-adler32")
+    if adler is None:
+        raise BadUpload("missing X-Checksum-Adler32 header: declare the adler32 of the body")
+    md5 = headers.get("content-md5") or headers.get("x-checksum-md5")
+    try:
+        return DeclaredChecksums(
+            adler32=normalise_adler32(adler), md5=None if md5 is None else normalise_md5(md5)
+        )
+    except ValueError as exc:
+        raise BadUpload(str(exc)) from None
+
+
+def expected_length(headers: Mapping[str, str]) -> int | None:
+    """The declared body size, if any."""
+    raw = headers.get("content-length")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise BadUpload(f"Content-Length {raw!r} is not a byte count")
+    return int(raw)
+
+
+async def receive_upload(
+    body: AsyncIterator[bytes],
+    upload: Upload,
+    declared: DeclaredChecksums,
+    length: int | None,
+) -> tuple[PutOutcome, FileStat]:
+    """Write every chunk of `body`, then commit; on any failure or disconnect, abort."""
+    try:
+        received = 0
+        batch: list[bytes] = []
+        batched = 0
+        async for chunk in body:
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= WRITE_BATCH:
+                await run_in_threadpool(upload.write, b"".join(batch))
+                received += batched
+                batch, batched = [], 0
+        if batched:
+            await run_in_threadpool(upload.write, b"".join(batch))
+            received += batched
+        if length is not None and received != length:
+            raise TruncatedUpload(f"received {received} of {length} declared bytes")
+        return await run_in_threadpool(upload.commit, declared)
+    except BaseException:
+        # Also on cancellation and ClientDisconnect: nothing may stay visible or staged.
+        upload.abort()
+        raise

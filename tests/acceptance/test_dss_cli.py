@@ -1,0 +1,117 @@
+"""`sdc dss` as an operator runs it: serve, survive kill -9 mid-write, refuse bad setups."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from dss.client import StorageClient
+from dss.tokens import token_digest
+from tests.acceptance.cli import run_sdc
+
+TOKEN = "fr-agent-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def tokens_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tokens.yaml"
+    entry = f'{{sha256: "{token_digest(TOKEN)}", name: agent-fr, role: agent, site: SDC-FR}}'
+    path.write_text(f"tokens:\n  - {entry}\n")
+    return path
+
+
+@contextmanager
+def dss_process(root: Path, tokens: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`sdc dss serve` in its own process, ready to answer."""
+    port = free_port()
+    sdc = Path(sys.executable).with_name("sdc")
+    process = subprocess.Popen(
+        [str(sdc), "dss", "serve", "--site", "SDC-FR", "--root", str(root)]
+        + ["--port", str(port), "--tokens", str(tokens)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{url}/api/v1/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("sdc dss serve did not come up") from None
+                time.sleep(0.1)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(10)
+
+
+def test_serve_then_kill_9_mid_write_leaves_nothing_and_restart_sweeps(tmp_path: Path) -> None:
+    root = tmp_path / "sdc-fr"
+    root.mkdir()
+    tokens = tokens_file(tmp_path)
+    with dss_process(root, tokens) as (process, url):
+        with StorageClient(url, TOKEN) as agent:
+            assert agent.put("kept.fits", Path(tokens)).path == "kept.fits"
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            raw.sendall(
+                b"PUT /api/v1/files/partial.fits HTTP/1.1\r\nHost: x\r\n"
+                + f"Authorization: Bearer {TOKEN}\r\n".encode()
+                + b"X-Checksum-Adler32: 00000001\r\nContent-Length: 50000000\r\n\r\n"
+                + os.urandom(3 * 1024 * 1024)
+            )
+            deadline = time.monotonic() + 10
+            while not os.listdir(root / ".dss" / "tmp") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(10)
+    assert os.listdir(root / ".dss" / "tmp"), "the killed write left its staged temporary"
+    assert not (root / "partial.fits").exists()
+    with dss_process(root, tokens) as (_process, url), StorageClient(url, TOKEN) as agent:
+        assert os.listdir(root / ".dss" / "tmp") == []
+        assert [stat.path for stat in agent.list()] == ["kept.fits"]
+
+
+def test_serve_refuses_a_missing_root_and_a_missing_token_source(tmp_path: Path) -> None:
+    missing = run_sdc("dss", "serve", "--site", "SDC-FR", "--root", str(tmp_path / "nope"))
+    assert missing.returncode == 1 and "not a directory" in missing.stderr
+    no_tokens = run_sdc("dss", "serve", "--site", "SDC-FR", "--root", str(tmp_path))
+    assert no_tokens.returncode == 1 and "--archive-url or --tokens" in no_tokens.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tokens: [{sha256: 12, name: x, role: agent}]\n")
+    bad_tokens = run_sdc(
+        "dss", "serve", "--site", "SDC-FR", "--root", str(tmp_path), "--tokens", str(bad)
+    )
+    assert bad_tokens.returncode == 1 and "tokens[0]" in bad_tokens.stderr
+
+
+def test_hash_token_prints_the_digest_for_a_tokens_file() -> None:
+    sdc = Path(sys.executable).with_name("sdc")
+    result = subprocess.run(
+        [str(sdc), "dss", "hash-token"], input="s3cret\n", capture_output=True, text=True
+    )
+    assert result.returncode == 0 and result.stdout.strip() == token_digest("s3cret")
+
+
+def test_transfer_and_audit_say_not_available_yet() -> None:
+    for args in (("transfer", "P-1", "--to", "SDC-ES"), ("audit", "--site", "SDC-FR")):
+        result = run_sdc("dss", *args)
+        assert result.returncode == 2 and "not available yet" in result.stderr

@@ -1,0 +1,160 @@
+"""Test helpers for the DSS: a real server on loopback, a stand-in archive, a flaky proxy."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import uvicorn
+from fastapi import FastAPI
+
+from dss.static_tokens import StaticTokenVerifier
+from dss.tokens import Identity, Role, token_digest
+
+READER = "reader-token"
+FR_AGENT = "fr-agent-token"
+ES_AGENT = "es-agent-token"
+PLANNER = "planner-token"
+ADMIN = "admin-token"
+
+IDENTITIES = {
+    READER: Identity("alice", Role.READER),
+    FR_AGENT: Identity("agent-fr", Role.AGENT, "SDC-FR"),
+    ES_AGENT: Identity("agent-es", Role.AGENT, "SDC-ES"),
+    PLANNER: Identity("planner", Role.PLANNER),
+    ADMIN: Identity("root", Role.ADMIN),
+}
+
+
+def test_tokens() -> StaticTokenVerifier:
+    """A verifier knowing the five test tokens above."""
+    return StaticTokenVerifier({token_digest(t): who for t, who in IDENTITIES.items()})
+
+
+test_tokens.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """Run `app` under a real uvicorn on a free loopback port; yield its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+class WhoamiArchive:
+    """TEST STAND-IN for the archive: only `GET /api/v1/auth/whoami`, replaced after the merge.
+
+    `tokens` maps bearer tokens to the JSON the archive answers; `down` makes it answer 503
+    as an unreachable archive would; `calls` counts requests.
+    """
+
+    def __init__(self, tokens: dict[str, dict[str, object]]) -> None:
+        self.tokens = tokens
+        self.down = False
+        self.calls = 0
+        archive = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                archive.calls += 1
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                if archive.down:
+                    self._answer(503, {"detail": "down"})
+                elif self.path != "/api/v1/auth/whoami":
+                    self._answer(404, {"detail": "not found"})
+                elif token in archive.tokens:
+                    self._answer(200, archive.tokens[token])
+                else:
+                    self._answer(401, {"detail": "unknown token"})
+
+            def _answer(self, status: int, body: dict[str, object]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> WhoamiArchive:
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class FlakyProxy:
+    """A TCP proxy to `target` that cuts the first `failures` connections after `cut_after`
+    bytes from the server: a broken network, for resume and retry tests."""
+
+    def __init__(self, target: str, *, failures: int, cut_after: int) -> None:
+        host, port = target.removeprefix("http://").split(":")
+        self._target = (host, int(port))
+        self._failures = failures
+        self._cut_after = cut_after
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.connections = 0
+
+    def __enter__(self) -> FlakyProxy:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            limit = self._cut_after if self.connections <= self._failures else None
+            upstream = socket.create_connection(self._target)
+            threading.Thread(target=self._pipe, args=(client, upstream, None), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, limit), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket, limit: int | None) -> None:
+        sent = 0
+        try:
+            while data := source.recv(65536):
+                if limit is not None and sent + len(data) >= limit:
+                    sink.sendall(data[: max(limit - sent, 0)])
+                    break
+                sink.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+                end.close()

@@ -1,0 +1,280 @@
+"""The DSS over real HTTP (uvicorn on loopback) with the real client: the API and its faults."""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import socket
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+import requests
+
+from dss.backend import StorageBackend
+from dss.client import StorageClient
+from dss.client_errors import (
+    BadRequest,
+    ChecksumMismatch,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+)
+from dss.config import DssConfig
+from dss.memory import MemoryBackend
+from dss.posix import PosixBackend
+from dss.server import create_app
+from tests.dss_fixtures import ADMIN, ES_AGENT, FR_AGENT, READER, serving, test_tokens
+
+DATA = os.urandom(3 * 1024 * 1024 + 17)
+
+
+def start(backend: StorageBackend) -> Iterator[str]:
+    app = create_app(DssConfig(site="SDC-FR"), backend=backend, verifier=test_tokens())
+    with serving(app) as url:
+        yield url
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "root").mkdir()
+    return tmp_path / "root"
+
+
+@pytest.fixture
+def url(root: Path) -> Iterator[str]:
+    yield from start(PosixBackend(root))
+
+
+def client(url: str, token: str = FR_AGENT) -> StorageClient:
+    return StorageClient(url, token, retries=3, backoff_seconds=0.01)
+
+
+def staged(root: Path) -> list[str]:
+    return os.listdir(root / ".dss" / "tmp")
+
+
+def visible(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if ".dss" not in p.parts)
+
+
+@pytest.mark.parametrize("kind", ["posix", "memory"])
+def test_put_get_head_list_delete(kind: str, root: Path, tmp_path: Path) -> None:
+    backend = PosixBackend(root) if kind == "posix" else MemoryBackend()
+    for url in start(backend):
+        agent = client(url)
+        stat = agent.put("obs/1/vis.fits", io.BytesIO(DATA))
+        assert stat.size == len(DATA) and stat.adler32 == f"{zlib.adler32(DATA):08x}"
+        assert agent.stat("obs/1/vis.fits") == stat
+        assert client(url, READER).list("obs/") == [stat]
+        fetched = client(url, READER).get("obs/1/vis.fits", tmp_path / "copy", verify_md5=True)
+        assert fetched == stat and (tmp_path / "copy").read_bytes() == DATA
+        ranged = requests.get(
+            agent.url("obs/1/vis.fits"),
+            headers={"Authorization": f"Bearer {READER}", "Range": "bytes=10-19"},
+            timeout=5,
+        )
+        assert ranged.status_code == 206 and ranged.content == DATA[10:20]
+        assert ranged.headers["X-Checksum-Adler32"] == stat.adler32
+        agent.delete("obs/1/vis.fits")
+        with pytest.raises(NotFound):
+            agent.stat("obs/1/vis.fits")
+
+
+def test_same_content_200_other_content_409(url: str, root: Path) -> None:
+    agent = client(url)
+    headers = {"Authorization": f"Bearer {FR_AGENT}", "X-Checksum-Adler32": "0" * 8}
+    agent.put("p", io.BytesIO(b"first"))
+    again = requests.put(
+        agent.url("p"),
+        data=b"first",
+        headers=headers | {"X-Checksum-Adler32": f"{zlib.adler32(b'first'):08x}"},
+        timeout=5,
+    )
+    assert again.status_code == 200
+    with pytest.raises(Conflict, match="409"):
+        agent.put("p", io.BytesIO(b"second"))
+    assert (root / "p").read_bytes() == b"first"
+
+
+def test_checksum_mismatch_is_422_and_leaves_nothing(url: str, root: Path) -> None:
+    response = requests.put(
+        f"{url}/api/v1/files/bad",
+        data=b"some bytes",
+        headers={"Authorization": f"Bearer {FR_AGENT}", "X-Checksum-Adler32": "12345678"},
+        timeout=5,
+    )
+    assert response.status_code == 422 and "declared 12345678" in response.json()["detail"]
+    assert visible(root) == [] and staged(root) == []
+
+
+def test_put_without_adler32_is_400(url: str) -> None:
+    response = requests.put(
+        f"{url}/api/v1/files/x", data=b"x", headers={"Authorization": f"Bearer {FR_AGENT}"}
+    )
+    assert response.status_code == 400 and "X-Checksum-Adler32" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "raw_path", ["a/%2e%2e/%2e%2e/etc/passwd", "%2Fetc%2Fpasswd", ".dss/tmp/x", "a%5cb"]
+)
+def test_path_traversal_is_400(url: str, raw_path: str) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        response = requests.request(
+            method,
+            f"{url}/api/v1/files/{raw_path}",
+            data=b"x",
+            headers={"Authorization": f"Bearer {ADMIN}", "X-Checksum-Adler32": "0" * 8},
+            timeout=5,
+        )
+        assert response.status_code == 400, (method, raw_path, response.text)
+
+
+def test_symlink_escape_is_400(url: str, root: Path, tmp_path: Path) -> None:
+    (tmp_path / "secret").write_text("keep out")
+    (root / "escape").symlink_to(tmp_path)
+    with pytest.raises(BadRequest, match="outside the root"):
+        client(url, READER).stat("escape/secret")
+    with pytest.raises(BadRequest):
+        client(url).put("escape/planted", io.BytesIO(b"x"))
+    assert not (tmp_path / "planted").exists()
+
+
+def test_tokens_decide_who_reads_and_writes(url: str) -> None:
+    client(url).put("f", io.BytesIO(b"x"))
+    with pytest.raises(Unauthorized):
+        client(url, "").stat("f")
+    with pytest.raises(Unauthorized):
+        client(url, "forged").stat("f")
+    with pytest.raises(Forbidden, match="SDC-ES may not write to the DSS of SDC-FR"):
+        client(url, ES_AGENT).put("g", io.BytesIO(b"y"))
+    with pytest.raises(Forbidden):
+        client(url, READER).delete("f")
+    assert client(url, ES_AGENT).stat("f").size == 1  # any agent may read
+    client(url, ADMIN).delete("f")
+    unauthenticated = requests.get(f"{url}/api/v1/files", timeout=5)
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["WWW-Authenticate"] == "Bearer"
+
+
+class _FillsUp:
+    """A staging file on a disk with `room` bytes left: then ENOSPC, as the kernel says it."""
+
+    def __init__(self, stream: BinaryIO, room: int) -> None:
+        self._stream = stream
+        self._room = room
+
+    def write(self, chunk: bytes) -> int:
+        if len(chunk) > self._room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._room -= len(chunk)
+        return self._stream.write(chunk) or 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+class NearlyFullPosix(PosixBackend):
+    """The real POSIX backend whose filesystem has 1 MiB free (fault injected at write(2))."""
+
+    def open_staging(self) -> tuple[Path, BinaryIO]:
+        staging, stream = super().open_staging()
+        return staging, _FillsUp(stream, 1024 * 1024)  # type: ignore[return-value]
+
+
+def test_disk_full_is_507_and_leaves_nothing(root: Path) -> None:
+    for url in start(NearlyFullPosix(root)):
+        small = client(url).put("small", io.BytesIO(b"fits"))
+        response = requests.put(
+            f"{url}/api/v1/files/big",
+            data=DATA,
+            headers={
+                "Authorization": f"Bearer {FR_AGENT}",
+                "X-Checksum-Adler32": f"{zlib.adler32(DATA):08x}",
+            },
+            timeout=10,
+        )
+        assert response.status_code == 507 and "storage full" in response.json()["detail"]
+        assert visible(root) == [small.path] and staged(root) == []
+
+
+def test_client_disconnect_mid_put_leaves_nothing(url: str, root: Path) -> None:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as raw:
+        raw.sendall(
+            b"PUT /api/v1/files/truncated HTTP/1.1\r\nHost: x\r\n"
+            + f"Authorization: Bearer {FR_AGENT}\r\n".encode()
+            + b"X-Checksum-Adler32: 00000001\r\nContent-Length: 10000000\r\n\r\n"
+            + DATA[: 2 * 1024 * 1024]
+        )
+        deadline = time.monotonic() + 10
+        while not staged(root) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert staged(root), "the upload should be staged while it streams"
+    deadline = time.monotonic() + 10
+    while staged(root) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert staged(root) == [] and visible(root) == []
+
+
+def test_get_resumes_a_broken_transfer_with_range(url: str, tmp_path: Path) -> None:
+    from tests.dss_fixtures import FlakyProxy
+
+    client(url).put("big", io.BytesIO(DATA))
+    with FlakyProxy(url, failures=2, cut_after=700_000) as proxy:
+        stat = client(proxy.url, READER).get("big", tmp_path / "big")
+        assert proxy.connections == 3
+    assert (tmp_path / "big").read_bytes() == DATA and stat.size == len(DATA)
+    assert not (tmp_path / ".big.part").exists()
+
+
+def test_put_retries_after_a_lost_answer_and_lands_once(url: str, root: Path) -> None:
+    from tests.dss_fixtures import FlakyProxy
+
+    with FlakyProxy(url, failures=1, cut_after=1) as proxy:
+        stat = client(proxy.url).put("once", io.BytesIO(DATA))
+        assert proxy.connections == 2
+    assert stat.size == len(DATA) and (root / "once").read_bytes() == DATA
+
+
+def test_get_detects_bytes_rotten_on_disk(url: str, root: Path, tmp_path: Path) -> None:
+    client(url).put("rot", io.BytesIO(b"pristine bytes"))
+    before = (root / "rot").stat()
+    (root / "rot").write_bytes(b"pristine bytez")  # same size, same mtime: sidecar looks fresh
+    os.utime(root / "rot", ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(ChecksumMismatch, match="adler32"):
+        client(url, READER).get("rot", tmp_path / "rot")
+    assert list(tmp_path.glob("*rot*")) == []
+
+
+def test_interrupted_uploads_are_swept_at_start(root: Path) -> None:
+    leftover = root / ".dss" / "tmp" / "dead.part"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half")
+    for _url in start(PosixBackend(root)):
+        assert staged(root) == []
+
+
+def test_archive_outage_keeps_reads_going_and_stops_writes(root: Path) -> None:
+    from dss.archive_tokens import ArchiveTokenVerifier
+    from tests.dss_fixtures import WhoamiArchive
+
+    agent_json: dict[str, object] = {"name": "agent-fr", "role": "agent", "site": "SDC-FR"}
+    with WhoamiArchive({FR_AGENT: agent_json}) as archive:
+        # ttl 0: every request asks the archive, so the outage is felt at once
+        verifier = ArchiveTokenVerifier(archive.url, ttl=1e-9, outage_grace=600)
+        app = create_app(DssConfig(site="SDC-FR"), backend=PosixBackend(root), verifier=verifier)
+        with serving(app) as url:
+            client(url).put("f", io.BytesIO(b"x"))
+            archive.down = True
+            assert client(url).stat("f").size == 1
+            with pytest.raises(Unavailable, match="503"):
+                client(url).put("g", io.BytesIO(b"y"))
+            with pytest.raises(Unavailable, match="503"):  # cannot be told: not a 401
+                client(url, "never-seen").stat("f")
