@@ -13,9 +13,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from dss.config import DssConfig
 from eas.config import ArchiveConfig
 from sdc_agents.pipeline.config import RunnerConfig
-from dss.config import DssConfig
 
 
 class ServerSettings(BaseModel):
