@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eas.models.base import Base, JSONDocument, UTCDateTime, utcnow
@@ -58,6 +67,17 @@ class Job(Base):
     started: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished: Mapped[datetime | None] = mapped_column(UTCDateTime)
     parent_job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id"), index=True)
+    # Scheduling facts (migration 0002): what the job is for, where the plan wants it, when.
+    job_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    obs_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("observation.obs_id"))
+    tile_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("tile.tile_id"))
+    primary_site: Mapped[str | None] = mapped_column(ForeignKey("site.name"))
+    secondary_site: Mapped[str | None] = mapped_column(ForeignKey("site.name"))
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class Usage(Base):

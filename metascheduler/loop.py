@@ -1,0 +1,121 @@
+"""The scheduler daemon: `run_once()` performs the pure decisions on the job rows."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from eas.db import transaction
+from eas.models import Job as JobRow
+from metascheduler.claims import apply_failure
+from metascheduler.config import SchedulerConfig
+from metascheduler.dispatch import Dispatcher, HttpPullDispatcher
+from metascheduler.jobs import ErrorClass, JobState
+from metascheduler.planning import create_calibration_jobs, create_tile_jobs, tile_inputs
+from metascheduler.policy import Dispatch, Reclaim, Wait, next_action
+from metascheduler.rows import job_value, site_state
+
+log = logging.getLogger(__name__)
+OPEN_STATES = ("PENDING", "WAITING", "QUEUED", "CLAIMED", "RUNNING")
+
+
+@dataclass
+class CycleReport:
+    """What one scheduler cycle did."""
+
+    created: int = 0
+    dispatched: dict[str, int] = field(default_factory=dict)
+    waiting: int = 0
+    reclaimed: int = 0
+    failed: int = 0
+    alerts: list[str] = field(default_factory=list)
+
+
+class Scheduler:
+    """Creates jobs from the plan and arrivals and moves them along; one cycle per call."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        config: SchedulerConfig,
+        dispatcher: Dispatcher | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sessions = sessions
+        self._config = config
+        self._dispatcher = dispatcher or HttpPullDispatcher()
+        self._clock = clock
+        self._stop = threading.Event()
+
+    def run_once(self) -> CycleReport:
+        """One cycle: create new jobs, then decide and apply the next step of every open job."""
+        now = self._clock()
+        report = CycleReport()
+        queued: dict[str, list[int]] = defaultdict(list)
+        with transaction(self._sessions) as session:
+            report.created = create_calibration_jobs(session, now, self._config)
+            report.created += create_tile_jobs(session, now, self._config)
+            sites = site_state(session, now)
+            rows = session.scalars(
+                select(JobRow).where(JobRow.state.in_(OPEN_STATES)).order_by(JobRow.id)
+            ).all()
+            for row in rows:
+                missing: tuple[str, ...] = ()
+                if row.tile_id is not None and row.state in ("PENDING", "WAITING"):
+                    present, missing = tile_inputs(session, row.tile_id, self._config)
+                    row.input_product_ids = present
+                action = next_action(job_value(row, missing), sites, now)
+                self._apply(row, action, now, report, queued)
+        for site, job_ids in queued.items():
+            self._dispatcher.publish(site, job_ids)
+            report.dispatched[site] = len(job_ids)
+        return report
+
+    def _apply(
+        self,
+        row: JobRow,
+        action: Any,
+        now: datetime,
+        report: CycleReport,
+        queued: dict[str, list[int]],
+    ) -> None:
+        match action:
+            case Dispatch(site=site):
+                row.state, row.target_site, row.wait_reason = "QUEUED", site, None
+                queued[site].append(row.id)
+            case Wait(reason=reason, alert=alert):
+                if row.state != "WAITING" or row.wait_reason != reason:
+                    row.state, row.wait_reason = "WAITING", reason
+                    if alert:
+                        report.alerts.append(f"job {row.id}: {reason}")
+                        log.warning("job %s: %s", row.id, reason)
+                report.waiting += 1
+            case Reclaim(new_epoch=epoch, reason=reason):
+                report.reclaimed += 1
+                row.lease_owner, row.lease_expiry, row.lease_epoch = None, None, epoch
+                row.error_class = ErrorClass.LEASE_EXPIRED.value
+                apply_failure(row, ErrorClass.LEASE_EXPIRED, reason, now, self._config)
+                if row.state == JobState.PENDING.value:
+                    # the site is fine, its agent died: queue again at once, no backoff
+                    row.state, row.not_before = "QUEUED", None
+                    queued[row.target_site or ""].append(row.id)
+                else:
+                    report.failed += 1
+
+    def run_forever(self) -> None:
+        """Cycle until SIGTERM/SIGINT; the current cycle always completes."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self._stop.set())
+        while not self._stop.is_set():
+            report = self.run_once()
+            log.info("cycle: %s", report)
+            self._stop.wait(self._config.interval_seconds)
