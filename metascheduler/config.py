@@ -12,18 +12,18 @@ from metascheduler.retry import RetryPolicy
 class SchedulerConfig(BaseModel):
     """What the scheduler makes jobs of, how long leases last, how it retries."""
 
-    latency_days: float = Field(3.0, gt=0, description="arrival to deadline")
-    lease_seconds: float = Field(300.0, gt=0, description="claim lifetime between heartbeats")
-    interval_seconds: float = Field(5.0, gt=0, description="pause between scheduler cycles")
+    latency_days: float = Field(default=3.0, gt=0, description="arrival to deadline")
+    lease_seconds: float = Field(default=300.0, gt=0, description="lease between heartbeats")
+    interval_seconds: float = Field(default=5.0, gt=0, description="pause between scheduler cycles")
     raw_product_type: str = "RAW_FRAME"
     calibrated_product_type: str = "CALIBRATED_FRAME"
     calibration_pipeline: str = "calibrate"
     tile_pipeline: str = "mosaic"
     pipeline_priorities: dict[str, int] = Field(default_factory=lambda: {"calibrate": 10})
-    max_attempts: int = Field(3, ge=1)
-    backoff_first_seconds: float = Field(30.0, ge=0)
-    backoff_max_seconds: float = Field(3600.0, ge=0)
-    memory_factor: float = Field(1.5, gt=1)
+    max_attempts: int = Field(default=3, ge=1)
+    backoff_first_seconds: float = Field(default=30.0, ge=0)
+    backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    memory_factor: float = Field(default=1.5, gt=1)
 
     @property
     def latency(self) -> timedelta:

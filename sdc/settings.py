@@ -15,6 +15,7 @@ from pydantic_settings import (
 
 from dss.config import DssConfig
 from eas.config import ArchiveConfig
+from metascheduler.config import SchedulerConfig
 from sdc_agents.pipeline.config import RunnerConfig
 
 
@@ -42,6 +43,7 @@ class Settings(BaseSettings):
     )
     server: ServerSettings = ServerSettings()
     archive: ArchiveConfig = ArchiveConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
     pipeline_runner: RunnerConfig = RunnerConfig()
     dss: DssConfig = DssConfig()
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 
 from sdc.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 # Exit codes that mean something (documented in docs/cli.md).
 EXIT_OK = 0
@@ -36,3 +40,28 @@ def not_available(what: str, issue: str) -> NoReturn:
     """Exit 2 for a command whose capability has not landed yet; never fake output."""
     err_console.print(f"{what} is not available yet (tracked in the {issue} issue).")
     raise typer.Exit(EXIT_UNAVAILABLE)
+
+
+def open_archive(settings: Settings) -> Engine:
+    """An engine on the migrated archive; a clean exit naming the problem otherwise."""
+    from sqlalchemy.exc import OperationalError
+
+    from eas.db import make_engine
+    from eas.migrate import SchemaError, check_schema
+
+    url = settings.resolved_database_url
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():  # connecting would create an empty file and hide the mistake
+            fail(f"no archive at {path}; run `sdc archive init` (or set SDC_DATABASE_URL)")
+    engine = make_engine(url)
+    try:
+        check_schema(engine)
+    except SchemaError as exc:
+        engine.dispose()
+        fail(str(exc))
+    except OperationalError as exc:
+        engine.dispose()
+        where = engine.url.render_as_string(hide_password=True)
+        fail(f"cannot use the archive database {where}: {str(exc.orig).strip()}")
+    return engine

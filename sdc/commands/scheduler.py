@@ -1,18 +1,101 @@
-"""`sdc scheduler`: The metascheduler: jobs from the plan and arriving data, dispatch, retries."""
+"""`sdc scheduler`: jobs from the plan and arriving data, dispatch, retries, `why`."""
 
 from __future__ import annotations
 
-import typer
+import json
+import logging
+from datetime import UTC, datetime
 
-from sdc.commands.common import not_available
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from eas.db import make_session_factory
+from eas.job_schemas import JobPublic
+from metascheduler.loop import Scheduler
+from metascheduler.queries import bump_priority, explain_job, list_jobs
+from sdc.commands.archive import _archive
+from sdc.commands.common import fail, open_archive, settings_of
 
 app = typer.Typer(
     help="The metascheduler: jobs from the plan and arriving data, dispatch, retries.",
     no_args_is_help=True,
 )
+console = Console()
 
 
-@app.command("status")
-def status() -> None:
-    """Not available yet."""
-    not_available("sdc scheduler", "metascheduler")
+@app.command()
+def run(
+    ctx: typer.Context,
+    once: bool = typer.Option(False, "--once", help="run one cycle, print it, exit"),
+) -> None:
+    """Run the scheduler daemon: create jobs, dispatch, fail over, reclaim expired leases."""
+    settings = settings_of(ctx)
+    engine = open_archive(settings)
+    scheduler = Scheduler(make_session_factory(engine), settings.scheduler)
+    if once:
+        report = scheduler.run_once()
+        sent = ", ".join(f"{site}: {n}" for site, n in sorted(report.dispatched.items())) or "none"
+        typer.echo(
+            f"created {report.created} job(s); queued {sent}; waiting {report.waiting}; "
+            f"reclaimed {report.reclaimed}; failed {report.failed}"
+        )
+        for alert in report.alerts:
+            typer.echo(f"ALERT {alert}", err=True)
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    scheduler.run_forever()
+
+
+@app.command()
+def jobs(
+    ctx: typer.Context,
+    state: str | None = typer.Option(None, help="PENDING, WAITING, QUEUED, RUNNING, ..."),
+    site: str | None = typer.Option(None, help="target site"),
+    quarantined: bool = typer.Option(False, "--quarantined", help="only quarantined jobs"),
+    limit: int = typer.Option(100, min=1),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """List jobs."""
+    with _archive(ctx) as session:
+        rows = [
+            JobPublic.model_validate(r)
+            for r in list_jobs(session, state, site, True if quarantined else None, limit)
+        ]
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        return
+    table = Table("id", "pipeline", "subject", "state", "site", "prio", "tries", "reason")
+    for r in rows:
+        subject = f"obs {r.obs_id}" if r.obs_id is not None else f"tile {r.tile_id}"
+        table.add_row(
+            str(r.id), r.pipeline, subject, r.state, r.target_site or "-", str(r.priority),
+            str(r.attempts), r.wait_reason or "",
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def why(ctx: typer.Context, job_id: int = typer.Argument(..., help="job id")) -> None:
+    """Say exactly why a job is not running."""
+    settings = settings_of(ctx)
+    with _archive(ctx) as session:
+        lines = explain_job(session, job_id, datetime.now(UTC), settings.scheduler)
+    for line in lines:
+        typer.echo(line)
+
+
+@app.command()
+def priority(
+    ctx: typer.Context,
+    job_id: int = typer.Argument(..., help="job id"),
+    delta: str = typer.Argument(..., help="change, e.g. +10 or -5"),
+) -> None:
+    """Raise or lower a job's priority."""
+    try:
+        change = int(delta)
+    except ValueError:
+        fail(f"priority change must be an integer like +10 or -5, not {delta!r}", 2)
+    with _archive(ctx) as session:
+        row = bump_priority(session, job_id, change)
+        typer.echo(f"job {job_id} priority is now {row.priority}")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from eas.db import make_engine
-from eas.migrate import SchemaError, check_schema
-from sdc.commands.common import fail, settings_of
+from sdc.commands.common import open_archive, settings_of
 
 
 def server(
@@ -14,20 +12,13 @@ def server(
     host: str | None = typer.Option(None, help="interface to listen on (settings: server.host)"),
     port: int | None = typer.Option(None, help="TCP port (settings: server.port)"),
 ) -> None:
-    """Serve the archive API; OpenAPI docs at /docs."""
+    """Serve the archive and scheduler API; OpenAPI docs at /docs."""
     settings = settings_of(ctx)
-    url = settings.resolved_database_url
-    engine = make_engine(url)
-    try:
-        check_schema(engine)
-    except SchemaError as exc:
-        fail(str(exc))
-    finally:
-        engine.dispose()
+    open_archive(settings).dispose()
     # Imported here: the web stack is heavy and every other `sdc` command starts without it.
     import uvicorn
 
-    from eas.api import create_app
+    from sdc.composition import server_app
 
-    app = create_app(url, settings.archive)
+    app = server_app(settings)
     uvicorn.run(app, host=host or settings.server.host, port=port or settings.server.port)

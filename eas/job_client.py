@@ -1,0 +1,63 @@
+"""Client of the scheduler API served beside the archive: what agents and operators call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eas.client import ArchiveClient, _list
+from eas.job_schemas import (
+    ClaimRequest,
+    JobExplanation,
+    JobOutcome,
+    JobPublic,
+    LeaseRef,
+    PriorityChange,
+)
+
+
+class JobClient(ArchiveClient):
+    """`ArchiveClient` plus the scheduler routes: claim, heartbeat, start, finish, why."""
+
+    def claim(self, site: str, owner: str) -> JobPublic | None:
+        """Lease the next job of `site`; None when there is nothing to run."""
+        body = ClaimRequest(site=site, owner=owner).model_dump()
+        answer = self._write("POST", "/scheduler/claim", body, False)
+        return None if answer is None else JobPublic.model_validate(answer)
+
+    def heartbeat(self, job_id: int, owner: str, epoch: int) -> JobPublic:
+        """Extend a lease; Conflict when it was taken over."""
+        return self._lease_call(job_id, "heartbeat", LeaseRef(owner=owner, epoch=epoch))
+
+    def start(self, job_id: int, owner: str, epoch: int) -> JobPublic:
+        """Mark a claimed job RUNNING."""
+        return self._lease_call(job_id, "start", LeaseRef(owner=owner, epoch=epoch))
+
+    def finish(self, job_id: int, outcome: JobOutcome) -> JobPublic:
+        """Report how the attempt ended."""
+        return self._lease_call(job_id, "finish", outcome)
+
+    def _lease_call(self, job_id: int, verb: str, body: LeaseRef) -> JobPublic:
+        # Fenced by epoch, so repeating the call after a lost answer is harmless.
+        answer = self._write("POST", f"/scheduler/jobs/{job_id}/{verb}", body.model_dump(), True)
+        return JobPublic.model_validate(answer)
+
+    def jobs(
+        self, state: str | None = None, site: str | None = None, limit: int = 1000
+    ) -> list[JobPublic]:
+        """Jobs filtered by state and target site."""
+        params: dict[str, Any] = {"state": state, "site": site, "limit": limit}
+        return _list(JobPublic, self._get("/scheduler/jobs", params))
+
+    def job(self, job_id: int) -> JobPublic:
+        """One job."""
+        return JobPublic.model_validate(self._get(f"/scheduler/jobs/{job_id}"))
+
+    def why(self, job_id: int) -> JobExplanation:
+        """Why the job is not running (or what it is doing)."""
+        return JobExplanation.model_validate(self._get(f"/scheduler/jobs/{job_id}/why"))
+
+    def bump_priority(self, job_id: int, delta: int) -> JobPublic:
+        """Raise (or lower) a job's priority."""
+        body = PriorityChange(delta=delta).model_dump()
+        answer = self._write("POST", f"/scheduler/jobs/{job_id}/priority", body, False)
+        return JobPublic.model_validate(answer)
