@@ -13,6 +13,8 @@ def server(
     ctx: typer.Context,
     host: str | None = typer.Option(None, help="interface to listen on (settings: server.host)"),
     port: int | None = typer.Option(None, help="TCP port (settings: server.port)"),
+    access_log: bool = typer.Option(True, help="log every request"),
+    log_level: str = typer.Option("info", help="uvicorn log level"),
 ) -> None:
     """Serve the archive API; OpenAPI docs at /docs."""
     settings = settings_of(ctx)
@@ -30,4 +32,10 @@ def server(
     from eas.api import create_app
 
     app = create_app(url, settings.archive)
-    uvicorn.run(app, host=host or settings.server.host, port=port or settings.server.port)
+    uvicorn.run(
+        app,
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        access_log=access_log,
+        log_level=log_level,
+    )
