@@ -36,6 +36,9 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None when it was never initialised."""
+    path = engine.url.database
+    if engine.dialect.name == "sqlite" and path and path != ":memory:" and not Path(path).exists():
+        return None  # connecting would create an empty file as a side effect of a read
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 

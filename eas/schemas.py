@@ -14,6 +14,7 @@ ReplicaState = Literal[
 ]
 PlanStatus = Literal["DRAFT", "CURRENT", "SUPERSEDED"]
 Direction = Literal["ancestors", "descendants"]
+BIGINT_MAX = 2**63 - 1  # ids and sizes are 64-bit columns
 
 
 def _site_field() -> Any:
@@ -79,12 +80,12 @@ class MaintenanceWindowPublic(MaintenanceWindowIn):
 class ObservationIn(Schema):
     """One observation: when, where on the sky, how big."""
 
-    obs_id: int = Field(ge=0)
+    obs_id: int = Field(ge=0, le=BIGINT_MAX)
     start: datetime
     ra: float = Field(ge=0, lt=360)
     dec: float = Field(ge=-90, le=90)
     footprint: list[list[float]] | None = None
-    size_bytes: int = Field(ge=0)
+    size_bytes: int = Field(ge=0, le=BIGINT_MAX)
     survey: str = "wide"
 
 
@@ -95,7 +96,7 @@ class ObservationPublic(ObservationIn):
 class TileIn(Schema):
     """A sky tile and the observations it combines."""
 
-    tile_id: int = Field(ge=0)
+    tile_id: int = Field(ge=0, le=BIGINT_MAX)
     ra: float = Field(ge=0, lt=360)
     dec: float = Field(ge=-90, le=90)
     radius_deg: float = Field(gt=0, le=180)
@@ -190,7 +191,7 @@ class ProductIn(Schema):
         default={},
         validation_alias=AliasChoices("product_metadata", "metadata"),
     )
-    size_bytes: int = Field(ge=0)
+    size_bytes: int = Field(ge=0, le=BIGINT_MAX)
     adler32: str = Field(pattern=r"^[0-9a-f]{8}$")
     md5: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
 

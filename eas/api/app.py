@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from eas.api.routes import auth, lineage, plans, products, replicas, sites, survey
 from eas.config import ArchiveConfig
@@ -31,6 +31,8 @@ def create_app(database_url: str, config: ArchiveConfig | None = None) -> FastAP
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_exception_handler(ArchiveError, _archive_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _out_of_range)
+    app.add_exception_handler(OverflowError, _out_of_range)
     return app
 
 
@@ -44,3 +46,9 @@ async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
     # A race the core's checks could not see (two writers at once): the database refused it.
     reason = str(getattr(exc, "orig", exc)).splitlines()[0]
     return JSONResponse({"detail": f"conflicts with stored data: {reason}"}, status_code=409)
+
+
+async def _out_of_range(_request: Request, exc: Exception) -> JSONResponse:
+    # A value the column cannot hold (an id beyond 64 bits): the caller's mistake, not ours.
+    reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+    return JSONResponse({"detail": f"value out of range: {reason}"}, status_code=400)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -27,7 +27,8 @@ def _session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
 
 
-def _config(request: Request) -> ArchiveConfig:
+# Dependencies without I/O are `async def`: FastAPI runs sync ones in a worker thread each.
+async def _config(request: Request) -> ArchiveConfig:
     config: ArchiveConfig = request.app.state.config
     return config
 
@@ -65,10 +66,10 @@ def _principal(
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 
 
-def allow(*roles: str) -> Callable[[Principal], Principal]:
+def allow(*roles: str) -> Callable[[Principal], Coroutine[None, None, Principal]]:
     """A dependency admitting only tokens with one of `roles`."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             raise Forbidden(f"role {principal.role} may not do this (needs {' or '.join(roles)})")
         return principal

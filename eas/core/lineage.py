@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CTE, func, literal, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from eas.errors import BadRequest, Forbidden, NotFound
 from eas.models import DataProduct, Generation, Job, Usage
@@ -46,29 +46,31 @@ def record_lineage(session: Session, lineage: LineageIn, acting_site: str | None
     return job
 
 
-def lineage_cte(product_id: str, direction: str, depth: int) -> CTE:
-    """Edges (parent, child, job_id, depth) reachable from `product_id` within `depth` hops."""
-    used, made = aliased(Usage), aliased(Generation)
-    start = select(
-        used.product_id.label("parent"),
-        made.product_id.label("child"),
-        made.job_id.label("job_id"),
-        literal(1).label("depth"),
-    ).join(made, made.job_id == used.job_id)
-    if direction == "ancestors":
-        start = start.where(made.product_id == product_id)
-    else:
-        start = start.where(used.product_id == product_id)
-    walk = start.cte("walk", recursive=True)
-    used2, made2 = aliased(Usage), aliased(Generation)
-    step = select(used2.product_id, made2.product_id, made2.job_id, (walk.c.depth + 1)).join(
-        made2, made2.job_id == used2.job_id
-    )
-    if direction == "ancestors":
-        step = step.join(walk, made2.product_id == walk.c.parent)
-    else:
-        step = step.join(walk, used2.product_id == walk.c.child)
-    return walk.union(step.where(walk.c.depth < depth))
+# One statement per direction, as SQL text: composing the CTE with the ORM for every call
+# cost more than running it. Both SQLite and PostgreSQL run this SQL unchanged. UNION (not
+# UNION ALL) drops repeated (edge, depth) rows where paths in the graph rejoin.
+_WALK = """
+WITH RECURSIVE walk(parent, child, job_id, depth) AS (
+    SELECT u.product_id, g.product_id, g.job_id, 1
+      FROM usage u JOIN generation g ON g.job_id = u.job_id
+     WHERE {start} = :product_id
+    UNION
+    SELECT u.product_id, g.product_id, g.job_id, w.depth + 1
+      FROM usage u JOIN generation g ON g.job_id = u.job_id JOIN walk w ON {step}
+     WHERE w.depth < :depth
+)
+SELECT parent, child, job_id, depth,
+       (SELECT product_type FROM data_product WHERE product_id = walk.{reached})
+  FROM walk
+"""
+WALK_SQL = {
+    "ancestors": _WALK.format(
+        start="g.product_id", step="g.product_id = w.parent", reached="parent"
+    ),
+    "descendants": _WALK.format(
+        start="u.product_id", step="u.product_id = w.child", reached="child"
+    ),
+}
 
 
 def walk_lineage(session: Session, product_id: str, direction: str, depth: int) -> LineageGraph:
@@ -77,25 +79,22 @@ def walk_lineage(session: Session, product_id: str, direction: str, depth: int) 
         raise BadRequest(f"direction must be ancestors or descendants, not {direction!r}")
     if not 1 <= depth <= MAX_DEPTH:
         raise BadRequest(f"depth must be between 1 and {MAX_DEPTH}, not {depth}")
-    if session.get(DataProduct, product_id) is None:
+    rows = session.execute(
+        text(WALK_SQL[direction]), {"product_id": product_id, "depth": depth}
+    ).all()
+    if not rows and session.get(DataProduct, product_id) is None:
         raise NotFound(f"no product {product_id}")
-    walk = lineage_cte(product_id, direction, depth)
-    reached = walk.c.parent if direction == "ancestors" else walk.c.child
-    nodes = session.execute(
-        select(reached, DataProduct.product_type, func.min(walk.c.depth))
-        .join(DataProduct, DataProduct.product_id == reached)
-        .group_by(reached, DataProduct.product_type)
-        .order_by(func.min(walk.c.depth), reached)
-    ).all()
-    edges = session.execute(
-        select(walk.c.parent, walk.c.child, walk.c.job_id)
-        .distinct()
-        .order_by(walk.c.parent, walk.c.child, walk.c.job_id)
-    ).all()
+    nearest: dict[str, tuple[int, str]] = {}
+    for parent, child, _job, hops, product_type in rows:
+        node = parent if direction == "ancestors" else child
+        if node not in nearest or hops < nearest[node][0]:
+            nearest[node] = (hops, product_type)
+    nodes = sorted((d, p, t) for p, (d, t) in nearest.items())
+    edges = sorted({(parent, child, job) for parent, child, job, _, _ in rows})
     return LineageGraph(
         product_id=product_id,
         direction=direction,  # type: ignore[arg-type]
         depth=depth,
-        nodes=[LineageNode(product_id=p, product_type=t, depth=d) for p, t, d in nodes],
+        nodes=[LineageNode(product_id=p, product_type=t, depth=d) for d, p, t in nodes],
         edges=[LineageEdge(parent=p, child=c, job_id=j) for p, c, j in edges],
     )

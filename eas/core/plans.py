@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from eas.core.bulk import insert_rows
 from eas.core.sites import require_sites
 from eas.errors import BadRequest, Conflict, NotFound
 from eas.models import Assignment, Observation, Plan, Tile
@@ -59,8 +60,7 @@ def store_plan(session: Session, plan: PlanIn) -> Plan:
         }
         for a in plan.assignments
     ]
-    for offset in range(0, len(rows), CHUNK):
-        session.execute(insert(Assignment), rows[offset : offset + CHUNK])
+    insert_rows(session, Assignment, rows)
     return row
 
 

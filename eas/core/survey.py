@@ -10,9 +10,10 @@ from typing import TypeVar
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from eas.core.bulk import insert_rows
 from eas.errors import BadRequest, Conflict, NotFound
 from eas.models import Observation, Tile, TileObservation
 from eas.schemas import ObservationIn, TileIn
@@ -48,8 +49,7 @@ def add_observations(session: Session, observations: Sequence[ObservationIn]) ->
     if taken:
         raise Conflict(f"observation(s) already stored: {', '.join(map(str, taken[:20]))}")
     rows = [o.model_dump() for o in observations]
-    for offset in range(0, len(rows), CHUNK):
-        session.execute(insert(Observation), rows[offset : offset + CHUNK])
+    insert_rows(session, Observation, rows)
     return len(rows)
 
 
@@ -76,10 +76,9 @@ def add_tiles(session: Session, tiles: Sequence[TileIn]) -> int:
             raise BadRequest(
                 f"tile {tile.tile_id} names unknown observation(s): {', '.join(map(str, unknown))}"
             )
-    session.execute(insert(Tile), [t.model_dump(exclude={"obs_ids"}) for t in tiles])
-    links = [{"tile_id": t.tile_id, "obs_id": o} for t in tiles for o in set(t.obs_ids)]
-    for offset in range(0, len(links), CHUNK):
-        session.execute(insert(TileObservation), links[offset : offset + CHUNK])
+    insert_rows(session, Tile, [t.model_dump(exclude={"obs_ids"}) for t in tiles])
+    links = [{"tile_id": t.tile_id, "obs_id": o} for t in tiles for o in sorted(set(t.obs_ids))]
+    insert_rows(session, TileObservation, links)
     return len(tiles)
 
 

@@ -11,6 +11,8 @@ def server(
     ctx: typer.Context,
     host: str | None = typer.Option(None, help="interface to listen on (settings: server.host)"),
     port: int | None = typer.Option(None, help="TCP port (settings: server.port)"),
+    access_log: bool = typer.Option(True, help="log every request"),
+    log_level: str = typer.Option("info", help="uvicorn log level"),
 ) -> None:
     """Serve the archive and scheduler API; OpenAPI docs at /docs."""
     settings = settings_of(ctx)
@@ -21,4 +23,10 @@ def server(
     from sdc.composition import server_app
 
     app = server_app(settings)
-    uvicorn.run(app, host=host or settings.server.host, port=port or settings.server.port)
+    uvicorn.run(
+        app,
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        access_log=access_log,
+        log_level=log_level,
+    )

@@ -90,6 +90,11 @@ def test_bad_input_is_a_4xx_naming_the_problem(api: Api) -> None:
     cone = api.http.get("/api/v1/observations?ra=10&dec=100&radius=1", headers=planner)
     assert cone.status_code == 400 and "dec 100" in cone.json()["detail"]
     assert api.http.get("/api/v1/products/nope", headers=planner).status_code == 404
+    huge = api.http.get(f"/api/v1/observations/{10**20}", headers=planner)
+    assert huge.status_code in (400, 404)  # SQLite cannot bind it; PostgreSQL finds nothing
+    beyond_bigint = [{**_obs(1)[0], "obs_id": 10**19}]
+    huge = api.http.post("/api/v1/observations", json=beyond_bigint, headers=planner)
+    assert huge.status_code == 422
 
 
 def test_a_failed_request_writes_nothing(api: Api) -> None:

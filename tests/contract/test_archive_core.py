@@ -238,3 +238,16 @@ def test_lineage_ancestors_and_descendants(sessions: sessionmaker[Session]) -> N
         lineage.record_lineage(
             session, LineageIn(pipeline="x", used=["ghost"], generated=["stack"])
         )
+
+
+def test_bulk_insert_keeps_awkward_values(sessions: sessionmaker[Session]) -> None:
+    odd = observation(1).model_copy(
+        update={"survey": "deep\tfield\\n\nx", "footprint": [[1.5, -2.0], [3.0, 4.25]]}
+    )
+    with transaction(sessions) as session:
+        survey.add_observations(session, [odd, observation(2)])
+    with sessions() as session:
+        stored = survey.get_observation(session, 1)
+        assert (stored.survey, stored.footprint) == (odd.survey, odd.footprint)
+        assert stored.start == odd.start and stored.start.tzinfo is not None
+        assert survey.get_observation(session, 2).footprint is None

@@ -1,0 +1,315 @@
+"""Archive benchmarks: each prints our figure, a baseline measured in the same run, the ratio.
+
+1. Bulk ingest of observations through ArchiveClient -> `sdc server` vs raw PostgreSQL COPY.
+2. Product query by type + obs id (products table filled) vs a bare FastAPI endpoint that
+   returns constant JSON, both under uvicorn with the same settings, same client.
+3. Lineage ancestors to depth 3 on a large used/generated graph vs the raw recursive CTE.
+
+Run from the repository root:  python benchmarks/archive.py [--scale 0.1]
+Needs PostgreSQL (default 127.0.0.1:5432, user postgres); a scratch database is created
+and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import requests
+from fastapi import FastAPI
+
+from eas.client import ArchiveClient
+from eas.core.lineage import WALK_SQL, walk_lineage
+from eas.core.tokens import create_token
+from eas.db import make_engine, make_session_factory, transaction
+from eas.migrate import upgrade
+from eas.schemas import ObservationIn
+
+REPO = Path(__file__).resolve().parents[1]
+EPOCH = datetime(2027, 1, 1, tzinfo=UTC)
+TYPES = ("RAW_FRAME", "CALIBRATED_FRAME", "QUALITY_REPORT", "MASTER_DARK", "SOURCE_CATALOG")
+# The same uvicorn settings for the archive and the bare baseline (one process each).
+UVICORN = ["--log-level", "warning", "--no-access-log"]
+
+
+def constant_app() -> FastAPI:
+    """The baseline server: one route returning constant JSON (uvicorn --factory)."""
+    app = FastAPI()
+    body = {"items": [], "next_cursor": None}
+
+    @app.get("/constant")
+    def constant() -> dict[str, Any]:
+        return body
+
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def _serving(command: list[str], env: dict[str, str]) -> Iterator[str]:
+    """Run a server subprocess on a free loopback port until the block ends."""
+    port = _free_port()
+    process = subprocess.Popen([*command, "--port", str(port)], cwd=REPO, env={**os.environ, **env})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(url + "/openapi.json", timeout=1)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server {command} did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextmanager
+def _scratch_database(admin_dsn: str) -> Iterator[str]:
+    name = f"sdc_bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(admin_dsn)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_dsn.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+            )
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+def _copy(dsn: str, table: str, columns: str, rows: Iterator[str]) -> float:
+    """COPY text rows into `table`; returns seconds (formatting included)."""
+    started = time.perf_counter()
+    buffer = io.StringIO("".join(rows))
+    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+        cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+    return time.perf_counter() - started
+
+
+def _observations(count: int, first: int = 0) -> list[ObservationIn]:
+    rng = random.Random(first)
+    return [
+        ObservationIn(
+            obs_id=first + i,
+            start=EPOCH + timedelta(minutes=85 * i),
+            ra=rng.uniform(0, 360),
+            dec=rng.uniform(-90, 90),
+            size_bytes=rng.randrange(10**9, 5 * 10**9),
+        )
+        for i in range(count)
+    ]
+
+
+def _observation_lines(observations: list[ObservationIn]) -> Iterator[str]:
+    for o in observations:
+        yield f"{o.obs_id}\t{o.start.isoformat()}\t{o.ra}\t{o.dec}\t{o.size_bytes}\t{o.survey}\n"
+
+
+def bench_ingest(dsn: str, url: str, token: str, count: int) -> float:
+    """Ratio of our ingest rate to COPY's for `count` observations."""
+    # The baseline writes a second id range into the same indexed table our rows go to.
+    ours = _observations(count)
+    theirs = _observations(count, first=10 * count)
+    copy_s = _copy(
+        dsn, "observation", "obs_id, start, ra, dec, size_bytes, survey", _observation_lines(theirs)
+    )
+    with ArchiveClient(url, token, timeout=600) as client:
+        started = time.perf_counter()
+        client.add_observations(ours)
+        ours_s = time.perf_counter() - started
+    ratio = copy_s / ours_s
+    print(
+        f"ingest {count} observations: client+API {count / ours_s:,.0f}/s, "
+        f"raw COPY {count / copy_s:,.0f}/s, ratio {ratio:.2f} (target >= 0.5)"
+    )
+    return ratio
+
+
+def _fill_products(dsn: str, count: int, observations: int) -> None:
+    created = EPOCH.isoformat()
+    lines = (
+        f"p{i:08d}\t{TYPES[i % len(TYPES)]}\t{i % observations}\t1.0\t"
+        f'{{"band": "{"VIS" if i % 2 else "NIR"}"}}\t{1000 + i}\t0a0b0c0d\t{created}\n'
+        for i in range(count)
+    )
+    columns = "product_id, product_type, obs_id, version, metadata, size_bytes, adler32, created"
+    _copy(dsn, "data_product", columns, lines)
+
+
+def _rate(call: Callable[[int], object], requests_count: int) -> float:
+    started = time.perf_counter()
+    for i in range(requests_count):
+        call(i)
+    return requests_count / (time.perf_counter() - started)
+
+
+def bench_query(url: str, token: str, observations: int, requests_count: int) -> float:
+    """Ratio of product-query requests/s to a bare constant FastAPI endpoint's."""
+    with ArchiveClient(url, token) as client:
+        rng = random.Random(1)
+        ours = _rate(
+            lambda i: client.query_products(
+                type=TYPES[i % len(TYPES)], obs_id=rng.randrange(observations), limit=10
+            ),
+            requests_count,
+        )
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "benchmarks.archive:constant_app",
+        *UVICORN,
+    ]
+    with _serving(command, {}) as bare_url, requests.Session() as http:
+        http.headers["Authorization"] = f"Bearer {token}"
+        bare = _rate(lambda i: http.get(bare_url + "/constant", timeout=10).json(), requests_count)
+    ratio = ours / bare
+    print(
+        f"product query by type+obs: archive {ours:,.0f} req/s, bare FastAPI {bare:,.0f} req/s, "
+        f"ratio {ratio:.2f} (target >= 0.5)"
+    )
+    return ratio
+
+
+def _fill_lineage(dsn: str, products: int, jobs: int) -> list[str]:
+    """Job j uses two earlier products and generates a late one: 3 edges per job."""
+    rng = random.Random(2)
+    created = EPOCH.isoformat()
+    job_lines = (
+        f"{j + 1}\tcalib\t{{}}\t[]\t0\tSUCCEEDED\t0\t0\t{{}}\t{created}\n" for j in range(jobs)
+    )
+    _copy(
+        dsn,
+        "job",
+        "id, pipeline, parameters, input_product_ids, priority, state, attempts, "
+        "lease_epoch, requested_resources, created",
+        job_lines,
+    )
+    first_generated = products - jobs
+    usage, generation = [], []
+    for j in range(jobs):
+        child = first_generated + j
+        for parent in {rng.randrange(child), rng.randrange(child)}:
+            usage.append(f"{j + 1}\tp{parent:08d}\n")
+        generation.append(f"{j + 1}\tp{child:08d}\n")
+    _copy(dsn, "usage", "job_id, product_id", iter(usage))
+    _copy(dsn, "generation", "job_id, product_id", iter(generation))
+    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"lineage graph: {len(usage) + len(generation):,} edges over {jobs:,} jobs")
+    return [f"p{products - 1 - k:08d}" for k in range(0, jobs, max(1, jobs // 500))]
+
+
+RAW_ANCESTORS = """
+WITH RECURSIVE walk(parent, child, job_id, depth) AS (
+    SELECT u.product_id, g.product_id, g.job_id, 1
+      FROM usage u JOIN generation g ON g.job_id = u.job_id WHERE g.product_id = %s
+    UNION
+    SELECT u.product_id, g.product_id, g.job_id, w.depth + 1
+      FROM usage u JOIN generation g ON g.job_id = u.job_id JOIN walk w ON g.product_id = w.parent
+     WHERE w.depth < 3
+)
+SELECT parent, min(depth) FROM walk GROUP BY parent
+"""
+RAW_SAME_ANSWER = (
+    WALK_SQL["ancestors"].replace(":product_id", "%(product_id)s").replace(":depth", "%(depth)s")
+)
+
+
+def bench_lineage(dsn: str, url: str, token: str, sqlalchemy_url: str, starts: list[str]) -> float:
+    """Ratio of our ancestors walks/s (core, and over HTTP) to the raw CTE's."""
+    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+
+        def raw(i: int) -> None:
+            cursor.execute(RAW_ANCESTORS, (starts[i % len(starts)],))
+            cursor.fetchall()
+
+        def raw_same(i: int) -> None:
+            cursor.execute(RAW_SAME_ANSWER, {"product_id": starts[i % len(starts)], "depth": 3})
+            cursor.fetchall()
+
+        raw(0)
+        raw_rate = _rate(raw, len(starts))
+        same_rate = _rate(raw_same, len(starts))
+    engine = make_engine(sqlalchemy_url)
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        core_rate = _rate(
+            lambda i: walk_lineage(session, starts[i % len(starts)], "ancestors", 3), len(starts)
+        )
+    engine.dispose()
+    with ArchiveClient(url, token) as client:
+        http_rate = _rate(lambda i: client.lineage(starts[i % len(starts)], depth=3), len(starts))
+    ratio = core_rate / same_rate
+    print(
+        f"lineage ancestors depth 3: core {core_rate:,.0f}/s, HTTP {http_rate:,.0f}/s; raw CTE "
+        f"with the same answer (edges, types) {same_rate:,.0f}/s, minimal raw CTE (ids, depth) "
+        f"{raw_rate:,.0f}/s; ratio core/same {ratio:.2f} (target >= 0.8), core/minimal "
+        f"{core_rate / raw_rate:.2f}, HTTP/same {http_rate / same_rate:.2f}"
+    )
+    return ratio
+
+
+def main() -> None:
+    """Parse arguments, build the scratch archive, run the three benchmarks."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="fraction of the full sizes (100k observations, 1M products/edges)",
+    )
+    parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per rate measured")
+    args = parser.parse_args()
+    observations = max(100, int(100_000 * args.scale))
+    products = max(1000, int(1_000_000 * args.scale))
+    jobs = products // 3
+    print(f"scale {args.scale}: {observations:,} observations, {products:,} products")
+    with _scratch_database(args.admin_dsn) as dsn:
+        sqlalchemy_url = dsn.replace("postgresql://", "postgresql+psycopg2://")
+        engine = make_engine(sqlalchemy_url)
+        upgrade(engine)
+        with transaction(make_session_factory(engine)) as session:
+            token = create_token(session, "admin", "benchmark")[1]
+        engine.dispose()
+        server = [sys.executable, "-m", "sdc", "server", "--host", "127.0.0.1", *UVICORN]
+        with _serving(server, {"SDC_DATABASE_URL": sqlalchemy_url}) as url:
+            bench_ingest(dsn, url, token, observations)
+            _fill_products(dsn, products, observations)
+            with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+            bench_query(url, token, observations, args.requests)
+            starts = _fill_lineage(dsn, products, jobs)
+            bench_lineage(dsn, url, token, sqlalchemy_url, starts)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""`sdc archive ...` in a subprocess, as an operator would run it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from eas.core import lineage, products
+from eas.db import make_engine, make_session_factory, transaction
+from eas.schemas import LineageIn
+from tests.acceptance.cli import run_sdc
+from tests.archive_support import REPO, product
+
+CONFIG = REPO / "config"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """An initialised archive (embedded SQLite under ./sdc-data) with the example sites."""
+    assert run_sdc("archive", "init", cwd=tmp_path).returncode == 0
+    loaded = run_sdc("archive", "load-sites", str(CONFIG / "sites.yaml"), cwd=tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "9 site(s) created" in loaded.stdout
+    return tmp_path
+
+
+def test_init_load_and_list_sites(workdir: Path) -> None:
+    again = run_sdc("archive", "init", cwd=workdir)
+    assert again.returncode == 0 and "already at schema revision" in again.stdout
+    assert run_sdc("archive", "upgrade", cwd=workdir).returncode == 0
+    loaded = run_sdc("archive", "load-maintenance", str(CONFIG / "maintenance.yaml"), cwd=workdir)
+    assert loaded.returncode == 0 and "5 maintenance window(s)" in loaded.stdout
+    listed = json.loads(run_sdc("archive", "sites", "--json", cwd=workdir).stdout)
+    assert len(listed) == 9
+    assert {s["name"]: s["maintenance_windows"] for s in listed}["SDC-FR"] == 1
+    table = run_sdc("archive", "sites", cwd=workdir).stdout
+    assert "SDC-FR" in table and "9000" in table
+
+
+def test_bad_maintenance_file_is_refused_whole(workdir: Path) -> None:
+    bad = workdir / "maintenance.yaml"
+    bad.write_text(
+        "maintenance:\n"
+        '  - {site: SDC-FR, start: "2027-03-02T08:00:00Z", end: "2027-03-05T18:00:00Z"}\n'
+        '  - {site: SDC-MARS, start: "2027-03-02T08:00:00Z", end: "2027-03-05T18:00:00Z"}\n'
+    )
+    result = run_sdc("archive", "load-maintenance", str(bad), cwd=workdir)
+    assert result.returncode == 1
+    assert str(bad) in result.stderr and "unknown site 'SDC-MARS'" in result.stderr
+    listed = json.loads(run_sdc("archive", "sites", "--json", cwd=workdir).stdout)
+    assert all(s["maintenance_windows"] == 0 for s in listed)
+
+
+def test_malformed_sites_file_is_named(workdir: Path) -> None:
+    bad = workdir / "sites.yaml"
+    bad.write_text("sites: [{name: SDC-ZZ, cores: -1\n")
+    result = run_sdc("archive", "load-sites", str(bad), cwd=workdir)
+    assert (
+        result.returncode == 1 and "malformed YAML" in result.stderr and str(bad) in result.stderr
+    )
+
+
+def test_tokens_are_printed_once_and_checked(workdir: Path) -> None:
+    minted = run_sdc(
+        "archive", "token", "create", "--role", "agent", "--site", "SDC-FR", cwd=workdir
+    )
+    assert minted.returncode == 0 and minted.stdout.startswith("sdc_")
+    database = (workdir / "sdc-data" / "archive.sqlite").read_bytes()
+    assert minted.stdout.strip().encode() not in database
+    no_site = run_sdc("archive", "token", "create", "--role", "agent", cwd=workdir)
+    assert no_site.returncode == 1 and "needs --site" in no_site.stderr
+    unknown = run_sdc(
+        "archive", "token", "create", "--role", "agent", "--site", "SDC-X", cwd=workdir
+    )
+    assert unknown.returncode == 1 and "unknown site 'SDC-X'" in unknown.stderr
+
+
+def test_products_and_lineage_queries(workdir: Path) -> None:
+    engine = make_engine(f"sqlite:///{workdir / 'sdc-data' / 'archive.sqlite'}")
+    with transaction(make_session_factory(engine)) as session:
+        products.register_product(session, product("raw-1"))
+        products.register_product(
+            session, product("cal-1", "CALIBRATED_FRAME", metadata={"band": "VIS"})
+        )
+        lineage.record_lineage(
+            session, LineageIn(pipeline="calib", used=["raw-1"], generated=["cal-1"])
+        )
+    engine.dispose()
+    found = run_sdc("archive", "products", "--type", "CALIBRATED_FRAME", "--json", cwd=workdir)
+    assert [p["product_id"] for p in json.loads(found.stdout)] == ["cal-1"]
+    by_meta = run_sdc("archive", "products", "--meta", "band=NIR", "--json", cwd=workdir)
+    assert json.loads(by_meta.stdout) == []
+    walked = run_sdc("archive", "lineage", "cal-1", "--json", cwd=workdir)
+    assert [n["product_id"] for n in json.loads(walked.stdout)["nodes"]] == ["raw-1"]
+    down = run_sdc("archive", "lineage", "raw-1", "--direction", "descendants", cwd=workdir)
+    assert "cal-1" in down.stdout
+    missing = run_sdc("archive", "lineage", "nope", cwd=workdir)
+    assert missing.returncode == 1 and "no product nope" in missing.stderr
+
+
+def test_commands_on_an_uninitialised_archive_say_so(tmp_path: Path) -> None:
+    result = run_sdc("archive", "sites", cwd=tmp_path)
+    assert result.returncode == 1 and "sdc archive init" in result.stderr
+    result = run_sdc("archive", "upgrade", cwd=tmp_path)
+    assert result.returncode == 1 and "not initialised" in result.stderr
+    result = run_sdc("server", cwd=tmp_path)
+    assert result.returncode == 1 and "not initialised" in result.stderr
+
+
+def test_init_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    dsn = postgres_url.replace("postgresql+psycopg2://", "postgresql://")
+    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA IF NOT EXISTS archive_cli")
+    env = {"SDC_DATABASE_URL": f"{postgres_url}?options=-csearch_path%3Darchive_cli"}
+    assert run_sdc("archive", "init", cwd=tmp_path, env=env).returncode == 0
+    loaded = run_sdc("archive", "load-sites", str(CONFIG / "sites.yaml"), cwd=tmp_path, env=env)
+    assert loaded.returncode == 0, loaded.stderr
+    assert len(json.loads(run_sdc("archive", "sites", "--json", cwd=tmp_path, env=env).stdout)) == 9
+    assert not (tmp_path / "sdc-data").exists()
