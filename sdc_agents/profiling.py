@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import resource
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import psutil
 
@@ -25,7 +25,7 @@ class ResourceUsage:
 
     def as_dict(self) -> dict[str, float | int]:
         """Plain values for the manifest."""
-        return asdict(self)
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 class ProcessSampler:
@@ -37,15 +37,17 @@ class ProcessSampler:
         self.max_vms = 0
         self.read_bytes = 0
         self.write_bytes = 0
-        try:
-            self._process: psutil.Process | None = psutil.Process(pid)
-        except psutil.Error:
-            self._process = None
+        self.pid = pid
+        self._process: psutil.Process | None = None
 
     def sample(self) -> None:
         """Read memory and I/O now; a process that has just exited is simply not sampled."""
         if self._process is None:
-            return
+            # created on the first sample: most short jobs end before and cost nothing
+            try:
+                self._process = psutil.Process(self.pid)
+            except psutil.Error:
+                return
         try:
             with self._process.oneshot():
                 memory = self._process.memory_info()

@@ -64,8 +64,8 @@ def pipeline_run(
         prepared = prepare_run(script, inputs)
     except PipelineError as exc:
         fail(str(exc))
-    batch, poll_s = _batch_system(drm_name, config)
     parallel = max_parallel or config.max_parallel or os.cpu_count() or 1
+    batch, poll_s = _batch_system(drm_name, config, parallel)
     with Progress(console=console, transient=True, disable=as_json) as progress:
         task = progress.add_task(f"running {prepared.graph.name}", total=None)
 
@@ -129,10 +129,10 @@ def pipeline_example(
     )
 
 
-def _batch_system(name: str, config: RunnerConfig) -> tuple[BatchSystem, float]:
+def _batch_system(name: str, config: RunnerConfig, parallel: int) -> tuple[BatchSystem, float]:
     if name == "slurm":
         return SlurmBatchSystem(config.slurm_partition), config.slurm_poll_s
-    return LocalBatchSystem(), config.local_poll_s
+    return LocalBatchSystem(max_jobs=parallel), config.local_poll_s
 
 
 def _node_table(report: RunReport) -> Table:

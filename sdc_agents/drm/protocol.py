@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -41,6 +43,7 @@ class JobSpec:
     logdir: Path
     tmpdir: Path
     resources: ComputingResources
+    fresh_dirs: tuple[Path, ...] = ()  # emptied before the job starts
 
     @property
     def stdout_path(self) -> Path:
@@ -77,6 +80,7 @@ class BatchSystem(Protocol):
     """submit / status / cancel / collect: all the runner needs from a batch system."""
 
     name: str
+    prefetch: int  # jobs the runner may hand over beyond those it lets run at once
 
     def submit(self, job: JobSpec) -> str:
         """Queue `job`; return the batch system's id for it or raise SubmitError."""
@@ -93,6 +97,15 @@ class BatchSystem(Protocol):
     def collect(self, job_id: str) -> JobOutcome:
         """How a FINISHED job ended."""
         ...
+
+
+def make_job_dirs(job: JobSpec) -> None:
+    """Create the job's directories; its fresh ones start empty (no stale outputs)."""
+    for directory in job.fresh_dirs:
+        if directory.exists():
+            shutil.rmtree(directory)
+    for directory in (job.workdir, job.logdir, job.tmpdir, *job.fresh_dirs):
+        os.makedirs(directory, exist_ok=True)
 
 
 def log_tail(job: JobSpec, lines: int = 20) -> str:

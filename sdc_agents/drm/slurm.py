@@ -8,7 +8,14 @@ import shlex
 import subprocess
 import time
 
-from sdc_agents.drm.protocol import ErrorClass, JobOutcome, JobPhase, JobSpec, SubmitError
+from sdc_agents.drm.protocol import (
+    ErrorClass,
+    JobOutcome,
+    JobPhase,
+    JobSpec,
+    SubmitError,
+    make_job_dirs,
+)
 from sdc_agents.profiling import ResourceUsage, over_use
 
 PENDING_STATES = {"PENDING", "CONFIGURING", "REQUEUED", "RESV_DEL_HOLD", "SUSPENDED"}
@@ -134,6 +141,7 @@ class SlurmBatchSystem:
     """Submits with sbatch, follows with squeue, reads the end from sacct."""
 
     name = "slurm"
+    prefetch = 0  # Slurm queues by itself; --max-parallel caps what is in its queue
 
     def __init__(self, partition: str | None = None, sacct_wait_s: float = 15.0) -> None:
         self.partition = partition
@@ -142,8 +150,7 @@ class SlurmBatchSystem:
 
     def submit(self, job: JobSpec) -> str:
         """Write the batch script beside the logs and sbatch it."""
-        for directory in (job.workdir, job.logdir, job.tmpdir):
-            directory.mkdir(parents=True, exist_ok=True)
+        make_job_dirs(job)
         script = job.logdir / "job.sbatch"
         script.write_text(sbatch_script(job, self.partition))
         done = _run(["sbatch", "--parsable", str(script)])

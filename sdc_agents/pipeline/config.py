@@ -12,6 +12,6 @@ class RunnerConfig(BaseModel):
     max_parallel: int | None = Field(
         default=None, ge=1, description="jobs at once; default: the machine's cores (local)"
     )
-    local_poll_s: float = Field(default=0.005, gt=0, description="local job polling interval")
+    local_poll_s: float = Field(default=0.001, gt=0, description="local job polling interval")
     slurm_poll_s: float = Field(default=0.5, gt=0, description="squeue polling interval")
     slurm_partition: str | None = None

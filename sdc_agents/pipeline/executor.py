@@ -19,7 +19,6 @@ from sdc_agents.pipeline.graph import FanOut, Invocation, PipelineGraph
 from sdc_agents.pipeline.jobprep import (
     PreparedNode,
     ResourceError,
-    clear_outputs,
     outputs_missing,
     prepare,
     requested,
@@ -42,7 +41,7 @@ class Executor:
         commands: dict[int, list[str]],
         max_parallel: int,
         previous: dict[str, dict[str, Any]] | None = None,
-        poll_s: float = 0.005,
+        poll_s: float = 0.001,
         on_change: Callable[[NodeRecord], None] | None = None,
     ) -> None:
         self.graph, self.workdir, self.batch = graph, workdir, batch
@@ -68,9 +67,12 @@ class Executor:
             self._add_node(invocation)
         for fanout in self.graph.fanouts:
             self._wait(("fanout", fanout.block_id), [fanout.iterable_ref])
+        # back off from a short nap to poll_s while nothing finishes: short jobs are
+        # noticed at once, long ones do not cost a busy loop
+        nap = self.poll_s / 16
         try:
             while self.ready or self.running:
-                while self.ready and len(self.running) < self.max_parallel:
+                while self.ready and len(self.running) < self.max_parallel + self.batch.prefetch:
                     self._start(self.ready.popleft())
                 finished = [
                     n
@@ -79,8 +81,11 @@ class Executor:
                 ]
                 for node_id in finished:
                     self._finish(node_id)
-                if not finished and self.running:
-                    time.sleep(self.poll_s)
+                if finished or not self.running:
+                    nap = self.poll_s / 16
+                else:
+                    time.sleep(nap)
+                    nap = min(nap * 2, self.poll_s)
         finally:
             for job_id, _ in self.running.values():
                 self.batch.cancel(job_id)
@@ -194,7 +199,7 @@ class Executor:
         record.provenance = provenance_hash(
             invocation.executable.command,
             job.resources,
-            prepared.inputs,
+            prepared.input_files,
             list(prepared.outputs),
             self.checksums,
         )
@@ -203,7 +208,6 @@ class Executor:
             return self._settle(invocation, record)
         for path in output_files(record):
             self.checksums.forget(path)
-        clear_outputs(self.workdir, node_id)
         try:
             record.job_id = self.batch.submit(job)
         except SubmitError as exc:

@@ -20,7 +20,8 @@ def load_inputs(path: Path, expected: list[str]) -> dict[str, Value]:
     except OSError as exc:
         raise PipelineInputError(f"{path}: cannot read the inputs file: {exc.strerror}") from None
     try:
-        root = yaml.compose(text)
+        # libyaml when present: an inputs file can list thousands of files
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise PipelineInputError(f"{path}: malformed YAML: {exc}") from None
     if not isinstance(root, yaml.MappingNode):

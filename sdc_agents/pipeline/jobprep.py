@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from sdc_agents.drm.protocol import JobSpec
@@ -20,6 +19,7 @@ class PreparedNode:
 
     job: JobSpec
     inputs: dict[str, Value]
+    input_files: dict[str, list[Path]]
     outputs: dict[str, str]
     lineage: dict[str, list[str]]
 
@@ -50,15 +50,18 @@ def prepare(
         else:
             ports[port] = value
     outputs = {o.name: str(home / "out" / f"{o.name}{o.suffix}") for o in exe.outputs}
+    input_files = {port: files_of(value) for port, value in inputs.items()}
     lineage = {
-        o.name: [str(f) for port in (o.lineage or exe.input_names) for f in files_of(inputs[port])]
+        o.name: [str(f) for port in (o.lineage or exe.input_names) for f in input_files[port]]
         for o in exe.outputs
     }
     resources = dynamic_resources(exe.resources, inputs)
     workdir_, logdir = home / "work", home / "logs"
     argv = command_line(prefix, ports | outputs, workdir_, logdir)
-    job = JobSpec(invocation.node_id, argv, workdir_, logdir, home / "tmp", resources)
-    return PreparedNode(job, inputs, outputs, lineage)
+    job = JobSpec(
+        invocation.node_id, argv, workdir_, logdir, home / "tmp", resources, (home / "out",)
+    )
+    return PreparedNode(job, inputs, input_files, outputs, lineage)
 
 
 def dynamic_resources(
@@ -81,14 +84,14 @@ def dynamic_resources(
 
 def requested(resources: ComputingResources) -> dict[str, object]:
     """The resources as plain values for the manifest."""
-    return {k: v for k, v in asdict(resources).items() if k != "from_input"}
-
-
-def clear_outputs(workdir: Path, node_id: str) -> None:
-    """Empty the node's output directory: a stale file must not hide a MISSING_OUTPUT."""
-    out = node_dir(workdir, node_id) / "out"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
+    return {
+        "cores": resources.cores,
+        "ram": resources.ram,
+        "walltime": resources.walltime,
+        "vms": resources.vms,
+        "gpus": resources.gpus,
+        "tmpdir": resources.tmpdir,
+    }
 
 
 def outputs_missing(outputs: dict[str, str]) -> list[str]:

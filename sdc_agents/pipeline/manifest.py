@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,7 +58,7 @@ def manifest_document(
         "inputs": inputs,
         "pipeline_outputs": outputs,
         "outputs": files,
-        "nodes": [asdict(node) for node in nodes],
+        "nodes": [dict(vars(node)) for node in nodes],
     }
 
 

@@ -1,0 +1,138 @@
+"""Pipeline Runner benchmarks (run: `python benchmarks/runner.py [--nodes N] [--graph-nodes M]`).
+
+1. Overhead: an N-node no-op @parallel fan-out on the local batch system against launching
+   the same N processes directly with a concurrent.futures pool of the same width, in the
+   same run; prints the throughput ratio (runner / direct; the target is >= 0.5).
+2. Graph build: tracing a fan-out script and expanding it to M nodes; time and peak memory
+   (targets: < 1 s and < 500 MB for M = 100,000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import tempfile
+import time
+import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+from sdc_agents.drm import LocalBatchSystem
+from sdc_agents.pipeline import load_pipeline
+from sdc_agents.pipeline.fanout import expand
+from sdc_agents.pipeline.run import execute, prepare_run
+
+NOOP = """#!/bin/sh
+for a in "$@"; do case "$a" in --out=*) : > "${a#--out=}";; esac; done
+"""
+
+SCRIPT = """\
+from euclidwf.framework.workflow_dsl import Executable, Input, Output, parallel, pipeline
+noop = Executable(command="{noop}", inputs=[Input("a")], outputs=[Output("out")])
+
+@parallel(iterable="item")
+def each(item):
+    return noop(a=item)
+
+@pipeline(outputs=("done",))
+def fan_out(items):
+    return each(item=items)
+"""
+
+
+def setup(base: Path, nodes: int) -> tuple[Path, Path, Path, list[Path]]:
+    """The no-op command, the fan-out script, its inputs.yaml and the item files."""
+    noop = base / "noop.sh"
+    noop.write_text(NOOP)
+    noop.chmod(0o755)
+    script = base / "fan_out.py"
+    script.write_text(SCRIPT.format(noop=noop))
+    items = [base / "items" / f"item_{n:05d}" for n in range(nodes)]
+    items[0].parent.mkdir()
+    for item in items:
+        item.write_text("x")
+    inputs = base / "inputs.yaml"
+    inputs.write_text(yaml.safe_dump({"items": [str(i) for i in items]}))
+    return noop, script, inputs, items
+
+
+def direct(noop: Path, items: list[Path], out: Path, width: int) -> float:
+    """Seconds to run the no-op once per item with a thread pool of `width`."""
+    out.mkdir()
+
+    def launch(n: int) -> None:
+        subprocess.run(
+            [
+                str(noop),
+                f"--a={items[n]}",
+                f"--out={out / str(n)}",
+                f"--workdir={out}",
+                f"--logdir={out}",
+            ],
+            check=True,
+        )
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=width) as pool:
+        list(pool.map(launch, range(len(items))))
+    return time.perf_counter() - started
+
+
+def through_runner(script: Path, inputs: Path, workdir: Path, width: int) -> float:
+    """Seconds for the runner to run the fan-out pipeline on the local batch system."""
+    started = time.perf_counter()
+    report = execute(prepare_run(script, inputs), workdir, LocalBatchSystem(), width)
+    elapsed = time.perf_counter() - started
+    assert report.state == "SUCCEEDED", report.counts()
+    return elapsed
+
+
+def graph_build(script: Path, nodes: int) -> tuple[float, float]:
+    """(seconds, peak MB) to trace the script and expand its fan-out to `nodes` nodes."""
+    items = [f"/data/item_{n:06d}.fits" for n in range(nodes)]
+    started = time.perf_counter()
+    expansion = expand(load_pipeline(script).fanouts[0], items)
+    seconds = time.perf_counter() - started
+    assert len(expansion.invocations) == nodes
+    del expansion
+    tracemalloc.start()
+    expansion = expand(load_pipeline(script).fanouts[0], items)
+    assert len(expansion.invocations) == nodes
+    peak = tracemalloc.get_traced_memory()[1] / 1024 / 1024
+    tracemalloc.stop()
+    return seconds, peak
+
+
+def main() -> None:
+    """Run both benchmarks and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--nodes", type=int, default=1000)
+    parser.add_argument("--graph-nodes", type=int, default=100_000)
+    args = parser.parse_args()
+    width = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        noop, script, inputs, items = setup(base, args.nodes)
+        baseline = direct(noop, items, base / "direct", width)
+        runner = through_runner(script, inputs, base / "run", width)
+        print(f"fan-out of {args.nodes} no-op nodes, width {width}:")
+        print(
+            f"  direct concurrent.futures pool: {baseline:.2f} s "
+            f"({args.nodes / baseline:.0f} jobs/s)"
+        )
+        print(
+            f"  Pipeline Runner, local DRM:     {runner:.2f} s ({args.nodes / runner:.0f} jobs/s)"
+        )
+        print(f"  throughput ratio runner/direct: {baseline / runner:.2f} (target >= 0.5)")
+        seconds, peak = graph_build(script, args.graph_nodes)
+        print(
+            f"graph build, {args.graph_nodes} nodes: {seconds:.2f} s, peak {peak:.0f} MB "
+            "(targets < 1 s, < 500 MB)"
+        )
+
+
+if __name__ == "__main__":
+    main()
