@@ -155,6 +155,16 @@ def checksum_passes(data: bytes) -> tuple[Callable[[], float], Callable[[], floa
     return (lambda: timed(md5_alone)), (lambda: timed(both))
 
 
+def cpu_seconds(server: psutil.Process, action: Callable[[], float]) -> tuple[float, float]:
+    """CPU seconds (user + system) the server process and this process spent on `action`."""
+    server_before, client_before = server.cpu_times(), os.times()
+    action()
+    server_after, client_after = server.cpu_times(), os.times()
+    server_cpu = server_after.user + server_after.system - server_before.user - server_before.system
+    client_cpu = client_after.user + client_after.system - client_before.user - client_before.system
+    return server_cpu, client_cpu
+
+
 class PeakRss:
     """Samples a process's resident memory every 20 ms in a thread."""
 
@@ -238,6 +248,13 @@ def main() -> None:
             report(
                 "GET", "raw sendfile + adler32", raw_s, "DSS GET, adler32 verified", get_s, mib, 0.8
             )
+
+            for what, action in (("PUT", dss_put), ("GET", dss_get)):
+                server_cpu, client_cpu = cpu_seconds(server, action)
+                print(
+                    f"     CPU per GiB for one {what}: server {server_cpu / mib * 1024:.2f} s, "
+                    f"client {client_cpu / mib * 1024:.2f} s (independent of other load)"
+                )
 
             n = args.concurrency
             with PeakRss(server) as rss, ThreadPoolExecutor(n) as pool:
