@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from zlib_ng import zlib_ng
 
 READ_CHUNK = 1024 * 1024
 
@@ -36,7 +37,7 @@ class ChecksumAccumulator:
 
     def update(self, chunk: bytes | bytearray | memoryview) -> None:
         """Fold the next chunk into both checksums."""
-        self._adler = zlib.adler32(chunk, self._adler)
+        self._adler = zlib_ng.adler32(chunk, self._adler)
         if self._md5 is not None:
             self._md5.update(chunk)
         self.size += len(chunk)

@@ -106,13 +106,17 @@ class StorageClient:
 
         return self._retrying(attempt)
 
-    def get(self, path: str, destination: Path, *, verify_md5: bool = False) -> FileStat:
+    def get(
+        self, path: str, destination: Path, *, verify_md5: bool = False, durable: bool = False
+    ) -> FileStat:
         """Fetch `path` into `destination`, verifying adler32 (and md5) while reading.
 
         A broken transfer resumes with `Range` from where it stopped; the file appears at
-        `destination` only once verified.
+        `destination` only once verified (and fsynced first when `durable`).
         """
-        download = Download(self._session, self.url(path), destination, self._timeout, verify_md5)
+        download = Download(
+            self._session, self.url(path), destination, self._timeout, verify_md5, durable
+        )
         failures = 0
         try:
             while True:

@@ -81,6 +81,9 @@ class MemoryBackend:
         with self._lock:
             if any(other.startswith(f"{path}/") for other in self._files):
                 raise UnsafePath(f"{path} is a directory")
+            parents = [path[:i] for i, char in enumerate(path) if char == "/"]
+            if any(parent in self._files for parent in parents):
+                raise UnsafePath(f"{path}: a parent is a file, not a directory")
             if path not in self._files:
                 self._files[path] = (data, checksums)
                 return PutOutcome.CREATED, FileStat(path, len(data), **vars(checksums))

@@ -61,7 +61,10 @@ class PosixUpload:
         try:
             verify_declared(computed, declared)
             local = self._backend.local_target(self._path)
-            local.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                local.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError) as exc:
+                raise UnsafePath(f"{self._path}: a parent is a file, not a directory") from exc
             try:
                 # link(2) fails with EEXIST instead of replacing: the first writer wins and a
                 # concurrent writer of other bytes gets a conflict, never a torn overwrite.
@@ -117,6 +120,9 @@ class PosixBackend:
         local = self.local_target(path)
         if local.is_dir():
             raise UnsafePath(f"{path} is a directory")
+        for parent in local.relative_to(self.root).parents:
+            if (self.root / parent).is_file():
+                raise UnsafePath(f"{path}: {parent.as_posix()} is a file, not a directory")
         staging, stream = self.open_staging()
         return PosixUpload(self, path, staging, stream)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
+from contextlib import suppress
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 
 from dss.backend import DeclaredChecksums, FileStat, PutOutcome, StorageError, Upload
@@ -55,7 +58,12 @@ async def receive_upload(
     declared: DeclaredChecksums,
     length: int | None,
 ) -> tuple[PutOutcome, FileStat]:
-    """Write every chunk of `body`, then commit; on any failure or disconnect, abort."""
+    """Write every chunk of `body`, then commit; on any failure or disconnect, abort.
+
+    Receiving the next batch overlaps with hashing and writing the previous one in a worker
+    thread (at most one batch in flight, so memory stays at two batches per upload).
+    """
+    in_flight: asyncio.Future[None] | None = None
     try:
         received = 0
         batch: list[bytes] = []
@@ -64,9 +72,13 @@ async def receive_upload(
             batch.append(chunk)
             batched += len(chunk)
             if batched >= WRITE_BATCH:
-                await run_in_threadpool(upload.write, b"".join(batch))
+                if in_flight is not None:
+                    await in_flight
+                in_flight = asyncio.ensure_future(run_in_threadpool(upload.write, b"".join(batch)))
                 received += batched
                 batch, batched = [], 0
+        if in_flight is not None:
+            await in_flight
         if batched:
             await run_in_threadpool(upload.write, b"".join(batch))
             received += batched
@@ -75,5 +87,9 @@ async def receive_upload(
         return await run_in_threadpool(upload.commit, declared)
     except BaseException:
         # Also on cancellation and ClientDisconnect: nothing may stay visible or staged.
+        # Let a write still running in its thread finish first, so abort does not race it.
+        if in_flight is not None:
+            with anyio.CancelScope(shield=True), suppress(Exception):
+                await in_flight
         upload.abort()
         raise

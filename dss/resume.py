@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -22,12 +23,14 @@ class Download:
         destination: Path,
         timeout: tuple[float, float],
         verify_md5: bool,
+        durable: bool,
     ) -> None:
         self._session = session
         self._url = url
         self._destination = destination
         self._timeout = timeout
         self._verify_md5 = verify_md5
+        self._durable = durable
         self.partial = destination.with_name(f".{destination.name}.part")
         self._out = self.partial.open("wb")
         self._sums = ChecksumAccumulator(with_md5=verify_md5)
@@ -47,10 +50,23 @@ class Download:
             if response.status_code == 200 or identity != self._expected:
                 self._restart()
             self._expected = identity
-            for chunk in response.iter_content(READ_CHUNK):
-                self._out.write(chunk)
-                self._sums.update(chunk)
-                self.received += len(chunk)
+            # Checksumming and writing chunk N (in a worker; zlib and file writes release the
+            # GIL) overlaps with receiving chunk N+1: one chunk in flight at most.
+            with ThreadPoolExecutor(1, thread_name_prefix="dss-get") as worker:
+                in_flight: Future[None] | None = None
+                try:
+                    for chunk in response.iter_content(READ_CHUNK):
+                        if in_flight is not None:
+                            in_flight.result()
+                        in_flight = worker.submit(self._absorb, chunk)
+                        self.received += len(chunk)
+                finally:
+                    if in_flight is not None:
+                        in_flight.result()
+
+    def _absorb(self, chunk: bytes) -> None:
+        self._out.write(chunk)
+        self._sums.update(chunk)
 
     def finish(self, path: str) -> FileStat:
         """Verify the received bytes and move them to the destination."""
@@ -64,7 +80,8 @@ class Download:
         if self._verify_md5 and self._sums.result().md5 != md5:
             raise ChecksumMismatch(f"GET {self._url}: received bytes do not match md5 {md5}")
         self._out.flush()
-        os.fsync(self._out.fileno())
+        if self._durable:
+            os.fsync(self._out.fileno())
         self._out.close()
         os.replace(self.partial, self._destination)
         return FileStat(path=path, size=self.received, adler32=adler32, md5=md5)

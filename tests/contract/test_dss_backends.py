@@ -113,6 +113,8 @@ def test_a_directory_is_not_a_file(backend: StorageBackend) -> None:
         put(backend, "dir", b"y")
     with pytest.raises(FileMissing):
         backend.stat("dir")
+    with pytest.raises(UnsafePath, match="is a file"):
+        put(backend, "dir/file/below", b"z")
 
 
 def test_empty_file(backend: StorageBackend) -> None:

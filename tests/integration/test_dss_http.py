@@ -82,6 +82,12 @@ def test_put_get_head_list_delete(kind: str, root: Path, tmp_path: Path) -> None
         )
         assert ranged.status_code == 206 and ranged.content == DATA[10:20]
         assert ranged.headers["X-Checksum-Adler32"] == stat.adler32
+        past_the_end = requests.get(
+            agent.url("obs/1/vis.fits"),
+            headers={"Authorization": f"Bearer {READER}", "Range": f"bytes={len(DATA)}-"},
+            timeout=5,
+        )
+        assert past_the_end.status_code == 416
         agent.delete("obs/1/vis.fits")
         with pytest.raises(NotFound):
             agent.stat("obs/1/vis.fits")
