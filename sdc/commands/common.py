@@ -53,7 +53,7 @@ def open_archive(settings: Settings) -> Engine:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if not path.exists():  # connecting would create an empty file and hide the mistake
-            fail(f"no archive at {path}; run `sdc archive init` (or set SDC_DATABASE_URL)")
+            fail(f"the archive at {path} is not initialised; run `sdc archive init`")
     engine = make_engine(url)
     try:
         check_schema(engine)
