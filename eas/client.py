@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import requests
 from pydantic import BaseModel, TypeAdapter
@@ -73,7 +73,7 @@ class ArchiveClient:
         """Release pooled connections."""
         self.http.close()
 
-    def __enter__(self) -> ArchiveClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:

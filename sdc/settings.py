@@ -16,6 +16,7 @@ from pydantic_settings import (
 from dss.config import DssConfig
 from eas.config import ArchiveConfig
 from metascheduler.config import SchedulerConfig
+from sdc_agents.agent.config import AgentConfig
 from sdc_agents.pipeline.config import RunnerConfig
 
 
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     archive: ArchiveConfig = ArchiveConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    agent: AgentConfig = AgentConfig()
     pipeline_runner: RunnerConfig = RunnerConfig()
     dss: DssConfig = DssConfig()
 

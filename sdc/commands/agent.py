@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from sdc.commands.common import EXIT_ERROR, EXIT_UNAVAILABLE, fail, not_available, settings_of
+from sdc.commands import agent_daemon
+from sdc.commands.common import EXIT_ERROR, EXIT_UNAVAILABLE, fail, settings_of
 from sdc_agents.drm import BATCH_SYSTEMS, LocalBatchSystem, SlurmBatchSystem
 from sdc_agents.drm.protocol import BatchSystem
 from sdc_agents.examples import EXAMPLE_PIPELINE, write_example_inputs
@@ -29,16 +30,8 @@ app.add_typer(pipeline_app, name="pipeline")
 console = Console()
 
 
-@app.command("run")
-def run() -> None:
-    """Not available yet: the agent loop that pulls work from the metascheduler."""
-    not_available("sdc agent run", "metascheduler")
-
-
-@app.command("status")
-def status() -> None:
-    """Not available yet: the agent's state as the metascheduler sees it."""
-    not_available("sdc agent status", "metascheduler")
+app.command("run")(agent_daemon.run)
+app.command("status")(agent_daemon.status)
 
 
 @pipeline_app.command("run")

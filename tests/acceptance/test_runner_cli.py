@@ -88,8 +88,3 @@ def test_graph_writes_dot_and_png(tmp_path: Path) -> None:
         == 0
     )
     assert png.read_bytes()[:4] == b"\x89PNG"
-
-
-def test_the_agent_loop_is_not_available_yet() -> None:
-    assert run_sdc("agent", "run").returncode == 2
-    assert run_sdc("agent", "status").returncode == 2

@@ -1,0 +1,91 @@
+"""`sdc agent run` and `sdc agent status`: the site agent daemon and what it holds."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from eas.errors import ArchiveError
+from eas.job_client import JobClient
+from sdc.commands.common import fail, settings_of
+from sdc_agents.agent.build import AgentSetupError, build_agent
+
+console = Console()
+
+
+def run(
+    ctx: typer.Context,
+    site: str | None = typer.Option(None, help="the SDC this agent works for (agent.site)"),
+    token: str | None = typer.Option(
+        None, help="the site's agent token (agent.token, SDC_AGENT__TOKEN)"
+    ),
+    archive_url: str | None = typer.Option(None, help="archive + scheduler API base URL"),
+    dss_url: str | None = typer.Option(None, help="local DSS URL (default: the site's)"),
+    workroot: Path | None = typer.Option(None, help="where job working directories go"),
+    drm: str | None = typer.Option(None, help="batch system: local or slurm"),
+    transport: str = typer.Option("http", help="how jobs arrive: http (pull)"),
+    once: bool = typer.Option(False, "--once", help="run at most one job, then exit"),
+) -> None:
+    """Pull this site's jobs, stage inputs, run pipelines, register outputs (SIGTERM drains)."""
+    settings = settings_of(ctx)
+    if transport != "http":
+        fail(f"transport {transport!r} is not available yet; use http", 2)
+    changes = {
+        "site": site, "token": token, "archive_url": archive_url, "dss_url": dss_url,
+        "workroot": workroot, "drm": drm,
+    }  # fmt: skip
+    config = settings.agent.model_copy(update={k: v for k, v in changes.items() if v is not None})
+    try:
+        agent = build_agent(config)
+    except AgentSetupError as exc:
+        fail(str(exc))
+    except (ArchiveError, OSError) as exc:
+        fail(f"cannot reach the archive at {config.archive_url}: {exc}")
+    if once:
+        result = agent.run_once()
+        if result is None:
+            typer.echo(f"no job queued at {config.site}")
+            return
+        verdict = "SUCCEEDED" if result.succeeded else f"FAILED ({result.error_class})"
+        typer.echo(
+            f"job {result.job_id} ({result.pipeline}) {verdict}: {len(result.products)} "
+            f"product(s), {result.copied_inputs} input(s) copied {result.message}".rstrip()
+        )
+        raise typer.Exit(0 if result.succeeded else 1)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    agent.run_forever()
+
+
+def status(
+    ctx: typer.Context,
+    site: str | None = typer.Option(None, help="the site (agent.site)"),
+    token: str | None = typer.Option(None, help="a token that may read the archive"),
+    archive_url: str | None = typer.Option(None, help="archive + scheduler API base URL"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """The jobs this site's agents hold: owner, lease epoch and expiry, resources."""
+    config = settings_of(ctx).agent
+    site, token = site or config.site, token or config.token
+    if not site or not token:
+        fail("give --site and --token (or agent.site / agent.token)", 2)
+    try:
+        with JobClient(archive_url or config.archive_url, token) as jobs:
+            held = [j for s in ("CLAIMED", "RUNNING") for j in jobs.jobs(state=s, site=site)]
+    except (ArchiveError, OSError) as exc:
+        fail(f"cannot read jobs from the archive: {exc}")
+    if as_json:
+        typer.echo(json.dumps([j.model_dump(mode="json") for j in held], indent=2))
+        return
+    table = Table("job", "pipeline", "state", "owner", "epoch", "lease until", "requested")
+    for j in held:
+        expiry = j.lease_expiry.isoformat(timespec="seconds") if j.lease_expiry else "-"
+        table.add_row(
+            str(j.id), j.pipeline, j.state, j.lease_owner or "-", str(j.lease_epoch), expiry,
+            json.dumps(j.requested_resources),
+        )  # fmt: skip
+    console.print(table if held else f"no job held at {site}")

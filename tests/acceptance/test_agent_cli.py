@@ -1,0 +1,39 @@
+"""`sdc agent run` / `status` as a site admin meets them when something is missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.acceptance.cli import run_sdc
+from tests.services import port_open
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_agent_without_site_or_token_says_which(tmp_path: Path) -> None:
+    result = run_sdc("agent", "run", "--once", cwd=tmp_path)
+    assert result.returncode == 1 and "needs its site" in result.stderr
+    result = run_sdc("agent", "run", "--once", "--site", "SDC-FR", cwd=tmp_path)
+    assert result.returncode == 1 and "agent token" in result.stderr
+
+
+def test_agent_with_unreachable_archive_names_the_url(tmp_path: Path) -> None:
+    port = next(p for p in range(59000, 59100) if not port_open("127.0.0.1", p))
+    url = f"http://127.0.0.1:{port}"
+    result = run_sdc(
+        "agent", "run", "--once", "--site", "SDC-FR", "--token", "t", "--archive-url", url,
+        cwd=tmp_path, env={"SDC_AGENT__HEARTBEAT_SECONDS": "1"},
+    )  # fmt: skip
+    assert result.returncode == 1 and f"cannot reach the archive at {url}" in result.stderr
+
+
+def test_unknown_transport_is_refused(tmp_path: Path) -> None:
+    result = run_sdc("agent", "run", "--transport", "pigeon", cwd=tmp_path)
+    assert result.returncode == 2 and "pigeon" in result.stderr
+
+
+def test_the_shipped_agent_settings_load(tmp_path: Path) -> None:
+    result = run_sdc(
+        "--config", str(REPO / "config" / "agent.yaml"), "agent", "status", cwd=tmp_path
+    )
+    assert result.returncode == 2 and "--token" in result.stderr
