@@ -103,7 +103,6 @@ class ArchiveClient:
     def _write(self, method: str, path: str, body: Any, idempotent: bool) -> Any:
         return self._send(method, path, idempotent, json=body)
 
-    # -- auth and sites -------------------------------------------------------------------
     def whoami(self) -> WhoAmI:
         """Who this client's token belongs to."""
         return WhoAmI.model_validate(self._get("/auth/whoami"))
@@ -146,7 +145,6 @@ class ArchiveClient:
         """Cancel a maintenance window."""
         self._send("DELETE", f"/maintenance/{window_id}", True)
 
-    # -- survey ---------------------------------------------------------------------------
     def add_observations(
         self, observations: Sequence[ObservationIn], batch_size: int = 20000
     ) -> int:
@@ -181,7 +179,6 @@ class ArchiveClient:
         """Tiles by cone ra/dec/radius and/or obs_id; `limit`."""
         return _list(TilePublic, self._get("/tiles", filters))
 
-    # -- plans ----------------------------------------------------------------------------
     def store_plan(self, plan: PlanIn) -> PlanPublic:
         """Store a plan version."""
         body = self._write("POST", "/plans", plan.model_dump(mode="json"), False)
@@ -210,7 +207,6 @@ class ArchiveClient:
         """What moved between two plan versions."""
         return PlanDiff.model_validate(self._get(f"/plans/{from_version}/diff/{to_version}"))
 
-    # -- products, replicas, lineage -------------------------------------------------------
     def register_product(self, product: ProductIn) -> ProductPublic:
         """Register a product (idempotent: the stored row when id and checksum match)."""
         body = self._write("POST", "/products", product.model_dump(mode="json"), True)

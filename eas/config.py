@@ -10,3 +10,6 @@ class ArchiveConfig(BaseModel):
 
     max_page_size: int = Field(default=1000, ge=1, description="largest page a query returns")
     pool_size: int = Field(default=10, ge=1, description="database connections per server")
+    token_cache_seconds: float = Field(
+        default=10.0, ge=0, description="how long a verified token is trusted without a lookup"
+    )

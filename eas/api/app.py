@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 
 from eas.api.routes import auth, lineage, plans, products, replicas, sites, survey
+from eas.api.tokens import TokenCache
 from eas.config import ArchiveConfig
 from eas.db import make_engine, make_session_factory
 from eas.errors import ArchiveError
@@ -27,6 +28,7 @@ def create_app(database_url: str, config: ArchiveConfig | None = None) -> FastAP
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.config = config
+    app.state.token_cache = TokenCache(config.token_cache_seconds)
     for module in (auth, sites, survey, plans, products, replicas, lineage):
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_exception_handler(ArchiveError, _archive_error)

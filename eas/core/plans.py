@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from eas.core.bulk import insert_rows
+from eas.core.lookup import fetch
 from eas.core.sites import require_sites
 from eas.errors import BadRequest, Conflict, NotFound
 from eas.models import Assignment, Observation, Plan, Tile
@@ -71,10 +72,7 @@ def list_plans(session: Session) -> Sequence[Plan]:
 
 def get_plan(session: Session, version: int) -> Plan:
     """Plan `version`; NotFound otherwise."""
-    row = session.get(Plan, version)
-    if row is None:
-        raise NotFound(f"no plan version {version}")
-    return row
+    return fetch(session, Plan, version, "plan version")
 
 
 def current_plan(session: Session) -> Plan:

@@ -14,7 +14,8 @@ from sqlalchemy import Select, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from eas.errors import BadRequest, Conflict, NotFound
+from eas.core.lookup import fetch
+from eas.errors import BadRequest, Conflict
 from eas.models import DataProduct, Observation, Tile
 from eas.schemas import ProductIn
 
@@ -66,10 +67,7 @@ def register_product(session: Session, product: ProductIn) -> tuple[DataProduct,
 
 def get_product(session: Session, product_id: str) -> DataProduct:
     """The product `product_id`; NotFound otherwise."""
-    row = session.get(DataProduct, product_id)
-    if row is None:
-        raise NotFound(f"no product {product_id}")
-    return row
+    return fetch(session, DataProduct, product_id, "product")
 
 
 def encode_cursor(product_id: str) -> str:

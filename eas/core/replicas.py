@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from eas.core.lookup import fetch
 from eas.core.products import get_product
 from eas.core.sites import require_sites
-from eas.errors import Conflict, NotFound
+from eas.errors import Conflict
 from eas.models import Replica
 from eas.models.base import utcnow
 from eas.schemas import ReplicaIn
@@ -49,10 +50,7 @@ def add_replica(session: Session, product_id: str, replica: ReplicaIn) -> tuple[
 
 def get_replica(session: Session, replica_id: int) -> Replica:
     """Replica `replica_id`; NotFound otherwise."""
-    row = session.get(Replica, replica_id)
-    if row is None:
-        raise NotFound(f"no replica {replica_id}")
-    return row
+    return fetch(session, Replica, replica_id, "replica")
 
 
 def set_replica_state(session: Session, replica_id: int, state: str) -> Replica:

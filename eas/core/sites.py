@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from eas.errors import BadRequest, Conflict, NotFound
+from eas.core.lookup import fetch
+from eas.errors import BadRequest, Conflict
 from eas.models import MaintenanceWindow, Site
 from eas.schemas import MaintenanceWindowIn, SiteIn, SiteUpdate
 
@@ -20,10 +21,7 @@ def list_sites(session: Session) -> Sequence[Site]:
 
 def get_site(session: Session, name: str) -> Site:
     """The site called `name`; NotFound otherwise."""
-    site = session.get(Site, name)
-    if site is None:
-        raise NotFound(f"no site named {name!r}")
-    return site
+    return fetch(session, Site, name, "site")
 
 
 def require_sites(session: Session, names: Iterable[str], what: str) -> None:
@@ -121,10 +119,7 @@ def add_windows(
 
 def get_window(session: Session, window_id: int) -> MaintenanceWindow:
     """The maintenance window with this id; NotFound otherwise."""
-    row = session.get(MaintenanceWindow, window_id)
-    if row is None:
-        raise NotFound(f"no maintenance window {window_id}")
-    return row
+    return fetch(session, MaintenanceWindow, window_id, "maintenance window")
 
 
 def delete_window(session: Session, window_id: int) -> None:

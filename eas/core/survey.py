@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any
 
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from eas.core.bulk import insert_rows
-from eas.errors import BadRequest, Conflict, NotFound
+from eas.core.lookup import fetch
+from eas.errors import BadRequest, Conflict
 from eas.models import Observation, Tile, TileObservation
 from eas.schemas import ObservationIn, TileIn
 
 # Keeps IN (...) lists and multi-row INSERTs within every backend's parameter limits.
 CHUNK = 5000
-Row = TypeVar("Row", Observation, Tile)
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -55,10 +56,7 @@ def add_observations(session: Session, observations: Sequence[ObservationIn]) ->
 
 def get_observation(session: Session, obs_id: int) -> Observation:
     """The observation `obs_id`; NotFound otherwise."""
-    row = session.get(Observation, obs_id)
-    if row is None:
-        raise NotFound(f"no observation {obs_id}")
-    return row
+    return fetch(session, Observation, obs_id, "observation")
 
 
 def add_tiles(session: Session, tiles: Sequence[TileIn]) -> int:
@@ -84,38 +82,49 @@ def add_tiles(session: Session, tiles: Sequence[TileIn]) -> int:
 
 def get_tile(session: Session, tile_id: int) -> Tile:
     """The tile `tile_id`; NotFound otherwise."""
-    row = session.get(Tile, tile_id)
-    if row is None:
-        raise NotFound(f"no tile {tile_id}")
-    return row
+    return fetch(session, Tile, tile_id, "tile")
 
 
-def _within_cone(rows: Sequence[Row], ra: float, dec: float, radius_deg: float) -> list[Row]:
-    if not rows:
-        return []
-    centre = SkyCoord(ra=ra * u.deg, dec=dec * u.deg)
-    points = SkyCoord(
-        ra=np.array([r.ra for r in rows]) * u.deg, dec=np.array([r.dec for r in rows]) * u.deg
-    )
-    inside = centre.separation(points).deg <= radius_deg
-    return [row for row, keep in zip(rows, inside, strict=True) if keep]
+@dataclass(frozen=True)
+class Cone:
+    """A circle on the sky, degrees."""
+
+    ra: float
+    dec: float
+    radius_deg: float
 
 
-def check_cone(ra: float | None, dec: float | None, radius_deg: float | None) -> bool:
-    """True when a cone is asked for; BadRequest when it is incomplete or off the sky."""
-    given = [v is not None for v in (ra, dec, radius_deg)]
-    if not any(given):
-        return False
-    if not all(given):
+def cone_of(ra: float | None, dec: float | None, radius_deg: float | None) -> Cone | None:
+    """The cone asked for, None when none is; BadRequest when incomplete or off the sky."""
+    if ra is None and dec is None and radius_deg is None:
+        return None
+    if ra is None or dec is None or radius_deg is None:
         raise BadRequest("a cone needs ra, dec and radius together")
-    assert ra is not None and dec is not None and radius_deg is not None
     if not 0 <= ra < 360:
         raise BadRequest(f"ra {ra} is outside [0, 360)")
     if not -90 <= dec <= 90:
         raise BadRequest(f"dec {dec} is outside [-90, 90]")
     if not 0 < radius_deg <= 180:
         raise BadRequest(f"radius {radius_deg} is outside (0, 180]")
-    return True
+    return Cone(ra, dec, radius_deg)
+
+
+def _select(session: Session, query: Select[Any], cone: Cone | None, limit: int) -> list[Any]:
+    """Run `query`, keeping only rows whose (ra, dec) lies in `cone` when one is given."""
+    if cone is None:
+        return list(session.scalars(query.limit(limit)))
+    model = query.column_descriptions[0]["entity"]
+    # The declination band is exact as a bound; the separation test then trims its corners.
+    band = query.where(model.dec.between(cone.dec - cone.radius_deg, cone.dec + cone.radius_deg))
+    rows = session.scalars(band).all()
+    if not rows:
+        return []
+    centre = SkyCoord(ra=cone.ra * u.deg, dec=cone.dec * u.deg)
+    points = SkyCoord(
+        ra=np.array([r.ra for r in rows]) * u.deg, dec=np.array([r.dec for r in rows]) * u.deg
+    )
+    inside = centre.separation(points).deg <= cone.radius_deg
+    return [row for row, keep in zip(rows, inside, strict=True) if keep][:limit]
 
 
 def query_observations(
@@ -128,18 +137,13 @@ def query_observations(
     limit: int = 1000,
 ) -> list[Observation]:
     """Observations starting in [start_from, start_to) and/or within a sky cone, by start."""
-    cone = check_cone(ra, dec, radius_deg)
+    cone = cone_of(ra, dec, radius_deg)
     query = select(Observation).order_by(Observation.start, Observation.obs_id)
     if start_from is not None:
         query = query.where(Observation.start >= start_from)
     if start_to is not None:
         query = query.where(Observation.start < start_to)
-    if not cone:
-        return list(session.scalars(query.limit(limit)))
-    assert ra is not None and dec is not None and radius_deg is not None
-    # The declination band is exact as a bound; the separation test then trims its corners.
-    query = query.where(Observation.dec.between(dec - radius_deg, dec + radius_deg))
-    return _within_cone(session.scalars(query).all(), ra, dec, radius_deg)[:limit]
+    return _select(session, query, cone, limit)
 
 
 def query_tiles(
@@ -151,12 +155,8 @@ def query_tiles(
     limit: int = 1000,
 ) -> list[Tile]:
     """Tiles whose centre lies within a sky cone and/or that combine observation `obs_id`."""
-    cone = check_cone(ra, dec, radius_deg)
+    cone = cone_of(ra, dec, radius_deg)
     query = select(Tile).order_by(Tile.tile_id)
     if obs_id is not None:
         query = query.join(TileObservation).where(TileObservation.obs_id == obs_id)
-    if not cone:
-        return list(session.scalars(query.limit(limit)))
-    assert ra is not None and dec is not None and radius_deg is not None
-    query = query.where(Tile.dec.between(dec - radius_deg, dec + radius_deg))
-    return _within_cone(session.scalars(query).all(), ra, dec, radius_deg)[:limit]
+    return _select(session, query, cone, limit)

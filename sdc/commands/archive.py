@@ -167,8 +167,8 @@ def products(
         table.add_row(
             p.product_id,
             p.product_type,
-            str(p.obs_id or "-"),
-            str(p.tile_id or "-"),
+            "-" if p.obs_id is None else str(p.obs_id),
+            "-" if p.tile_id is None else str(p.tile_id),
             p.version,
             str(p.size_bytes),
             p.created.isoformat(timespec="seconds"),

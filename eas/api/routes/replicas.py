@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response, status
 
-from eas.api.deps import Agent, ConfigDep, Reader, SessionDep
+from eas.api.deps import Agent, ConfigDep, Reader, SessionDep, require_site
 from eas.core import replicas as core
 from eas.schemas import ReplicaIn, ReplicaPublic, ReplicaState, ReplicaStateChange
 
@@ -16,7 +16,7 @@ def add_replica(
     product_id: str, replica: ReplicaIn, response: Response, session: SessionDep, who: Agent
 ) -> ReplicaPublic:
     """Record a copy of a product at a site (201 new, 200 when already recorded)."""
-    who.require_site(replica.site)
+    require_site(who, replica.site)
     row, created = core.add_replica(session, product_id, replica)
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -28,7 +28,7 @@ def set_replica_state(
     replica_id: int, change: ReplicaStateChange, session: SessionDep, who: Agent
 ) -> ReplicaPublic:
     """Change a replica's state."""
-    who.require_site(core.get_replica(session, replica_id).site_name)
+    require_site(who, core.get_replica(session, replica_id).site_name)
     return ReplicaPublic.model_validate(core.set_replica_state(session, replica_id, change.state))
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, status
 
-from eas.api.deps import Planner, Reader, SessionDep, SiteWriter
+from eas.api.deps import Planner, Reader, SessionDep, SiteWriter, require_site
 from eas.core import sites as core
 from eas.schemas import (
     MaintenanceWindowIn,
@@ -67,7 +67,7 @@ def add_window(
     window: MaintenanceWindowIn, session: SessionDep, principal: SiteWriter
 ) -> MaintenanceWindowPublic:
     """Declare downtime (an agent only for its own site)."""
-    principal.require_site(window.site)
+    require_site(principal, window.site)
     return MaintenanceWindowPublic.model_validate(core.add_windows(session, [window])[0])
 
 
@@ -80,5 +80,5 @@ def get_window(window_id: int, session: SessionDep, _: Reader) -> MaintenanceWin
 @router.delete("/maintenance/{window_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_window(window_id: int, session: SessionDep, principal: SiteWriter) -> None:
     """Cancel a maintenance window (an agent only for its own site)."""
-    principal.require_site(core.get_window(session, window_id).site_name)
+    require_site(principal, core.get_window(session, window_id).site_name)
     core.delete_window(session, window_id)
