@@ -72,7 +72,10 @@ def pipeline_run(
         def show(record: NodeRecord) -> None:
             progress.update(task, description=f"{record.node_id}: {record.state}")
 
-        report = execute(prepared, workdir, batch, parallel, resume, poll_s, show)
+        try:
+            report = execute(prepared, workdir, batch, parallel, resume, poll_s, show)
+        finally:
+            batch.close()
     if as_json:
         console.print_json(json.dumps(_summary(report)))
     else:

@@ -98,13 +98,22 @@ class BatchSystem(Protocol):
         """How a FINISHED job ended."""
         ...
 
+    def wait(self, timeout_s: float) -> None:
+        """Block until a job may have changed phase, or `timeout_s` has passed."""
+        ...
+
+    def close(self) -> None:
+        """Release what the batch system holds in this process (threads, connections)."""
+        ...
+
 
 def make_job_dirs(job: JobSpec) -> None:
     """Create the job's directories; its fresh ones start empty (no stale outputs)."""
     for directory in job.fresh_dirs:
         if directory.exists():
             shutil.rmtree(directory)
-    for directory in (job.workdir, job.logdir, job.tmpdir, *job.fresh_dirs):
+    # workdir and logdir are often one directory: make each once
+    for directory in dict.fromkeys((job.workdir, job.logdir, job.tmpdir, *job.fresh_dirs)):
         os.makedirs(directory, exist_ok=True)
 
 

@@ -184,6 +184,13 @@ class SlurmBatchSystem:
                 return JobOutcome(None, ErrorClass.NONZERO_EXIT, f"sacct has no end for {job_id}")
             time.sleep(0.2)
 
+    def wait(self, timeout_s: float) -> None:
+        """Slurm tells nobody when a job ends: just let `timeout_s` pass before asking again."""
+        time.sleep(timeout_s)
+
+    def close(self) -> None:
+        """Nothing to release: every call is a separate Slurm command."""
+
 
 def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
     try:

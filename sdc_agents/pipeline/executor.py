@@ -7,7 +7,6 @@ node downstream of a failure is SKIPPED without ever being submitted.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +40,7 @@ class Executor:
         commands: dict[int, list[str]],
         max_parallel: int,
         previous: dict[str, dict[str, Any]] | None = None,
-        poll_s: float = 0.001,
+        poll_s: float = 0.05,
         on_change: Callable[[NodeRecord], None] | None = None,
     ) -> None:
         self.graph, self.workdir, self.batch = graph, workdir, batch
@@ -67,9 +66,6 @@ class Executor:
             self._add_node(invocation)
         for fanout in self.graph.fanouts:
             self._wait(("fanout", fanout.block_id), [fanout.iterable_ref])
-        # back off from a short nap to poll_s while nothing finishes: short jobs are
-        # noticed at once, long ones do not cost a busy loop
-        nap = self.poll_s / 16
         try:
             while self.ready or self.running:
                 while self.ready and len(self.running) < self.max_parallel + self.batch.prefetch:
@@ -81,11 +77,8 @@ class Executor:
                 ]
                 for node_id in finished:
                     self._finish(node_id)
-                if finished or not self.running:
-                    nap = self.poll_s / 16
-                else:
-                    time.sleep(nap)
-                    nap = min(nap * 2, self.poll_s)
+                if self.running and not finished:
+                    self.batch.wait(self.poll_s)
         finally:
             for job_id, _ in self.running.values():
                 self.batch.cancel(job_id)

@@ -41,7 +41,7 @@ def execute(
     batch: BatchSystem,
     max_parallel: int,
     resume: bool = False,
-    poll_s: float = 0.001,
+    poll_s: float = 0.05,
     on_change: Callable[[NodeRecord], None] | None = None,
 ) -> RunReport:
     """Run the checked pipeline in `workdir`; with `resume`, reuse unchanged successful nodes."""

@@ -34,5 +34,5 @@ def test_the_example_pipeline_runs_on_slurm(slurm_cluster: None, tmp_path: Path)
     manifest = json.loads(Path(summary["manifest"]).read_text())
     assert manifest["drm"] == "slurm"
     assert all(node["job_id"].isdigit() for node in manifest["nodes"])
-    script = tmp_path / "w" / "nodes" / "split_frames" / "logs" / "job.sbatch"
+    script = tmp_path / "w" / "nodes" / "split_frames" / "job.sbatch"
     assert "#SBATCH --mem=512M" in script.read_text()
