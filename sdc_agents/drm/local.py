@@ -137,13 +137,13 @@ class LocalBatchSystem:
                 return JobOutcome(None, ErrorClass.CANCELLED, "cancelled before it started")
             try:
                 make_job_dirs(job)
-                with open(job.stdout_path, "wb") as stdout, open(job.stderr_path, "wb") as stderr:
+                with open(job.log_path, "wb") as log:
                     entry.process = subprocess.Popen(
                         job.argv,
                         cwd=job.workdir,
                         env={**self._environment, "TMPDIR": str(job.tmpdir)},
-                        stdout=stdout,
-                        stderr=stderr,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
                         stdin=subprocess.DEVNULL,
                         start_new_session=True,
                     )

@@ -46,14 +46,9 @@ class JobSpec:
     fresh_dirs: tuple[Path, ...] = ()  # emptied before the job starts
 
     @property
-    def stdout_path(self) -> Path:
-        """Where the job's standard output goes."""
-        return self.logdir / "stdout.log"
-
-    @property
-    def stderr_path(self) -> Path:
-        """Where the job's standard error goes."""
-        return self.logdir / "stderr.log"
+    def log_path(self) -> Path:
+        """The job's log: standard output and standard error together, as Slurm does."""
+        return self.logdir / "job.log"
 
 
 @dataclass(frozen=True)
@@ -118,12 +113,9 @@ def make_job_dirs(job: JobSpec) -> None:
 
 
 def log_tail(job: JobSpec, lines: int = 20) -> str:
-    """The last `lines` lines of the job's stderr, else of its stdout."""
-    for path in (job.stderr_path, job.stdout_path):
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            continue
-        if text.strip():
-            return "\n".join(text.rstrip().splitlines()[-lines:])
-    return ""
+    """The last `lines` lines of the job's log."""
+    try:
+        text = job.log_path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])

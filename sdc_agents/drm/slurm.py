@@ -40,8 +40,7 @@ def sbatch_script(job: JobSpec, partition: str | None = None) -> str:
         f"#SBATCH --mem={max(1, math.ceil(res.ram * 1024))}M",
         f"#SBATCH --time={minutes // 60}:{minutes % 60:02d}:00",
         f"#SBATCH --chdir={job.workdir}",
-        f"#SBATCH --output={job.stdout_path}",
-        f"#SBATCH --error={job.stderr_path}",
+        f"#SBATCH --output={job.log_path}",
     ]
     if partition:
         lines.append(f"#SBATCH --partition={partition}")
