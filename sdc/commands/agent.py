@@ -74,6 +74,8 @@ def pipeline_run(
 
         try:
             report = execute(prepared, workdir, batch, parallel, resume, poll_s, show)
+        except OSError as exc:
+            fail(f"--workdir {workdir}: {exc}")
         finally:
             batch.close()
     if as_json:

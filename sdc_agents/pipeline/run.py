@@ -59,7 +59,22 @@ def execute(
         poll_s,
         on_change,
     )
-    records = executor.run()
+    try:
+        records = executor.run()
+    except BaseException:
+        # interrupted (Ctrl-C, a crash): still leave a manifest, so --resume keeps what finished
+        _report(prepared, executor, batch.name, list(executor.records.values()), started)
+        raise
+    return _report(prepared, executor, batch.name, records, started)
+
+
+def _report(
+    prepared: PreparedRun,
+    executor: Executor,
+    drm: str,
+    records: list[NodeRecord],
+    started: datetime,
+) -> RunReport:
     failed = any(r.state not in DONE_STATES for r in records)
     state = RunState.FAILED if failed else RunState.SUCCEEDED
     outputs = {name: executor.values.get(ref) for name, ref in prepared.graph.outputs.items()}
@@ -67,12 +82,12 @@ def execute(
         prepared.graph.name,
         prepared.graph.script,
         state,
-        batch.name,
+        drm,
         prepared.inputs,
         records,
         outputs,
         executor.checksums,
         started,
     )
-    manifest = write_manifest(workdir, document)
+    manifest = write_manifest(executor.workdir, document)
     return RunReport(prepared.graph.name, state, records, outputs, manifest)

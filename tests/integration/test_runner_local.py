@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from astropy.io import fits
 
 from sdc_agents.drm import LocalBatchSystem
@@ -200,3 +201,25 @@ def p(raw):
     report = execute(prepare_run(script, inputs), tmp_path / "w", LocalBatchSystem(), 2)
     assert report.state is RunState.SUCCEEDED
     assert _by_id(report)["ok"].requested["ram"] == 0.25
+
+
+def test_an_interrupted_run_leaves_a_manifest_to_resume_from(tmp_path: Path) -> None:
+    write_steps(tmp_path, "ok", "sleepy")
+    script = write_script(tmp_path, CHAIN.format(first="sleepy", walltime=1.0))
+    inputs = write_inputs(tmp_path, raw="raw", other="other")
+    prepared = prepare_run(script, inputs)
+
+    def interrupt(record: NodeRecord) -> None:
+        if record.state is NodeState.RUNNING:
+            raise KeyboardInterrupt
+
+    batch = LocalBatchSystem()
+    with pytest.raises(KeyboardInterrupt):
+        execute(prepared, tmp_path / "w", batch, 2, on_change=interrupt)
+    batch.close()  # returns at once: the running job was killed, not waited for
+    manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())
+    assert manifest["state"] == "FAILED"
+    assert {n["node_id"]: n["state"] for n in manifest["nodes"]} == {
+        "sleepy": "RUNNING",
+        "ok": "WAITING",
+    }
