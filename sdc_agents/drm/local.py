@@ -30,6 +30,8 @@ from sdc_agents.drm.protocol import (
 )
 from sdc_agents.profiling import ProcessSampler, over_use
 
+FIRST_SAMPLE_S = 0.005
+
 
 @dataclass
 class _LocalJob:
@@ -159,12 +161,14 @@ class LocalBatchSystem:
         deadline = time.monotonic() + res.walltime * 3600
         timed_out = False
         exited = os.pidfd_open(process.pid)
+        gap = FIRST_SAMPLE_S  # sample early, then less often: short jobs get measured too
         try:
             while True:
-                wait_s = min(self.sample_interval_s, max(0.0, deadline - time.monotonic()))
+                wait_s = min(gap, max(0.0, deadline - time.monotonic()))
                 if select.select([exited], [], [], wait_s)[0]:
                     break
                 sampler.sample()
+                gap = min(gap * 2, self.sample_interval_s)
                 if not timed_out and time.monotonic() >= deadline:
                     timed_out = True
                     _kill(process)
