@@ -23,7 +23,7 @@ import yaml
 
 from sdc_agents.drm import LocalBatchSystem
 from sdc_agents.pipeline import load_pipeline
-from sdc_agents.pipeline.fanout import expand
+from sdc_agents.pipeline.executor import Executor
 from sdc_agents.pipeline.run import execute, prepare_run
 
 NOOP = """#!/bin/sh
@@ -92,16 +92,25 @@ def through_runner(script: Path, inputs: Path, workdir: Path, width: int) -> flo
 
 
 def graph_build(script: Path, nodes: int) -> tuple[float, float]:
-    """(seconds, peak MB) to trace the script and expand its fan-out to `nodes` nodes."""
+    """(seconds, peak MB) to trace the script and register its fan-out's `nodes` nodes.
+
+    What a run pays before its first job: tracing, expanding the @parallel over the items and
+    entering every node in the executor's bookkeeping (nothing is submitted).
+    """
+
+    def build() -> Executor:
+        graph = load_pipeline(script)
+        executor = Executor(graph, {"items": items}, Path("unused"), LocalBatchSystem(), {}, 1)
+        executor.register()
+        assert len(executor.nodes) == nodes
+        return executor
+
     items = [f"/data/item_{n:06d}.fits" for n in range(nodes)]
     started = time.perf_counter()
-    expansion = expand(load_pipeline(script).fanouts[0], items)
+    build()
     seconds = time.perf_counter() - started
-    assert len(expansion.invocations) == nodes
-    del expansion
     tracemalloc.start()
-    expansion = expand(load_pipeline(script).fanouts[0], items)
-    assert len(expansion.invocations) == nodes
+    build()
     peak = tracemalloc.get_traced_memory()[1] / 1024 / 1024
     tracemalloc.stop()
     return seconds, peak

@@ -8,7 +8,7 @@ node downstream of a failure is SKIPPED without ever being submitted.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +62,7 @@ class Executor:
 
     def run(self) -> list[NodeRecord]:
         """Run until nothing is ready or running; cancel what runs if interrupted."""
-        for invocation in self.graph.invocations:
-            self._add_node(invocation)
-        for fanout in self.graph.fanouts:
-            self._wait(("fanout", fanout.block_id), [fanout.iterable_ref])
+        self.register()
         try:
             while self.ready or self.running:
                 while self.ready and len(self.running) < self.max_parallel + self.batch.prefetch:
@@ -84,28 +81,46 @@ class Executor:
                 self.batch.cancel(job_id)
         for reader in list(self.missing):
             self._kill_reader(reader, "its inputs were never produced")
-        return list(self.records.values())
+        return self.all_records()
+
+    def all_records(self) -> list[NodeRecord]:
+        """A record for every node known so far (WAITING for those that never started)."""
+        return [self._record(node_id) for node_id in self.nodes] + [
+            r for node_id, r in self.records.items() if node_id not in self.nodes
+        ]
+
+    def register(self) -> None:
+        """Enter the static nodes, and the fan-outs whose items are known already (inputs)."""
+        for invocation in self.graph.invocations:
+            self._add_node(invocation)
+        for fanout in self.graph.fanouts:
+            self._wait(("fanout", fanout.block_id), [fanout.iterable_ref])
 
     def _add_node(self, invocation: Invocation) -> None:
+        # no record yet: a fan-out can add 100,000 nodes, each gets one when it starts or skips
         self.nodes[invocation.node_id] = invocation
-        self.records[invocation.node_id] = NodeRecord(
-            invocation.node_id,
-            invocation.executable.name or "",
-            requested=requested(invocation.executable.resources),
-        )
-        self._wait(("node", invocation.node_id), list(invocation.inputs.values()))
+        self._wait(("node", invocation.node_id), invocation.inputs.values())
 
-    def _wait(self, reader: Reader, refs: list[str]) -> None:
-        dead = [r for r in refs if r in self.dead]
-        if dead:
-            self.missing[reader] = set(dead)
-            self._kill_reader(reader, f"upstream {dead[0]} failed")
-            return
+    def _record(self, node_id: str) -> NodeRecord:
+        record = self.records.get(node_id)
+        if record is None:
+            executable = self.nodes[node_id].executable
+            record = NodeRecord(
+                node_id, executable.name or "", requested=requested(executable.resources)
+            )
+            self.records[node_id] = record
+        return record
+
+    def _wait(self, reader: Reader, refs: Iterable[str]) -> None:
         missing = {r for r in refs if r not in self.values}
         if not missing:
             self._on_ready(reader)
             return
         self.missing[reader] = missing
+        dead = [r for r in missing if r in self.dead]
+        if dead:
+            self._kill_reader(reader, f"upstream {dead[0]} failed")
+            return
         for ref in missing:
             self.readers.setdefault(ref, []).append(reader)
 
@@ -161,7 +176,7 @@ class Executor:
             return  # already ready, done or killed
         kind, key = reader
         if kind == "node":
-            record = self.records[key]
+            record = self._record(key)
             record.state, record.message = NodeState.SKIPPED, reason
             self.on_change(record)
             for ref in self.nodes[key].outputs.values():
@@ -177,7 +192,7 @@ class Executor:
                 self._kill(gathered, reason)
 
     def _start(self, node_id: str) -> None:
-        invocation, record = self.nodes[node_id], self.records[node_id]
+        invocation, record = self.nodes[node_id], self._record(node_id)
         try:
             prepared = prepare(
                 invocation, self.values, self.workdir, self.commands[id(invocation.executable)]
@@ -224,7 +239,7 @@ class Executor:
 
     def _finish(self, node_id: str) -> None:
         job_id, prepared = self.running.pop(node_id)
-        record = self.records[node_id]
+        record = self._record(node_id)
         outcome = self.batch.collect(job_id)
         if outcome.usage is not None:
             record.used = outcome.usage.as_dict()

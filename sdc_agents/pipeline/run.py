@@ -63,7 +63,7 @@ def execute(
         records = executor.run()
     except BaseException:
         # interrupted (Ctrl-C, a crash): still leave a manifest, so --resume keeps what finished
-        _report(prepared, executor, batch.name, list(executor.records.values()), started)
+        _report(prepared, executor, batch.name, executor.all_records(), started)
         raise
     return _report(prepared, executor, batch.name, records, started)
 
