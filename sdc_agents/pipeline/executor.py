@@ -24,7 +24,7 @@ from sdc_agents.pipeline.jobprep import (
     prepare,
     requested,
 )
-from sdc_agents.pipeline.provenance import ChecksumCache, Value, files_of, provenance_hash
+from sdc_agents.pipeline.provenance import ChecksumCache, Value, provenance_hash
 from sdc_agents.pipeline.records import DONE_STATES, NodeRecord, NodeState
 
 Reader = tuple[str, str]  # ("node" | "fanout" | "gather", id)
@@ -227,7 +227,7 @@ class Executor:
         if self._reusable(record):
             record.state = NodeState.REUSED
             return self._settle(invocation, record)
-        for path in output_files(record):
+        for path in record.output_files():
             self.checksums.forget(path)
         try:
             record.job_id = self.batch.submit(job)
@@ -244,7 +244,7 @@ class Executor:
             return False
         if before.get("state") not in DONE_STATES or before.get("outputs") != record.outputs:
             return False
-        now = {str(f): self.checksums.of(f)[0] for f in output_files(record)}
+        now = {str(f): self.checksums.of(f)[0] for f in record.output_files()}
         if not now or now != before.get("output_checksums"):
             return False
         record.output_checksums = now
@@ -268,7 +268,7 @@ class Executor:
         else:
             record.state = NodeState.SUCCEEDED
             record.output_checksums = {
-                str(f): self.checksums.of(f)[0] for f in output_files(record)
+                str(f): self.checksums.of(f)[0] for f in record.output_files()
             }
         self._settle(self.nodes[node_id], record)
 
@@ -297,8 +297,3 @@ def _gc_paused() -> Iterator[None]:
 
 def _flat(value: Value) -> list[str]:
     return value if isinstance(value, list) else [value]
-
-
-def output_files(record: NodeRecord) -> list[Path]:
-    """Every file a node's outputs stand for."""
-    return [f for value in record.outputs.values() for f in files_of(value)]
