@@ -63,9 +63,9 @@ class ProcessSampler:
         """The usage of the finished process, completing the samples with its rusage."""
         wall = time.monotonic() - self.started
         cpu = (rusage.ru_utime + rusage.ru_stime) if rusage else 0.0
-        # ru_maxrss (KiB) counts the runner's own pages between fork and exec, so it is
-        # only the fallback for a job too short to be sampled
-        rss = self.max_rss or ((rusage.ru_maxrss * 1024) if rusage else 0)
+        # not ru_maxrss: after vfork+exec Linux carries the parent's peak into the child's,
+        # so it reports the runner's size; a job ending before its first sample reads 0
+        rss = self.max_rss
         written = max(self.write_bytes, (rusage.ru_oublock * 512) if rusage else 0)
         read = max(self.read_bytes, (rusage.ru_inblock * 512) if rusage else 0)
         return ResourceUsage(

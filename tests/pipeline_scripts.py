@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -48,3 +49,22 @@ def write_inputs(directory: Path, **files: str) -> Path:
     path = directory / "inputs.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def run_pipeline(
+    script: Path, inputs: Path, workdir: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """`sdc agent pipeline run SCRIPT --inputs INPUTS --workdir WORKDIR EXTRA...`."""
+    from tests.acceptance.cli import run_sdc
+
+    return run_sdc(
+        "agent",
+        "pipeline",
+        "run",
+        str(script),
+        "--inputs",
+        str(inputs),
+        "--workdir",
+        str(workdir),
+        *extra,
+    )

@@ -15,14 +15,16 @@ RECIPE = Path(__file__).with_name("slurm-single-node.sh")
 
 
 def slurm_is_up() -> bool:
-    """True when this machine's Slurm node accepts jobs (state idle, mixed or allocated)."""
+    """True when this machine's Slurm node accepts jobs (not down, drained or failing)."""
     if shutil.which("sinfo") is None:
         return False
     done = subprocess.run(
         ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30, check=False
     )
+    # "completing" counts: a cancelled job keeps the node so for KillWait seconds
+    states = [s.strip() for s in done.stdout.splitlines() if s.strip()]
     return done.returncode == 0 and any(
-        s.strip().rstrip("*") in {"idle", "mixed", "allocated"} for s in done.stdout.splitlines()
+        not s.endswith("*") and not s.startswith(("down", "drain", "fail", "unk")) for s in states
     )
 
 

@@ -65,7 +65,12 @@ def pipeline_run(
         def show(record: NodeRecord) -> None:
             progress.update(task, description=f"{record.node_id}: {record.state}")
 
-        report = execute(prepared, workdir, batch, parallel, resume, poll_s, show)
+        try:
+            report = execute(prepared, workdir, batch, parallel, resume, poll_s, show)
+        except OSError as exc:
+            fail(f"--workdir {workdir}: {exc}")
+        finally:
+            batch.close()
     if as_json:
         console.print_json(json.dumps(_summary(report)))
     else:

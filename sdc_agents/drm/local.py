@@ -1,17 +1,24 @@
-"""Run jobs as subprocesses of this machine, never more declared cores at once than it has."""
+"""Run jobs as subprocesses of this machine, never more declared cores at once than it has.
+
+Each job is carried by one worker thread from start to end ("a lane"): make its directories,
+spawn it, then block on its pid (a pidfd) until it exits, sampling it with psutil meanwhile and
+killing it past its walltime. Blocking releases the GIL, so lanes cost the runner nothing
+while their jobs run, and a lane picks up the next queued job the moment one ends.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
+import select
 import signal
 import subprocess
+import threading
 import time
-from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import IO
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 
 from sdc_agents.drm.protocol import (
     ErrorClass,
@@ -23,24 +30,42 @@ from sdc_agents.drm.protocol import (
 )
 from sdc_agents.profiling import ProcessSampler, over_use
 
+FIRST_SAMPLE_S = 0.005
+
 
 @dataclass
-class _Running:
+class _LocalJob:
     job: JobSpec
-    process: subprocess.Popen[bytes]
-    sampler: ProcessSampler
-    deadline: float
-    logs: tuple[IO[bytes], IO[bytes]]
-    last_sample: float = 0.0
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    process: subprocess.Popen[bytes] | None = None
+    future: Future[JobOutcome] | None = None
+
+
+class _CoreLedger:
+    """Declared cores in use; a lane waits here until its job's cores are free."""
+
+    def __init__(self, total: int) -> None:
+        self.free = total
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, cores: int) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: self.free >= cores)
+            self.free -= cores
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.free += cores
+                self._changed.notify_all()
 
 
 class LocalBatchSystem:
-    """Subprocesses in their own session; a job over its walltime is killed (TIMEOUT).
+    """Subprocesses in their own process group; a job over its walltime is killed (TIMEOUT).
 
-    At most `max_jobs` run at once and never more declared cores than `cores`. A job's
-    directories and log files are made on a stager thread as soon as it is submitted, and
-    processes are spawned from a launcher pool, so the runner can hand over `prefetch` jobs
-    ahead and the file-system work and fork/exec overlap the bookkeeping (both release the GIL).
+    At most `max_jobs` run at once and never more declared cores than `cores`; the runner may
+    hand over `prefetch` jobs beyond those, which wait in the queue for a free lane.
     """
 
     name = "local"
@@ -53,178 +78,122 @@ class LocalBatchSystem:
         self.prefetch = self.max_jobs
         self.sample_interval_s = sample_interval_s
         self._ids = itertools.count(1)
-        self._queued: deque[tuple[str, JobSpec, Future[_Logs]]] = deque()
-        self._stager: ThreadPoolExecutor | None = None
-        self._starting: dict[str, tuple[JobSpec, Future[_Spawned]]] = {}
-        self._running: dict[str, _Running] = {}
-        self._finished: dict[str, JobOutcome] = {}
-        self._cores_busy = 0
-        self._launcher: ThreadPoolExecutor | None = None
+        self._jobs: dict[str, _LocalJob] = {}
+        self._ledger = _CoreLedger(self.cores)
+        self._lanes: ThreadPoolExecutor | None = None
+        self._environment = dict(os.environ)  # copied once, not per job
+        self._job_ended = threading.Event()
 
     def submit(self, job: JobSpec) -> str:
-        """Queue the job; it starts as soon as its declared cores are free."""
+        """Queue the job; a lane starts it as soon as its declared cores are free."""
         if job.resources.cores > self.cores:
             raise SubmitError(
                 f"{job.name} asks for {job.resources.cores} cores; this machine has {self.cores}"
             )
+        if self._lanes is None:
+            self._lanes = ThreadPoolExecutor(self.max_jobs, thread_name_prefix="local-drm")
         job_id = f"local-{next(self._ids)}"
-        if self._stager is None:
-            self._stager = ThreadPoolExecutor(1, thread_name_prefix="local-drm-stage")
-        self._queued.append((job_id, job, self._stager.submit(_stage, job)))
-        self._start_queued()
+        entry = _LocalJob(job)
+        self._jobs[job_id] = entry
+        entry.future = self._lanes.submit(self._carry, entry)
+        # signalled once the future is done, so a woken waiter sees the job FINISHED
+        entry.future.add_done_callback(lambda _: self._job_ended.set())
         return job_id
 
     def status(self, job_id: str) -> JobPhase:
-        """Check (and sample) one job; start queued jobs when cores come free."""
-        if job_id in self._finished:
+        """PENDING until a lane starts the job, RUNNING, then FINISHED."""
+        entry = self._jobs[job_id]
+        if entry.future is not None and entry.future.done():
             return JobPhase.FINISHED
-        if job_id in self._starting:
-            if not self._starting[job_id][1].done():
-                return JobPhase.RUNNING
-            self._started(job_id)
-        running = self._running.get(job_id)
-        if running is not None:
-            self._check(job_id, running)
-        self._start_queued()
-        if job_id in self._finished:
-            return JobPhase.FINISHED
-        return JobPhase.RUNNING if job_id in self._running else JobPhase.PENDING
+        return JobPhase.RUNNING if entry.process is not None else JobPhase.PENDING
 
     def cancel(self, job_id: str) -> None:
         """Drop a queued job or kill a running one."""
-        for entry in list(self._queued):
-            if entry[0] == job_id:
-                self._queued.remove(entry)
-                if entry[2].exception() is None:
-                    for log in entry[2].result():
-                        log.close()
-                self._finished[job_id] = JobOutcome(None, ErrorClass.CANCELLED, "cancelled")
-        if job_id in self._starting:
-            self._starting[job_id][1].exception()  # wait for the spawn to end
-            self._started(job_id)
-        running = self._running.get(job_id)
-        if running is not None:
-            _kill(running.process)
-            self._reap(job_id, running, blocking=True, error=ErrorClass.CANCELLED)
+        entry = self._jobs[job_id]
+        entry.cancelled.set()
+        if entry.process is not None:
+            _kill(entry.process)
 
     def collect(self, job_id: str) -> JobOutcome:
-        """How the job ended; KeyError if it has not finished."""
-        return self._finished[job_id]
+        """How the job ended (waits for its lane if it has not)."""
+        entry = self._jobs.pop(job_id)
+        assert entry.future is not None
+        return entry.future.result()
+
+    def wait(self, timeout_s: float) -> None:
+        """Block until some lane finishes a job (or `timeout_s`): no busy polling."""
+        if self._job_ended.wait(timeout_s):
+            # an end signalled after this clear is still seen: the caller checks every job next
+            self._job_ended.clear()
 
     def close(self) -> None:
-        """Stop the launcher threads (jobs still running are left alone)."""
-        for pool in (self._stager, self._launcher):
-            if pool is not None:
-                pool.shutdown(wait=True)
-        self._stager = self._launcher = None
+        """Wait for the lanes to finish and stop them."""
+        if self._lanes is not None:
+            self._lanes.shutdown(wait=True)
+            self._lanes = None
 
-    def _start_queued(self) -> None:
-        while (
-            self._queued
-            and self._cores_busy + self._queued[0][1].resources.cores <= self.cores
-            and len(self._starting) + len(self._running) < self.max_jobs
-        ):
-            job_id, job, staged = self._queued.popleft()
-            if self._launcher is None:
-                self._launcher = ThreadPoolExecutor(self.max_jobs, thread_name_prefix="local-drm")
-            self._cores_busy += job.resources.cores
-            self._starting[job_id] = (job, self._launcher.submit(_spawn, job, staged))
+    def _carry(self, entry: _LocalJob) -> JobOutcome:
+        job = entry.job
+        with self._ledger.hold(job.resources.cores):
+            if entry.cancelled.is_set():
+                return JobOutcome(None, ErrorClass.CANCELLED, "cancelled before it started")
+            try:
+                make_job_dirs(job)
+                with open(job.log_path, "wb") as log:
+                    entry.process = subprocess.Popen(
+                        job.argv,
+                        cwd=job.workdir,
+                        env={**self._environment, "TMPDIR": str(job.tmpdir)},
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        # its own process group, so a kill reaches its children too;
+                        # not start_new_session: setsid doubles the cost of each spawn here
+                        process_group=0,
+                    )
+            except OSError as exc:
+                return JobOutcome(None, ErrorClass.SUBMIT_FAILED, f"cannot start: {exc}")
+            if entry.cancelled.is_set():
+                _kill(entry.process)
+            return self._follow(entry, entry.process)
 
-    def _started(self, job_id: str) -> None:
-        job, future = self._starting.pop(job_id)
-        error = future.exception()
-        if error is not None:
-            self._cores_busy -= job.resources.cores
-            self._finished[job_id] = JobOutcome(None, ErrorClass.SUBMIT_FAILED, str(error))
-            return
-        spawned = future.result()
-        deadline = time.monotonic() + job.resources.walltime * 3600
-        self._running[job_id] = _Running(
-            job,
-            spawned.process,
-            ProcessSampler(spawned.process.pid),
-            deadline,
-            spawned.logs,
-            last_sample=time.monotonic(),
-        )
-
-    def _check(self, job_id: str, running: _Running) -> None:
-        now = time.monotonic()
-        if now - running.last_sample >= self.sample_interval_s:
-            running.sampler.sample()
-            running.last_sample = now
-        if self._reap(job_id, running, blocking=False):
-            return
-        if now > running.deadline:
-            _kill(running.process)
-            self._reap(job_id, running, blocking=True, error=ErrorClass.TIMEOUT)
-
-    def _reap(
-        self, job_id: str, running: _Running, blocking: bool, error: ErrorClass | None = None
-    ) -> bool:
-        # wait4 rather than Popen.poll: it returns the rusage (peak RSS, CPU, blocks)
-        pid, status, rusage = os.wait4(running.process.pid, 0 if blocking else os.WNOHANG)
-        if pid == 0:
-            return False
+    def _follow(self, entry: _LocalJob, process: subprocess.Popen[bytes]) -> JobOutcome:
+        res = entry.job.resources
+        sampler = ProcessSampler(process.pid)
+        deadline = time.monotonic() + res.walltime * 3600
+        timed_out = False
+        exited = os.pidfd_open(process.pid)
+        gap = FIRST_SAMPLE_S  # sample early, then less often: short jobs get measured too
+        try:
+            while True:
+                wait_s = min(gap, max(0.0, deadline - time.monotonic()))
+                if select.select([exited], [], [], wait_s)[0]:
+                    break
+                sampler.sample()
+                gap = min(gap * 2, self.sample_interval_s)
+                if not timed_out and time.monotonic() >= deadline:
+                    timed_out = True
+                    _kill(process)
+        finally:
+            os.close(exited)
+        # wait4 rather than Popen.wait: it returns the rusage (CPU time, peak RSS, blocks)
+        _, status, rusage = os.wait4(process.pid, 0)
         exit_code = os.waitstatus_to_exitcode(status)
-        running.process.returncode = exit_code
-        for log in running.logs:
-            log.close()
-        del self._running[job_id]
-        self._cores_busy -= running.job.resources.cores
-        usage = running.sampler.finish(rusage)
-        res = running.job.resources
+        process.returncode = exit_code
+        usage = sampler.finish(rusage)
         flags = over_use(usage, res.ram, res.vms, res.walltime)
-        if error is None and exit_code != 0:
-            error = ErrorClass.NONZERO_EXIT
-        message = (
-            {
-                ErrorClass.TIMEOUT: f"killed after its walltime of {res.walltime:g} h",
-                ErrorClass.CANCELLED: "cancelled",
-                ErrorClass.NONZERO_EXIT: f"exited with code {exit_code}",
-            }.get(error, "")
-            if error
-            else ""
-        )
-        self._finished[job_id] = JobOutcome(exit_code, error, message, usage, flags)
-        return True
-
-
-@dataclass(frozen=True)
-class _Spawned:
-    process: subprocess.Popen[bytes]
-    logs: tuple[IO[bytes], IO[bytes]]
-
-
-_Logs = tuple[IO[bytes], IO[bytes]]
-
-
-def _stage(job: JobSpec) -> _Logs:
-    """Create the job's directories and open its logs (runs on the stager thread)."""
-    make_job_dirs(job)
-    return open(job.stdout_path, "wb"), open(job.stderr_path, "wb")  # noqa: SIM115
-
-
-def _spawn(job: JobSpec, staged: Future[_Logs]) -> _Spawned:
-    """Start the staged job (runs on a launcher thread)."""
-    stdout, stderr = staged.result()
-    try:
-        process = subprocess.Popen(
-            job.argv,
-            cwd=job.workdir,
-            env={**os.environ, "TMPDIR": str(job.tmpdir)},
-            stdout=stdout,
-            stderr=stderr,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError:
-        stdout.close()
-        stderr.close()
-        raise
-    return _Spawned(process, (stdout, stderr))
+        if timed_out:
+            error, message = ErrorClass.TIMEOUT, f"killed after its walltime of {res.walltime:g} h"
+        elif entry.cancelled.is_set():
+            error, message = ErrorClass.CANCELLED, "cancelled"
+        elif exit_code != 0:
+            error, message = ErrorClass.NONZERO_EXIT, f"exited with code {exit_code}"
+        else:
+            error, message = None, ""
+        return JobOutcome(exit_code, error, message, usage, flags)
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    """Kill the job's whole process group."""
+    with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)

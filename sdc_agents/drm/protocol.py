@@ -46,14 +46,9 @@ class JobSpec:
     fresh_dirs: tuple[Path, ...] = ()  # emptied before the job starts
 
     @property
-    def stdout_path(self) -> Path:
-        """Where the job's standard output goes."""
-        return self.logdir / "stdout.log"
-
-    @property
-    def stderr_path(self) -> Path:
-        """Where the job's standard error goes."""
-        return self.logdir / "stderr.log"
+    def log_path(self) -> Path:
+        """The job's log: standard output and standard error together, as Slurm does."""
+        return self.logdir / "job.log"
 
 
 @dataclass(frozen=True)
@@ -98,23 +93,29 @@ class BatchSystem(Protocol):
         """How a FINISHED job ended."""
         ...
 
+    def wait(self, timeout_s: float) -> None:
+        """Block until a job may have changed phase, or `timeout_s` has passed."""
+        ...
+
+    def close(self) -> None:
+        """Release what the batch system holds in this process (threads, connections)."""
+        ...
+
 
 def make_job_dirs(job: JobSpec) -> None:
     """Create the job's directories; its fresh ones start empty (no stale outputs)."""
     for directory in job.fresh_dirs:
         if directory.exists():
             shutil.rmtree(directory)
-    for directory in (job.workdir, job.logdir, job.tmpdir, *job.fresh_dirs):
+    # workdir and logdir are often one directory: make each once
+    for directory in dict.fromkeys((job.workdir, job.logdir, job.tmpdir, *job.fresh_dirs)):
         os.makedirs(directory, exist_ok=True)
 
 
 def log_tail(job: JobSpec, lines: int = 20) -> str:
-    """The last `lines` lines of the job's stderr, else of its stdout."""
-    for path in (job.stderr_path, job.stdout_path):
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            continue
-        if text.strip():
-            return "\n".join(text.rstrip().splitlines()[-lines:])
-    return ""
+    """The last `lines` lines of the job's log."""
+    try:
+        text = job.log_path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])

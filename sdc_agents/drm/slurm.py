@@ -40,8 +40,7 @@ def sbatch_script(job: JobSpec, partition: str | None = None) -> str:
         f"#SBATCH --mem={max(1, math.ceil(res.ram * 1024))}M",
         f"#SBATCH --time={minutes // 60}:{minutes % 60:02d}:00",
         f"#SBATCH --chdir={job.workdir}",
-        f"#SBATCH --output={job.stdout_path}",
-        f"#SBATCH --error={job.stderr_path}",
+        f"#SBATCH --output={job.log_path}",
     ]
     if partition:
         lines.append(f"#SBATCH --partition={partition}")
@@ -183,6 +182,13 @@ class SlurmBatchSystem:
             if time.monotonic() > deadline:
                 return JobOutcome(None, ErrorClass.NONZERO_EXIT, f"sacct has no end for {job_id}")
             time.sleep(0.2)
+
+    def wait(self, timeout_s: float) -> None:
+        """Slurm tells nobody when a job ends: just let `timeout_s` pass before asking again."""
+        time.sleep(timeout_s)
+
+    def close(self) -> None:
+        """Nothing to release: every call is a separate Slurm command."""
 
 
 def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:

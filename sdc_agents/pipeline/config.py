@@ -12,6 +12,8 @@ class RunnerConfig(BaseModel):
     max_parallel: int | None = Field(
         default=None, ge=1, description="jobs at once; default: the machine's cores (local)"
     )
-    local_poll_s: float = Field(default=0.001, gt=0, description="local job polling interval")
-    slurm_poll_s: float = Field(default=0.5, gt=0, description="squeue polling interval")
+    local_poll_s: float = Field(
+        default=0.05, gt=0, description="longest wait between checks of local jobs"
+    )
+    slurm_poll_s: float = Field(default=0.5, gt=0, description="wait between squeue checks")
     slurm_partition: str | None = None

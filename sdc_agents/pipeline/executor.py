@@ -7,9 +7,10 @@ node downstream of a failure is SKIPPED without ever being submitted.
 
 from __future__ import annotations
 
-import time
+import gc
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from sdc_agents.pipeline.jobprep import (
     prepare,
     requested,
 )
-from sdc_agents.pipeline.provenance import ChecksumCache, Value, files_of, provenance_hash
+from sdc_agents.pipeline.provenance import ChecksumCache, Value, provenance_hash
 from sdc_agents.pipeline.records import DONE_STATES, NodeRecord, NodeState
 
 Reader = tuple[str, str]  # ("node" | "fanout" | "gather", id)
@@ -41,7 +42,7 @@ class Executor:
         commands: dict[int, list[str]],
         max_parallel: int,
         previous: dict[str, dict[str, Any]] | None = None,
-        poll_s: float = 0.001,
+        poll_s: float = 0.05,
         on_change: Callable[[NodeRecord], None] | None = None,
     ) -> None:
         self.graph, self.workdir, self.batch = graph, workdir, batch
@@ -63,13 +64,7 @@ class Executor:
 
     def run(self) -> list[NodeRecord]:
         """Run until nothing is ready or running; cancel what runs if interrupted."""
-        for invocation in self.graph.invocations:
-            self._add_node(invocation)
-        for fanout in self.graph.fanouts:
-            self._wait(("fanout", fanout.block_id), [fanout.iterable_ref])
-        # back off from a short nap to poll_s while nothing finishes: short jobs are
-        # noticed at once, long ones do not cost a busy loop
-        nap = self.poll_s / 16
+        self.register()
         try:
             while self.ready or self.running:
                 while self.ready and len(self.running) < self.max_parallel + self.batch.prefetch:
@@ -81,38 +76,53 @@ class Executor:
                 ]
                 for node_id in finished:
                     self._finish(node_id)
-                if finished or not self.running:
-                    nap = self.poll_s / 16
-                else:
-                    time.sleep(nap)
-                    nap = min(nap * 2, self.poll_s)
+                if self.running and not finished:
+                    self.batch.wait(self.poll_s)
         finally:
             for job_id, _ in self.running.values():
                 self.batch.cancel(job_id)
         for reader in list(self.missing):
             self._kill_reader(reader, "its inputs were never produced")
-        return list(self.records.values())
+        return self.all_records()
+
+    def all_records(self) -> list[NodeRecord]:
+        """A record for every node known so far (WAITING for those that never started)."""
+        return [self._record(node_id) for node_id in self.nodes] + [
+            r for node_id, r in self.records.items() if node_id not in self.nodes
+        ]
+
+    def register(self) -> None:
+        """Enter the static nodes, and the fan-outs whose items are known already (inputs)."""
+        for invocation in self.graph.invocations:
+            self._add_node(invocation)
+        for fanout in self.graph.fanouts:
+            self._wait(("fanout", fanout.block_id), [fanout.iterable_ref])
 
     def _add_node(self, invocation: Invocation) -> None:
+        # no record yet: a fan-out can add 100,000 nodes, each gets one when it starts or skips
         self.nodes[invocation.node_id] = invocation
-        self.records[invocation.node_id] = NodeRecord(
-            invocation.node_id,
-            invocation.executable.name or "",
-            requested=requested(invocation.executable.resources),
-        )
-        self._wait(("node", invocation.node_id), list(invocation.inputs.values()))
+        self._wait(("node", invocation.node_id), invocation.inputs.values())
 
-    def _wait(self, reader: Reader, refs: list[str]) -> None:
-        dead = [r for r in refs if r in self.dead]
-        if dead:
-            self.missing[reader] = set(dead)
-            self._kill_reader(reader, f"upstream {dead[0]} failed")
-            return
+    def _record(self, node_id: str) -> NodeRecord:
+        record = self.records.get(node_id)
+        if record is None:
+            executable = self.nodes[node_id].executable
+            record = NodeRecord(
+                node_id, executable.name or "", requested=requested(executable.resources)
+            )
+            self.records[node_id] = record
+        return record
+
+    def _wait(self, reader: Reader, refs: Iterable[str]) -> None:
         missing = {r for r in refs if r not in self.values}
         if not missing:
             self._on_ready(reader)
             return
         self.missing[reader] = missing
+        dead = [r for r in missing if r in self.dead]
+        if dead:
+            self._kill_reader(reader, f"upstream {dead[0]} failed")
+            return
         for ref in missing:
             self.readers.setdefault(ref, []).append(reader)
 
@@ -142,10 +152,21 @@ class Executor:
         except FanOutError as exc:
             self._fail_block(fanout, str(exc))
             return
+        with _gc_paused():
+            self._add_instances(fanout, items)
+
+    def _add_instances(self, fanout: FanOut, items: list[str]) -> None:
         expansion = expand(fanout, items)
-        self.values.update(expansion.item_values)
+        values, nodes, ready = self.values, self.nodes, self.ready
+        values.update(expansion.item_values)
         for invocation in expansion.invocations:
-            self._add_node(invocation)
+            # _add_node inlined: a fan-out can bring 100,000 nodes at once
+            nodes[invocation.node_id] = invocation
+            waits_for = [r for r in invocation.inputs.values() if r not in values]
+            if waits_for:
+                self._wait(("node", invocation.node_id), waits_for)
+            else:
+                ready.append(invocation.node_id)
         for gathered, members in expansion.gathered.items():
             self.gathers[gathered] = members
             self._wait(("gather", gathered), members)
@@ -168,7 +189,7 @@ class Executor:
             return  # already ready, done or killed
         kind, key = reader
         if kind == "node":
-            record = self.records[key]
+            record = self._record(key)
             record.state, record.message = NodeState.SKIPPED, reason
             self.on_change(record)
             for ref in self.nodes[key].outputs.values():
@@ -184,7 +205,7 @@ class Executor:
                 self._kill(gathered, reason)
 
     def _start(self, node_id: str) -> None:
-        invocation, record = self.nodes[node_id], self.records[node_id]
+        invocation, record = self.nodes[node_id], self._record(node_id)
         try:
             prepared = prepare(
                 invocation, self.values, self.workdir, self.commands[id(invocation.executable)]
@@ -206,7 +227,7 @@ class Executor:
         if self._reusable(record):
             record.state = NodeState.REUSED
             return self._settle(invocation, record)
-        for path in output_files(record):
+        for path in record.output_files():
             self.checksums.forget(path)
         try:
             record.job_id = self.batch.submit(job)
@@ -223,7 +244,7 @@ class Executor:
             return False
         if before.get("state") not in DONE_STATES or before.get("outputs") != record.outputs:
             return False
-        now = {str(f): self.checksums.of(f)[0] for f in output_files(record)}
+        now = {str(f): self.checksums.of(f)[0] for f in record.output_files()}
         if not now or now != before.get("output_checksums"):
             return False
         record.output_checksums = now
@@ -231,7 +252,7 @@ class Executor:
 
     def _finish(self, node_id: str) -> None:
         job_id, prepared = self.running.pop(node_id)
-        record = self.records[node_id]
+        record = self._record(node_id)
         outcome = self.batch.collect(job_id)
         if outcome.usage is not None:
             record.used = outcome.usage.as_dict()
@@ -247,7 +268,7 @@ class Executor:
         else:
             record.state = NodeState.SUCCEEDED
             record.output_checksums = {
-                str(f): self.checksums.of(f)[0] for f in output_files(record)
+                str(f): self.checksums.of(f)[0] for f in record.output_files()
             }
         self._settle(self.nodes[node_id], record)
 
@@ -261,10 +282,18 @@ class Executor:
                 self._kill(ref, f"upstream {invocation.node_id} failed")
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic GC while a fan-out is entered: its 100,000s of small objects live as long as
+    the run, and the generational passes over them would double the time it takes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _flat(value: Value) -> list[str]:
     return value if isinstance(value, list) else [value]
-
-
-def output_files(record: NodeRecord) -> list[Path]:
-    """Every file a node's outputs stand for."""
-    return [f for value in record.outputs.values() for f in files_of(value)]

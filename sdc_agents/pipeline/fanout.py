@@ -47,24 +47,37 @@ class Expansion:
 def expand(fanout: FanOut, items: list[str]) -> Expansion:
     """Instance i of the template gets node ids `block[i]/step` and reads item i."""
     block = fanout.block_id
-    local = f"{block}/"
     cut = len(block)
+    local = f"{block}/"
+    item_tail = fanout.item_ref[cut:]
+    # what each template node's ids and references become, worked out once, not per item
+    plans = [
+        (
+            template.node_id[cut:],
+            template.executable,
+            [
+                (p, r[cut:], True) if r.startswith(local) else (p, r, False)
+                for p, r in template.inputs.items()
+            ],
+            [(p, r[cut:]) for p, r in template.outputs.items()],
+            template.site,
+        )
+        for template in fanout.template
+    ]
     invocations: list[Invocation] = []
+    add = invocations.append
     item_values: dict[str, str] = {}
     for i, item in enumerate(items):
         prefix = f"{block}[{i}]"
-        item_values[prefix + fanout.item_ref[cut:]] = item
-        for template in fanout.template:
-            invocations.append(
+        item_values[prefix + item_tail] = item
+        for tail, executable, inputs, outputs, site in plans:
+            add(
                 Invocation(
-                    prefix + template.node_id[cut:],
-                    template.executable,
-                    {
-                        p: prefix + r[cut:] if r.startswith(local) else r
-                        for p, r in template.inputs.items()
-                    },
-                    {p: prefix + r[cut:] for p, r in template.outputs.items()},
-                    template.site,
+                    prefix + tail,
+                    executable,
+                    {p: prefix + r if renamed else r for p, r, renamed in inputs},
+                    {p: prefix + r for p, r in outputs},
+                    site,
                 )
             )
     gathered = {

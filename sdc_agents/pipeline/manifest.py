@@ -66,7 +66,8 @@ def write_manifest(workdir: Path, document: dict[str, Any]) -> Path:
     """Write the manifest atomically (a reader never sees half a file)."""
     path = workdir / MANIFEST_NAME
     partial = path.with_suffix(".json.partial")
-    partial.write_text(json.dumps(document, indent=1))
+    # compact: json's C encoder only runs without indent, and manifests get large
+    partial.write_text(json.dumps(document))
     os.replace(partial, path)
     return path
 

@@ -41,7 +41,7 @@ def execute(
     batch: BatchSystem,
     max_parallel: int,
     resume: bool = False,
-    poll_s: float = 0.001,
+    poll_s: float = 0.05,
     on_change: Callable[[NodeRecord], None] | None = None,
 ) -> RunReport:
     """Run the checked pipeline in `workdir`; with `resume`, reuse unchanged successful nodes."""
@@ -59,7 +59,22 @@ def execute(
         poll_s,
         on_change,
     )
-    records = executor.run()
+    try:
+        records = executor.run()
+    except BaseException:
+        # interrupted (Ctrl-C, a crash): still leave a manifest, so --resume keeps what finished
+        _report(prepared, executor, batch.name, executor.all_records(), started)
+        raise
+    return _report(prepared, executor, batch.name, records, started)
+
+
+def _report(
+    prepared: PreparedRun,
+    executor: Executor,
+    drm: str,
+    records: list[NodeRecord],
+    started: datetime,
+) -> RunReport:
     failed = any(r.state not in DONE_STATES for r in records)
     state = RunState.FAILED if failed else RunState.SUCCEEDED
     outputs = {name: executor.values.get(ref) for name, ref in prepared.graph.outputs.items()}
@@ -67,12 +82,12 @@ def execute(
         prepared.graph.name,
         prepared.graph.script,
         state,
-        batch.name,
+        drm,
         prepared.inputs,
         records,
         outputs,
         executor.checksums,
         started,
     )
-    manifest = write_manifest(workdir, document)
+    manifest = write_manifest(executor.workdir, document)
     return RunReport(prepared.graph.name, state, records, outputs, manifest)

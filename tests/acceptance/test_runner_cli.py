@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sdc_agents.examples import EXAMPLE_PIPELINE
 from tests.acceptance.cli import run_sdc
-from tests.pipeline_scripts import write_inputs, write_script, write_steps
+from tests.pipeline_scripts import run_pipeline, write_inputs, write_script, write_steps
 
 
 def test_example_inputs_then_run_then_resume(tmp_path: Path) -> None:
@@ -45,16 +45,7 @@ def p(raw):
 """,
     )
     inputs = write_inputs(tmp_path, raw="r")
-    result = run_sdc(
-        "agent",
-        "pipeline",
-        "run",
-        str(script),
-        "--inputs",
-        str(inputs),
-        "--workdir",
-        str(tmp_path / "w"),
-    )
+    result = run_pipeline(script, inputs, tmp_path / "w")
     assert result.returncode == 1
     assert "FAILED" in result.stdout and "NONZERO_EXIT" in result.stdout
     assert "SKIPPED" in result.stdout and "something broke" in result.stdout
@@ -63,16 +54,7 @@ def p(raw):
 def test_bad_input_is_refused_before_anything_runs(tmp_path: Path) -> None:
     inputs = tmp_path / "inputs.yaml"
     inputs.write_text("raw_frames: a.fits\nmaster_dark: b.fits\nmaster_flat: c.fits\n")
-    result = run_sdc(
-        "agent",
-        "pipeline",
-        "run",
-        str(EXAMPLE_PIPELINE),
-        "--inputs",
-        str(inputs),
-        "--workdir",
-        str(tmp_path / "w"),
-    )
+    result = run_pipeline(EXAMPLE_PIPELINE, inputs, tmp_path / "w")
     assert result.returncode == 1
     assert f"{inputs}:1" in result.stderr and "raw_frames" in result.stderr
     assert not (tmp_path / "w").exists()

@@ -46,8 +46,8 @@ def test_a_job_runs_in_its_directories_and_is_collected(batch: BatchSystem, tmp_
     outcome = batch.collect(job_id)
     assert outcome.ok and outcome.exit_code == 0
     assert (tmp_path / "work" / "where.txt").read_text().strip() == str(tmp_path / "work")
-    assert f"tmp={tmp_path / 'tmp'}" in job.stdout_path.read_text()
-    assert "to-stderr" in job.stderr_path.read_text()
+    assert f"tmp={tmp_path / 'tmp'}" in job.log_path.read_text()
+    assert "to-stderr" in job.log_path.read_text()
     assert outcome.usage is not None and outcome.usage.wall_s >= 0
 
 

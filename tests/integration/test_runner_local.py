@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from astropy.io import fits
 
 from sdc_agents.drm import LocalBatchSystem
 from sdc_agents.examples import EXAMPLE_PIPELINE, write_example_inputs
-from sdc_agents.pipeline.records import NodeState, RunReport, RunState
+from sdc_agents.pipeline.records import NodeRecord, NodeState, RunReport, RunState
 from sdc_agents.pipeline.run import execute, prepare_run
 from tests.pipeline_scripts import write_inputs, write_script, write_steps
 
@@ -38,7 +39,7 @@ def _run_chain(
     return execute(prepared, tmp_path / "work", LocalBatchSystem(), 2, resume)
 
 
-def _by_id(report: RunReport) -> dict[str, object]:
+def _by_id(report: RunReport) -> dict[str, NodeRecord]:
     return {n.node_id: n for n in report.nodes}
 
 
@@ -172,3 +173,53 @@ def p(raw):
     assert sorted(n.node_id for n in report.nodes) == ["gather", "mkdir_out"]
     listed = tmp_path / "w" / "nodes" / "gather" / "inputs" / "a.json"
     assert json.loads(listed.read_text()) == []
+
+
+def test_resources_can_come_from_a_file_the_previous_step_wrote(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "plan.py").write_text(
+        "import sys, json, pathlib\n"
+        "args = dict(a[2:].split('=', 1) for a in sys.argv[1:])\n"
+        "pathlib.Path(args['plan']).write_text(json.dumps({'cores': 1, 'ram': 0.25}))\n"
+    )
+    write_steps(tmp_path, "ok")
+    script = write_script(
+        tmp_path,
+        """\
+from euclidwf.framework.workflow_dsl import ComputingResources, Executable, Input, Output, pipeline
+plan = Executable(command="bin/plan.py", inputs=[Input("a")], outputs=[Output("plan")])
+work = Executable(command="bin/ok.py", inputs=[Input("a"), Input("plan")],
+                  outputs=[Output("out")],
+                  resources=ComputingResources(cores=1, ram=8.0, from_input="plan"))
+
+@pipeline(outputs=("x",))
+def p(raw):
+    return work(a=raw, plan=plan(a=raw))
+""",
+    )
+    inputs = write_inputs(tmp_path, raw="raw")
+    report = execute(prepare_run(script, inputs), tmp_path / "w", LocalBatchSystem(), 2)
+    assert report.state is RunState.SUCCEEDED
+    assert _by_id(report)["ok"].requested["ram"] == 0.25
+
+
+def test_an_interrupted_run_leaves_a_manifest_to_resume_from(tmp_path: Path) -> None:
+    write_steps(tmp_path, "ok", "sleepy")
+    script = write_script(tmp_path, CHAIN.format(first="sleepy", walltime=1.0))
+    inputs = write_inputs(tmp_path, raw="raw", other="other")
+    prepared = prepare_run(script, inputs)
+
+    def interrupt(record: NodeRecord) -> None:
+        if record.state is NodeState.RUNNING:
+            raise KeyboardInterrupt
+
+    batch = LocalBatchSystem()
+    with pytest.raises(KeyboardInterrupt):
+        execute(prepared, tmp_path / "w", batch, 2, on_change=interrupt)
+    batch.close()  # returns at once: the running job was killed, not waited for
+    manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())
+    assert manifest["state"] == "FAILED"
+    assert {n["node_id"]: n["state"] for n in manifest["nodes"]} == {
+        "sleepy": "RUNNING",
+        "ok": "WAITING",
+    }

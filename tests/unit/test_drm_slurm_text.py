@@ -34,7 +34,7 @@ def test_the_script_asks_for_the_declared_resources() -> None:
         "#SBATCH --mem=2048M",
         "#SBATCH --time=4:00:00",
         "#SBATCH --chdir=/w/work",
-        "#SBATCH --output=/w/logs/stdout.log",
+        "#SBATCH --output=/w/logs/job.log",
         "#SBATCH --partition=debug",
         "export TMPDIR=/w/tmp",
     ):

@@ -25,46 +25,46 @@ step = Executable(command="bin/ok.py", inputs=[Input("a")], outputs=[Output("out
 """
 
 
-def test_a_script_without_pipeline_is_refused(tmp_path: Path) -> None:
-    script = write_script(tmp_path, HEADER)
+def _refused(tmp_path: Path, body: str) -> tuple[Path, PipelineDefinitionError]:
+    """Write HEADER + body as a script; return it and the error tracing it raises."""
+    script = write_script(tmp_path, HEADER + body)
     with pytest.raises(PipelineDefinitionError) as caught:
         load_pipeline(script)
-    assert f"{script}:1" in str(caught.value)
-    assert "no @pipeline" in str(caught.value)
+    return script, caught.value
+
+
+def test_a_script_without_pipeline_is_refused(tmp_path: Path) -> None:
+    script, error = _refused(tmp_path, "")
+    assert f"{script}:1" in str(error)
+    assert "no @pipeline" in str(error)
 
 
 def test_an_unknown_port_names_file_line_and_port(tmp_path: Path) -> None:
-    script = write_script(
+    script, error = _refused(
         tmp_path,
-        HEADER
-        + """\
+        """\
 @pipeline(outputs=("x",))
 def p(raw):
     return step(b=raw)
 """,
     )
-    with pytest.raises(PipelineDefinitionError) as caught:
-        load_pipeline(script)
-    assert str(caught.value).startswith(f"{script}:5: ")
-    assert "no input port 'b'" in str(caught.value)
-    assert caught.value.port == "b"
+    assert str(error).startswith(f"{script}:5: ")
+    assert "no input port 'b'" in str(error)
+    assert error.port == "b"
 
 
 def test_an_iterable_naming_no_parameter_is_refused(tmp_path: Path) -> None:
-    script = write_script(
+    script, error = _refused(
         tmp_path,
-        HEADER
-        + """\
+        """\
 @parallel(iterable="items")
 def each(item):
     return step(a=item)
 """,
     )
-    with pytest.raises(PipelineDefinitionError) as caught:
-        load_pipeline(script)
-    assert f"{script}:3" in str(caught.value)  # the decorator line
-    assert "iterable='items'" in str(caught.value)
-    assert caught.value.port == "items"
+    assert f"{script}:3" in str(error)  # the decorator line
+    assert "iterable='items'" in str(error)
+    assert error.port == "items"
 
 
 def test_a_cycle_is_named_with_its_path() -> None:
@@ -143,18 +143,15 @@ def p(raw):
 
 
 def test_a_value_that_is_not_a_reference_is_refused(tmp_path: Path) -> None:
-    script = write_script(
+    script, error = _refused(
         tmp_path,
-        HEADER
-        + """\
+        """\
 @pipeline(outputs=("x",))
 def p(raw):
     return step(a="/data/file.fits")
 """,
     )
-    with pytest.raises(PipelineDefinitionError) as caught:
-        load_pipeline(script)
-    assert f"{script}:5" in str(caught.value) and caught.value.port == "a"
+    assert f"{script}:5" in str(error) and error.port == "a"
 
 
 def test_an_executable_called_outside_a_pipeline_is_refused() -> None:
