@@ -52,6 +52,28 @@ def expected_length(headers: Mapping[str, str]) -> int | None:
     return int(raw)
 
 
+class StalledUpload(StorageError):
+    """No byte of the body arrived for too long: a stalled or malicious client."""
+
+
+async def idle_limited(body: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
+    """The chunks of `body`, raising StalledUpload when none arrives within `seconds`.
+
+    uvicorn has no body-read timeout; without this a client that stops sending mid-body
+    would hold its staged temporary (and a connection) forever.
+    """
+    chunks = body.__aiter__()
+    while True:
+        try:
+            with anyio.fail_after(seconds):
+                chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise StalledUpload(f"no bytes of the body arrived for {seconds:g} s") from None
+        yield chunk
+
+
 async def receive_upload(
     body: AsyncIterator[bytes],
     upload: Upload,

@@ -229,6 +229,23 @@ def test_client_disconnect_mid_put_leaves_nothing(url: str, root: Path) -> None:
     assert staged(root) == [] and visible(root) == []
 
 
+def test_stalled_upload_is_408_and_leaves_nothing(root: Path) -> None:
+    config = DssConfig(site="SDC-FR", body_idle_timeout_seconds=0.3)
+    app = create_app(config, backend=PosixBackend(root), verifier=test_tokens())
+    with serving(app) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(
+                b"PUT /api/v1/files/stalled HTTP/1.1\r\nHost: x\r\n"
+                + f"Authorization: Bearer {FR_AGENT}\r\n".encode()
+                + b"X-Checksum-Adler32: 00000001\r\nContent-Length: 1000\r\n\r\n"
+                + b"only part of it"
+            )
+            answer = raw.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 408") and b"no bytes of the body" in answer
+        assert staged(root) == [] and visible(root) == []
+
+
 def test_get_resumes_a_broken_transfer_with_range(url: str, tmp_path: Path) -> None:
     from tests.dss_fixtures import FlakyProxy
 
@@ -284,3 +301,13 @@ def test_archive_outage_keeps_reads_going_and_stops_writes(root: Path) -> None:
                 client(url).put("g", io.BytesIO(b"y"))
             with pytest.raises(Unavailable, match="503"):  # cannot be told: not a 401
                 client(url, "never-seen").stat("f")
+
+
+def test_put_from_a_one_shot_stream_is_spooled_and_verified(url: str, root: Path) -> None:
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "wb") as writer:
+        writer.write(DATA[:50_000])
+    with os.fdopen(read_end, "rb") as pipe:
+        stat = client(url).put("piped", pipe)
+    assert stat.adler32 == f"{zlib.adler32(DATA[:50_000]):08x}"
+    assert (root / "piped").read_bytes() == DATA[:50_000]
