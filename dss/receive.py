@@ -15,7 +15,7 @@ from dss.checksums import normalise_adler32, normalise_md5
 # Hashing and writing happen in a worker thread (hashlib and file writes release the GIL) in
 # batches of at least 1 MiB, so thread hand-overs cost little next to the work.
 WRITE_BATCH = 1024 * 1024
-MAX_BACKLOG = 4 * WRITE_BATCH
+MAX_BACKLOG = 2 * WRITE_BATCH  # with the batch in the worker: <= ~4 MiB per upload
 
 
 class BadUpload(ValueError):
