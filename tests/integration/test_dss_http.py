@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import io
 import os
 import socket
@@ -10,7 +9,6 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import pytest
 import requests
@@ -30,7 +28,15 @@ from dss.config import DssConfig
 from dss.memory import MemoryBackend
 from dss.posix import PosixBackend
 from dss.server import create_app
-from tests.dss_fixtures import ADMIN, ES_AGENT, FR_AGENT, READER, serving, test_tokens
+from tests.dss_fixtures import (
+    ADMIN,
+    ES_AGENT,
+    FR_AGENT,
+    READER,
+    NearlyFullPosix,
+    serving,
+    test_tokens,
+)
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
 
@@ -167,31 +173,6 @@ def test_tokens_decide_who_reads_and_writes(url: str) -> None:
     unauthenticated = requests.get(f"{url}/api/v1/files", timeout=5)
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["WWW-Authenticate"] == "Bearer"
-
-
-class _FillsUp:
-    """A staging file on a disk with `room` bytes left: then ENOSPC, as the kernel says it."""
-
-    def __init__(self, stream: BinaryIO, room: int) -> None:
-        self._stream = stream
-        self._room = room
-
-    def write(self, chunk: bytes) -> int:
-        if len(chunk) > self._room:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        self._room -= len(chunk)
-        return self._stream.write(chunk) or 0
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._stream, name)
-
-
-class NearlyFullPosix(PosixBackend):
-    """The real POSIX backend whose filesystem has 1 MiB free (fault injected at write(2))."""
-
-    def open_staging(self) -> tuple[Path, BinaryIO]:
-        staging, stream = super().open_staging()
-        return staging, _FillsUp(stream, 1024 * 1024)  # type: ignore[return-value]
 
 
 def test_disk_full_is_507_and_leaves_nothing(root: Path) -> None:
