@@ -116,6 +116,12 @@ def create_app(
         stat = store.stat(storage_path(path))
         return file_response(store, stat, range)
 
+    @app.post("/api/v1/quarantine/{path:path}", dependencies=[Depends(writer)])
+    def quarantine_file(path: str) -> dict[str, str]:
+        """Move a stored file under `.dss/quarantine/`: the audit's fix for dark files."""
+        target = storage_path(path)
+        return {"path": target, "quarantined_as": store.quarantine(target)}
+
     @app.delete("/api/v1/files/{path:path}", status_code=204, dependencies=[Depends(writer)])
     def delete_file(path: str) -> Response:
         """Remove a stored file."""
