@@ -249,7 +249,7 @@ def main() -> None:
                 "GET", "raw sendfile + adler32", raw_s, "DSS GET, adler32 verified", get_s, mib, 0.8
             )
 
-            for what, action in (("PUT", dss_put), ("GET", dss_get)):
+            for what, action in (("GET", dss_get), ("PUT", dss_put)):
                 server_cpu, client_cpu = cpu_seconds(server, action)
                 print(
                     f"     CPU per GiB for one {what}: server {server_cpu / mib * 1024:.2f} s, "

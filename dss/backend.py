@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -9,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from dss.checksums import Checksums
+from dss.paths import RESERVED
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,10 @@ class StorageBackend(Protocol):
         """Remove a stored file (FileMissing when absent)."""
         ...
 
+    def quarantine(self, path: str) -> str:
+        """Move a stored file out of sight (never delete it); return where it went."""
+        ...
+
     def list(self, prefix: str) -> Iterator[FileStat]:
         """Every stored file whose path starts with `prefix`, in path order."""
         ...
@@ -107,6 +114,12 @@ class StorageBackend(Protocol):
     def sweep_temporaries(self) -> int:
         """Remove leftovers of interrupted uploads; return how many were removed."""
         ...
+
+
+def quarantine_name(path: str) -> str:
+    """Where a quarantined file goes: under `.dss/quarantine/`, by UTC time, never reused."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return f"{RESERVED}/quarantine/{stamp}-{uuid.uuid4().hex[:8]}/{path}"
 
 
 def verify_declared(computed: Checksums, declared: DeclaredChecksums) -> None:

@@ -23,8 +23,8 @@ from dss.checksums import (
     Checksums,
     checksums_of_file,
 )
-from dss.client_errors import Unavailable, error_for
-from dss.resume import Download
+from dss.client_errors import ChecksumMismatch, DssError, Unavailable, error_for
+from dss.verified_file import VerifiedFile
 
 T = TypeVar("T")
 TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, Unavailable)
@@ -114,25 +114,42 @@ class StorageClient:
         A broken transfer resumes with `Range` from where it stopped; the file appears at
         `destination` only once verified (and fsynced first when `durable`).
         """
-        download = Download(
-            self._session, self.url(path), destination, self._timeout, verify_md5, durable
-        )
-        failures = 0
+        expected = self.stat(path)
+        target = VerifiedFile(destination, expected, verify_md5=verify_md5, durable=durable)
         try:
-            while True:
-                before = download.received
-                try:
-                    download.run()
-                    return download.finish(path)
-                except TRANSIENT_ERRORS + (requests.exceptions.ChunkedEncodingError,) as exc:
-                    if download.received > before:
-                        failures = 0  # progress was made: the retry budget starts over
-                    if failures >= len(self._delays):
-                        raise Unavailable(f"GET {self.url(path)} failed: {exc}") from exc
-                    self._sleep(self._delays[failures])
-                    failures += 1
+            for chunk in self.chunks(expected):
+                target.write(chunk)
+            return target.finish()
         finally:
-            download.discard()
+            target.discard()
+
+    def chunks(self, expected: FileStat) -> Iterator[bytes]:
+        """The bytes of `expected.path`, resuming with `Range` after a broken connection.
+
+        Raises ChecksumMismatch when the file's checksums are no longer those of `expected`
+        (it was replaced in between); the reader verifies the bytes themselves.
+        """
+        url = self.url(expected.path)
+        offset = failures = 0
+        while True:
+            before = offset
+            try:
+                headers = {"Range": f"bytes={offset}-"} if offset else {}
+                with self._session.get(
+                    url, headers=headers, stream=True, timeout=self._timeout
+                ) as response:
+                    _check_same_file(response, expected, resuming=offset > 0)
+                    for chunk in response.iter_content(READ_CHUNK):
+                        offset += len(chunk)
+                        yield chunk
+                return
+            except TRANSIENT_ERRORS + (requests.exceptions.ChunkedEncodingError,) as exc:
+                if offset > before:
+                    failures = 0  # progress was made: the retry budget starts over
+                if failures >= len(self._delays):
+                    raise Unavailable(f"GET {url} failed at byte {offset}: {exc}") from exc
+                self._sleep(self._delays[failures])
+                failures += 1
 
     def stat(self, path: str) -> FileStat:
         """Size and checksums of `path` (HEAD)."""
@@ -147,6 +164,12 @@ class StorageClient:
     def delete(self, path: str) -> None:
         """Remove `path`."""
         self._retrying(lambda: self._request("DELETE", self.url(path)))
+
+    def quarantine(self, path: str) -> str:
+        """Move `path` out of sight on the DSS (never deleted); return where it went."""
+        url = f"{self.base_url}/api/v1/quarantine/{quote(path)}"
+        response = self._retrying(lambda: self._request("POST", url))
+        return str(response.json()["quarantined_as"])
 
     def list(self, prefix: str = "") -> list[FileStat]:
         """Every stored file whose path starts with `prefix`."""
@@ -181,6 +204,17 @@ class StorageClient:
                     raise Unavailable(str(exc)) from exc
                 self._sleep(delay)
         raise AssertionError("unreachable")
+
+
+def _check_same_file(response: requests.Response, expected: FileStat, *, resuming: bool) -> None:
+    """Refuse an error answer, a file that changed since `expected`, or an ignored Range."""
+    if response.status_code >= 400:
+        raise error_for(response)
+    sums = (response.headers.get("X-Checksum-Adler32"), response.headers.get("X-Checksum-MD5"))
+    if sums != (expected.adler32, expected.md5):
+        raise ChecksumMismatch(f"{expected.path} changed on the DSS while it was being read")
+    if resuming and response.status_code != 206:
+        raise DssError(f"{response.url}: the DSS ignored the Range of a resumed GET")
 
 
 @contextmanager

@@ -28,3 +28,6 @@ class DssConfig(BaseModel):
         "while the archive is unreachable",
     )
     archive_timeout_seconds: float = Field(default=5.0, gt=0)
+    body_idle_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="A PUT whose body stalls this long is dropped (408)"
+    )

@@ -13,6 +13,7 @@ from dss.backend import (
     FileStat,
     PutOutcome,
     StorageFull,
+    quarantine_name,
     same_content_or_conflict,
     verify_declared,
 )
@@ -61,6 +62,7 @@ class MemoryBackend:
         self._lock = threading.Lock()
         self._files: dict[str, tuple[bytes, Checksums]] = {}
         self._pending: dict[str, int] = {}
+        self.quarantined: dict[str, tuple[bytes, Checksums]] = {}
 
     def reserve(self, upload_id: str, size: int) -> bool:
         """Count `size` more bytes against the capacity; False when they do not fit."""
@@ -116,6 +118,16 @@ class MemoryBackend:
         with self._lock:
             if self._files.pop(path, None) is None:
                 raise FileMissing(f"no file at {path}")
+
+    def quarantine(self, path: str) -> str:
+        """Move the bytes aside, out of every listing."""
+        name = quarantine_name(path)
+        with self._lock:
+            found = self._files.pop(path, None)
+            if found is None:
+                raise FileMissing(f"no file at {path}")
+            self.quarantined[name] = found
+        return name
 
     def list(self, prefix: str) -> Iterator[FileStat]:
         """Stored paths starting with `prefix`, sorted."""

@@ -16,6 +16,7 @@ from dss.backend import (
     FileStat,
     PutOutcome,
     StorageFull,
+    quarantine_name,
     same_content_or_conflict,
     verify_declared,
 )
@@ -156,6 +157,18 @@ class PosixBackend:
         local.unlink()
         self.sidecars.forget(path)
         fsync_directory(local.parent)
+
+    def quarantine(self, path: str) -> str:
+        """Rename the file under `.dss/quarantine/` (same filesystem: atomic, no copy)."""
+        local = self._existing(path)
+        name = quarantine_name(path)
+        target = self.root / name
+        target.parent.mkdir(parents=True)
+        os.rename(local, target)
+        self.sidecars.forget(path)
+        fsync_directory(local.parent)
+        fsync_directory(target.parent)
+        return name
 
     def list(self, prefix: str) -> Iterator[FileStat]:
         """Walk only the directory the prefix names, skipping `.dss/` and escaping links."""

@@ -12,9 +12,10 @@ from starlette.concurrency import run_in_threadpool
 from dss.backend import DeclaredChecksums, FileStat, PutOutcome, StorageError, Upload
 from dss.checksums import normalise_adler32, normalise_md5
 
-# Hashing and writing happen in a worker thread (zlib and hashlib release the GIL), batched
-# so the event loop receives the next bytes while the previous MiB is hashed and written.
+# Hashing and writing happen in a worker thread (hashlib and file writes release the GIL) in
+# batches of at least 1 MiB, so thread hand-overs cost little next to the work.
 WRITE_BATCH = 1024 * 1024
+MAX_BACKLOG = 2 * WRITE_BATCH  # with the batch in the worker: <= ~4 MiB per upload
 
 
 class BadUpload(ValueError):
@@ -52,6 +53,28 @@ def expected_length(headers: Mapping[str, str]) -> int | None:
     return int(raw)
 
 
+class StalledUpload(StorageError):
+    """No byte of the body arrived for too long: a stalled or malicious client."""
+
+
+async def idle_limited(body: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
+    """The chunks of `body`, raising StalledUpload when none arrives within `seconds`.
+
+    uvicorn has no body-read timeout; without this a client that stops sending mid-body
+    would hold its staged temporary (and a connection) forever.
+    """
+    chunks = body.__aiter__()
+    while True:
+        try:
+            with anyio.fail_after(seconds):
+                chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise StalledUpload(f"no bytes of the body arrived for {seconds:g} s") from None
+        yield chunk
+
+
 async def receive_upload(
     body: AsyncIterator[bytes],
     upload: Upload,
@@ -60,36 +83,42 @@ async def receive_upload(
 ) -> tuple[PutOutcome, FileStat]:
     """Write every chunk of `body`, then commit; on any failure or disconnect, abort.
 
-    Receiving the next batch overlaps with hashing and writing the previous one in a worker
-    thread (at most one batch in flight, so memory stays at two batches per upload).
+    Hashing and writing run in a worker thread while the event loop keeps receiving: whenever
+    the worker is free it gets everything received so far (at least WRITE_BATCH); receiving
+    waits for it only when MAX_BACKLOG bytes are queued, which bounds memory per upload.
     """
-    in_flight: asyncio.Future[None] | None = None
+    writing: asyncio.Future[None] | None = None
+    backlog: list[bytes] = []
+    queued = received = 0
+
+    def hand_over() -> asyncio.Future[None]:
+        nonlocal backlog, queued, received
+        data = b"".join(backlog)
+        received += queued
+        backlog, queued = [], 0
+        return asyncio.ensure_future(run_in_threadpool(upload.write, data))
+
     try:
-        received = 0
-        batch: list[bytes] = []
-        batched = 0
         async for chunk in body:
-            batch.append(chunk)
-            batched += len(chunk)
-            if batched >= WRITE_BATCH:
-                if in_flight is not None:
-                    await in_flight
-                in_flight = asyncio.ensure_future(run_in_threadpool(upload.write, b"".join(batch)))
-                received += batched
-                batch, batched = [], 0
-        if in_flight is not None:
-            await in_flight
-        if batched:
-            await run_in_threadpool(upload.write, b"".join(batch))
-            received += batched
+            backlog.append(chunk)
+            queued += len(chunk)
+            if writing is not None and (writing.done() or queued >= MAX_BACKLOG):
+                await writing  # re-raises the worker's StorageFull at once
+                writing = None
+            if writing is None and queued >= WRITE_BATCH:
+                writing = hand_over()
+        if writing is not None:
+            await writing
+        if queued:
+            await hand_over()
         if length is not None and received != length:
             raise TruncatedUpload(f"received {received} of {length} declared bytes")
         return await run_in_threadpool(upload.commit, declared)
     except BaseException:
         # Also on cancellation and ClientDisconnect: nothing may stay visible or staged.
         # Let a write still running in its thread finish first, so abort does not race it.
-        if in_flight is not None:
+        if writing is not None:
             with anyio.CancelScope(shield=True), suppress(Exception):
-                await in_flight
+                await writing
         upload.abort()
         raise

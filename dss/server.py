@@ -24,9 +24,11 @@ from dss.config import DssConfig
 from dss.paths import UnsafePath, storage_path, storage_prefix
 from dss.receive import (
     BadUpload,
+    StalledUpload,
     TruncatedUpload,
     declared_checksums,
     expected_length,
+    idle_limited,
     receive_upload,
 )
 from dss.registry import open_backend, open_verifier
@@ -40,6 +42,7 @@ STATUS_OF: dict[type[Exception], int] = {
     UnsafePath: 400,
     BadUpload: 400,
     TruncatedUpload: 400,
+    StalledUpload: 408,
     FileMissing: 404,
     ContentConflict: 409,
     ChecksumMismatch: 422,
@@ -92,7 +95,8 @@ def create_app(
         length = expected_length(request.headers)
         upload = await run_in_threadpool(store.begin_upload, target)
         try:
-            outcome, stat = await receive_upload(request.stream(), upload, declared, length)
+            body = idle_limited(request.stream(), config.body_idle_timeout_seconds)
+            outcome, stat = await receive_upload(body, upload, declared, length)
         except ClientDisconnect:
             log.info("DSS %s: client went away during PUT %s; upload dropped", site, target)
             return Response(status_code=400)
@@ -111,6 +115,12 @@ def create_app(
         """The bytes (sendfile where possible), honouring a `Range`."""
         stat = store.stat(storage_path(path))
         return file_response(store, stat, range)
+
+    @app.post("/api/v1/quarantine/{path:path}", dependencies=[Depends(writer)])
+    def quarantine_file(path: str) -> dict[str, str]:
+        """Move a stored file under `.dss/quarantine/`: the audit's fix for dark files."""
+        target = storage_path(path)
+        return {"path": target, "quarantined_as": store.quarantine(target)}
 
     @app.delete("/api/v1/files/{path:path}", status_code=204, dependencies=[Depends(writer)])
     def delete_file(path: str) -> Response:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import BinaryIO
 
 import uvicorn
 from fastapi import FastAPI
 
+from dss.posix import PosixBackend
 from dss.static_tokens import StaticTokenVerifier
 from dss.tokens import Identity, Role, token_digest
 
@@ -158,3 +163,28 @@ class FlakyProxy:
                 with suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
                 end.close()
+
+
+class _FillsUp:
+    """A staging file on a disk with `room` bytes left: then ENOSPC, as the kernel says it."""
+
+    def __init__(self, stream: BinaryIO, room: int) -> None:
+        self._stream = stream
+        self._room = room
+
+    def write(self, chunk: bytes) -> int:
+        if len(chunk) > self._room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._room -= len(chunk)
+        return self._stream.write(chunk) or 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+class NearlyFullPosix(PosixBackend):
+    """The real POSIX backend whose filesystem has 1 MiB free (fault injected at write(2))."""
+
+    def open_staging(self) -> tuple[Path, BinaryIO]:
+        staging, stream = super().open_staging()
+        return staging, _FillsUp(stream, 1024 * 1024)  # type: ignore[return-value]

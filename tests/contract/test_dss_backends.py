@@ -121,3 +121,13 @@ def test_empty_file(backend: StorageBackend) -> None:
     assert put(backend, "empty", b"") is PutOutcome.CREATED
     assert backend.stat("empty").adler32 == "00000001"
     assert b"".join(backend.read("empty")) == b""
+
+
+def test_quarantine_moves_out_of_sight_without_deleting(backend: StorageBackend) -> None:
+    put(backend, "dark/file", b"unknown to the archive")
+    name = backend.quarantine("dark/file")
+    assert name.startswith(".dss/quarantine/") and name.endswith("/dark/file")
+    assert list(backend.list("")) == []
+    with pytest.raises(FileMissing):
+        backend.quarantine("dark/file")
+    assert put(backend, "dark/file", b"new") is PutOutcome.CREATED  # the path is free again

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import io
 import os
 import socket
@@ -10,7 +9,6 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import pytest
 import requests
@@ -30,7 +28,15 @@ from dss.config import DssConfig
 from dss.memory import MemoryBackend
 from dss.posix import PosixBackend
 from dss.server import create_app
-from tests.dss_fixtures import ADMIN, ES_AGENT, FR_AGENT, READER, serving, test_tokens
+from tests.dss_fixtures import (
+    ADMIN,
+    ES_AGENT,
+    FR_AGENT,
+    READER,
+    NearlyFullPosix,
+    serving,
+    test_tokens,
+)
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
 
@@ -169,31 +175,6 @@ def test_tokens_decide_who_reads_and_writes(url: str) -> None:
     assert unauthenticated.headers["WWW-Authenticate"] == "Bearer"
 
 
-class _FillsUp:
-    """A staging file on a disk with `room` bytes left: then ENOSPC, as the kernel says it."""
-
-    def __init__(self, stream: BinaryIO, room: int) -> None:
-        self._stream = stream
-        self._room = room
-
-    def write(self, chunk: bytes) -> int:
-        if len(chunk) > self._room:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        self._room -= len(chunk)
-        return self._stream.write(chunk) or 0
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._stream, name)
-
-
-class NearlyFullPosix(PosixBackend):
-    """The real POSIX backend whose filesystem has 1 MiB free (fault injected at write(2))."""
-
-    def open_staging(self) -> tuple[Path, BinaryIO]:
-        staging, stream = super().open_staging()
-        return staging, _FillsUp(stream, 1024 * 1024)  # type: ignore[return-value]
-
-
 def test_disk_full_is_507_and_leaves_nothing(root: Path) -> None:
     for url in start(NearlyFullPosix(root)):
         small = client(url).put("small", io.BytesIO(b"fits"))
@@ -227,6 +208,23 @@ def test_client_disconnect_mid_put_leaves_nothing(url: str, root: Path) -> None:
     while staged(root) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert staged(root) == [] and visible(root) == []
+
+
+def test_stalled_upload_is_408_and_leaves_nothing(root: Path) -> None:
+    config = DssConfig(site="SDC-FR", body_idle_timeout_seconds=0.3)
+    app = create_app(config, backend=PosixBackend(root), verifier=test_tokens())
+    with serving(app) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(
+                b"PUT /api/v1/files/stalled HTTP/1.1\r\nHost: x\r\n"
+                + f"Authorization: Bearer {FR_AGENT}\r\n".encode()
+                + b"X-Checksum-Adler32: 00000001\r\nContent-Length: 1000\r\n\r\n"
+                + b"only part of it"
+            )
+            answer = raw.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 408") and b"no bytes of the body" in answer
+        assert staged(root) == [] and visible(root) == []
 
 
 def test_get_resumes_a_broken_transfer_with_range(url: str, tmp_path: Path) -> None:
@@ -284,3 +282,13 @@ def test_archive_outage_keeps_reads_going_and_stops_writes(root: Path) -> None:
                 client(url).put("g", io.BytesIO(b"y"))
             with pytest.raises(Unavailable, match="503"):  # cannot be told: not a 401
                 client(url, "never-seen").stat("f")
+
+
+def test_put_from_a_one_shot_stream_is_spooled_and_verified(url: str, root: Path) -> None:
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "wb") as writer:
+        writer.write(DATA[:50_000])
+    with os.fdopen(read_end, "rb") as pipe:
+        stat = client(url).put("piped", pipe)
+    assert stat.adler32 == f"{zlib.adler32(DATA[:50_000]):08x}"
+    assert (root / "piped").read_bytes() == DATA[:50_000]

@@ -1,0 +1,27 @@
+"""Pulling a file from another site's DSS straight into this site's storage."""
+
+from __future__ import annotations
+
+from dss.backend import DeclaredChecksums, FileStat, PutOutcome, StorageBackend
+from dss.client import StorageClient
+
+
+def pull(
+    source: StorageClient, path: str, destination: StorageBackend
+) -> tuple[PutOutcome, FileStat]:
+    """Copy `path` from the DSS behind `source` into `destination`, verified like any PUT.
+
+    The bytes stream into the destination's upload without a local copy, resuming with
+    `Range` if the connection breaks; the source's checksums are the declared ones, so a
+    transfer that went wrong never becomes visible (ChecksumMismatch), and pulling a file that
+    is already there with the same bytes is a no-op (ALREADY_PRESENT).
+    """
+    expected = source.stat(path)
+    upload = destination.begin_upload(path)
+    try:
+        for chunk in source.chunks(expected):
+            upload.write(chunk)
+        return upload.commit(DeclaredChecksums(expected.adler32, expected.md5))
+    except BaseException:
+        upload.abort()
+        raise
