@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from eas.api.deps import Agent, Planner, Reader, SessionDep
+from eas.api.deps import Agent, Planner, Reader, SessionDep, require_site
 from eas.job_schemas import (
     ClaimRequest,
     JobExplanation,
@@ -39,7 +39,7 @@ def _now() -> datetime:
 )
 def claim(body: ClaimRequest, request: Request, session: SessionDep, who: Agent) -> Any:
     """Lease the next queued job of the agent's site (204 when there is none)."""
-    who.require_site(body.site)
+    require_site(who, body.site)
     row = claims.claim_next(session, body.site, body.owner, _now(), _config(request))
     if row is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -47,7 +47,7 @@ def claim(body: ClaimRequest, request: Request, session: SessionDep, who: Agent)
 
 
 def _own_job(session: SessionDep, job_id: int, who: Agent) -> None:
-    who.require_site(queries.get_job(session, job_id).target_site)
+    require_site(who, queries.get_job(session, job_id).target_site)
 
 
 @router.post("/jobs/{job_id}/heartbeat")
