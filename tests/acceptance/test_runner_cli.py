@@ -75,3 +75,11 @@ def test_graph_writes_dot_and_png(tmp_path: Path) -> None:
 def test_the_agent_loop_is_not_available_yet() -> None:
     assert run_sdc("agent", "run").returncode == 2
     assert run_sdc("agent", "status").returncode == 2
+
+
+def test_an_unknown_batch_system_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_pipeline(
+        EXAMPLE_PIPELINE, tmp_path / "inputs.yaml", tmp_path / "w", "--drm", "pbs"
+    )
+    assert result.returncode == 2
+    assert "--drm 'pbs': unknown batch system" in result.stderr
