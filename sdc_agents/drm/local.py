@@ -75,7 +75,7 @@ class LocalBatchSystem:
     ) -> None:
         self.cores = cores or os.cpu_count() or 1
         self.max_jobs = max_jobs or self.cores
-        self.prefetch = self.max_jobs
+        self.prefetch = 4 * self.max_jobs  # queued ahead: lanes never wait for the main loop
         self.sample_interval_s = sample_interval_s
         self._ids = itertools.count(1)
         self._jobs: dict[str, _LocalJob] = {}

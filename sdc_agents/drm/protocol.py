@@ -105,11 +105,16 @@ class BatchSystem(Protocol):
 def make_job_dirs(job: JobSpec) -> None:
     """Create the job's directories; its fresh ones start empty (no stale outputs)."""
     for directory in job.fresh_dirs:
-        if directory.exists():
-            shutil.rmtree(directory)
-    # workdir and logdir are often one directory: make each once
-    for directory in dict.fromkeys((job.workdir, job.logdir, job.tmpdir, *job.fresh_dirs)):
-        os.makedirs(directory, exist_ok=True)
+        shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(job.workdir, exist_ok=True)
+    # the others sit beside or inside it: a plain mkdir each, no existence checks first
+    for directory in dict.fromkeys((job.logdir, job.tmpdir, *job.fresh_dirs)):
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            os.makedirs(directory, exist_ok=True)
 
 
 def log_tail(job: JobSpec, lines: int = 20) -> str:

@@ -16,13 +16,14 @@ Value = str | list[str]
 CHUNK = 1 << 20
 
 
-def adler32_of(path: Path) -> str:
-    """The file's adler32 as 8 lower-case hex digits."""
-    checksum = 1
+def adler32_of(path: Path) -> tuple[str, int]:
+    """The file's adler32 as 8 lower-case hex digits, and its size in bytes."""
+    checksum, size = 1, 0
     with open(path, "rb") as stream:
         while chunk := stream.read(CHUNK):
             checksum = zlib.adler32(chunk, checksum)
-    return f"{checksum & 0xFFFFFFFF:08x}"
+            size += len(chunk)
+    return f"{checksum & 0xFFFFFFFF:08x}", size
 
 
 def files_of(value: Value) -> list[Path]:
@@ -48,7 +49,7 @@ class ChecksumCache:
         known = self._known.get(path)
         if known is None:
             try:
-                known = (adler32_of(path), path.stat().st_size)
+                known = adler32_of(path)
             except FileNotFoundError:
                 return ("missing", -1)
             self._known[path] = known

@@ -70,3 +70,11 @@ def test_graph_writes_dot_and_png(tmp_path: Path) -> None:
         == 0
     )
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_an_unknown_batch_system_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_pipeline(
+        EXAMPLE_PIPELINE, tmp_path / "inputs.yaml", tmp_path / "w", "--drm", "pbs"
+    )
+    assert result.returncode == 2
+    assert "--drm 'pbs': unknown batch system" in result.stderr
