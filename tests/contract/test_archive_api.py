@@ -208,3 +208,19 @@ def test_plans_over_http(api: Api) -> None:
 def test_openapi_docs_are_served(api: Api) -> None:
     assert api.http.get("/docs").status_code == 200
     assert "/api/v1/auth/whoami" in api.http.get("/openapi.json").json()["paths"]
+
+
+def test_sites_crud_and_a_referenced_site_cannot_go(api: Api) -> None:
+    planner = api.as_("planner")
+    changed = api.http.patch("/api/v1/sites/SDC-CH", json={"cores": 3000}, headers=planner)
+    assert changed.status_code == 200 and changed.json()["cores"] == 3000
+    assert (
+        api.http.patch("/api/v1/sites/SDC-CH", json={"cores": -1}, headers=planner).status_code
+        == 422
+    )
+    assert api.http.delete("/api/v1/sites/SDC-US", headers=planner).status_code == 204
+    assert api.http.get("/api/v1/sites/SDC-US", headers=planner).status_code == 404
+    # SDC-FR is named by an agent token: the database refuses, the API says 409, not 500.
+    refused = api.http.delete("/api/v1/sites/SDC-FR", headers=planner)
+    assert refused.status_code == 409
+    assert api.http.get("/api/v1/sites/SDC-FR", headers=planner).status_code == 200
