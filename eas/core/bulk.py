@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from operator import methodcaller
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, TypeDecorator, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, TypeDecorator, insert, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from eas.errors import BadRequest, Conflict
 from eas.models import Base
 
+# Keeps IN (...) lists and multi-row INSERTs within every backend's parameter limits.
 CHUNK = 5000
+Key = TypeVar("Key", int, str)
+
+
+def existing_keys(
+    session: Session, column: InstrumentedAttribute[Key], keys: Iterable[Key]
+) -> set[Key]:
+    """Which of `keys` are stored in `column`, asked in chunks that fit every backend."""
+    wanted = sorted(set(keys))
+    found: set[Key] = set()
+    for offset in range(0, len(wanted), CHUNK):
+        chunk = wanted[offset : offset + CHUNK]
+        found.update(session.scalars(select(column).where(column.in_(chunk))))
+    return found
 
 
 def insert_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:

@@ -165,6 +165,13 @@ def test_agents_write_replicas_only_for_their_site(api: Api) -> None:
         "/api/v1/replicas?site=SDC-FR&state=BAD", headers=api.as_("reader")
     ).json()
     assert [r["id"] for r in listed] == [replica_id]
+    by_path = {"site": "SDC-FR", "path": "dss://fr/p", "state": "AVAILABLE"}  # path = url
+    again = api.http.post("/api/v1/products/p/replicas", json=by_path, headers=fr)
+    assert (again.status_code, again.json()["id"], again.json()["state"]) == (
+        200,
+        replica_id,
+        "AVAILABLE",
+    )
     weird = api.http.patch(f"/api/v1/replicas/{replica_id}", json={"state": "LOST"}, headers=fr)
     assert weird.status_code == 422
 
