@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
@@ -19,6 +22,7 @@ def create_app(database_url: str, config: ArchiveConfig | None = None) -> FastAP
     """The archive API over the database at `database_url` (schema already migrated)."""
     config = config or ArchiveConfig()
     app = FastAPI(
+        lifespan=_lifespan,
         title="SDC archive (EAS)",
         version="1",
         description="Central metadata archive: sites, survey, plans, products, replicas, lineage.",
@@ -36,6 +40,12 @@ def create_app(database_url: str, config: ArchiveConfig | None = None) -> FastAP
     app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(OverflowError, _out_of_range)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.engine.dispose()  # close pooled connections when the server stops
 
 
 async def _archive_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy.exc import OperationalError
 
 from eas.db import make_engine
 from eas.migrate import SchemaError, check_schema
@@ -24,6 +25,8 @@ def server(
         check_schema(engine)
     except SchemaError as exc:
         fail(str(exc))
+    except OperationalError as exc:
+        fail(f"cannot use the archive database: {str(exc.orig).strip()}")
     finally:
         engine.dispose()
     # Imported here: the web stack is heavy and every other `sdc` command starts without it.

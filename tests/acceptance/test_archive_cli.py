@@ -128,6 +128,9 @@ def test_commands_on_an_uninitialised_archive_say_so(tmp_path: Path) -> None:
     assert result.returncode == 1 and "not initialised" in result.stderr
     result = run_sdc("server", cwd=tmp_path)
     assert result.returncode == 1 and "not initialised" in result.stderr
+    nowhere = {"SDC_DATABASE_URL": "postgresql+psycopg2://postgres@127.0.0.1:1/none"}
+    result = run_sdc("server", cwd=tmp_path, env=nowhere)
+    assert result.returncode == 1 and "cannot use the archive database" in result.stderr
 
 
 def test_init_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
