@@ -39,6 +39,7 @@ def create_app(database_url: str, config: ArchiveConfig | None = None) -> FastAP
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(UnicodeEncodeError, _not_unicode)
     return app
 
 
@@ -64,3 +65,8 @@ async def _out_of_range(_request: Request, exc: Exception) -> JSONResponse:
     # A value the column cannot hold (an id beyond 64 bits): the caller's mistake, not ours.
     reason = str(getattr(exc, "orig", exc)).splitlines()[0]
     return JSONResponse({"detail": f"value out of range: {reason}"}, status_code=400)
+
+
+async def _not_unicode(_request: Request, exc: Exception) -> JSONResponse:
+    # JSON can carry lone surrogates (\ud800); no database can store them.
+    return JSONResponse({"detail": f"text is not valid Unicode: {exc}"}, status_code=400)

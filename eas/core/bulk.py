@@ -47,19 +47,21 @@ def _copy(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -
     columns = list(rows[0])
     table = model.__tablename__
     formats = [_formatter(model.__table__.c[name]) for name in columns]
-    buffer = io.StringIO()
-    buffer.writelines(
-        "\t".join([text(row[name]) for name, text in zip(columns, formats, strict=True)]) + "\n"
+    text = "".join(
+        "\t".join([write(row[name]) for name, write in zip(columns, formats, strict=True)]) + "\n"
         for row in rows
     )
-    buffer.seek(0)
+    try:
+        data = io.BytesIO(text.encode())
+    except UnicodeEncodeError as exc:  # JSON may carry lone surrogates; no database takes them
+        raise BadRequest(f"{table}: text is not valid Unicode: {exc}") from exc
     # The session's own connection: COPY joins the request's transaction and rolls back with it.
     dbapi = session.connection().connection.dbapi_connection
     assert dbapi is not None
     errors: Any = session.get_bind().dialect.dbapi
     cursor: Any = dbapi.cursor()  # psycopg2's cursor: copy_expert is not in the DBAPI protocol
     try:
-        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", data)
     except errors.DataError as exc:
         raise BadRequest(f"{table}: value out of range: {str(exc).splitlines()[0]}") from exc
     except errors.IntegrityError as exc:

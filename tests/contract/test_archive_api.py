@@ -92,6 +92,11 @@ def test_bad_input_is_a_4xx_naming_the_problem(api: Api) -> None:
     assert api.http.get("/api/v1/products/nope", headers=planner).status_code == 404
     huge = api.http.get(f"/api/v1/observations/{10**20}", headers=planner)
     assert huge.status_code in (400, 404)  # SQLite cannot bind it; PostgreSQL finds nothing
+    surrogate = b'[{"obs_id": 1, "start": "2027-01-01T00:00:00Z", "ra": 1, "dec": 1, '
+    surrogate += b'"size_bytes": 1, "survey": "\\ud800"}]'
+    headers = {**planner, "Content-Type": "application/json"}
+    answer = api.http.post("/api/v1/observations", content=surrogate, headers=headers)
+    assert answer.status_code == 400 and "not valid Unicode" in answer.json()["detail"]
     beyond_bigint = [{**_obs(1)[0], "obs_id": 10**19}]
     huge = api.http.post("/api/v1/observations", json=beyond_bigint, headers=planner)
     assert huge.status_code == 422
