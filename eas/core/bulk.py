@@ -10,6 +10,8 @@ from operator import methodcaller
 from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, TypeDecorator, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from eas.errors import BadRequest, Conflict
@@ -30,6 +32,18 @@ def existing_keys(
         chunk = wanted[offset : offset + CHUNK]
         found.update(session.scalars(select(column).where(column.in_(chunk))))
     return found
+
+
+def insert_if_absent(session: Session, model: type[Base], values: dict[str, Any]) -> bool:
+    """Insert one row unless its key is taken; True when inserted.
+
+    ON CONFLICT DO NOTHING on both backends: a writer racing another for the same key waits
+    for it and inserts nothing, where a plain INSERT would fail on the unique constraint.
+    """
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(model).values(**values).on_conflict_do_nothing()
+    result: Any = session.execute(statement)  # a CursorResult: it has a rowcount
+    return bool(result.rowcount == 1)
 
 
 def insert_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:

@@ -12,10 +12,9 @@ from typing import Any
 
 from sqlalchemy import Select, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from eas.core.bulk import insert_if_absent
 from eas.core.lookup import fetch
 from eas.errors import BadRequest, Conflict
 from eas.models import DataProduct, Observation, Tile
@@ -67,11 +66,9 @@ def register_product(session: Session, product: ProductIn) -> tuple[DataProduct,
         raise BadRequest(f"product {product.product_id} names unknown tile {product.tile_id}")
     values = product.model_dump(exclude={"metadata"})
     values.update(product_metadata=product.metadata, created=utcnow())
-    # ON CONFLICT DO NOTHING (both backends): a retry racing its own first attempt waits for
-    # it, inserts nothing, and gets the stored row like any later retry.
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(DataProduct).values(**values).on_conflict_do_nothing()
-    inserted = session.execute(statement.returning(DataProduct.product_id)).first()
+    # A retry racing its own first attempt waits for it and gets the stored row, like any
+    # later retry.
+    inserted = insert_if_absent(session, DataProduct, values)
     row = get_product(session, product.product_id)
     return (row, True) if inserted else _stored_twin(row, product)
 
