@@ -213,7 +213,8 @@ class ReplicaIn(Schema):
     """A copy of a product at a site."""
 
     site: str = _site_field()
-    url: str = Field(min_length=1, max_length=1024)
+    # Where the site's storage keeps it: a URL, or a path inside that site's DSS.
+    url: str = Field(min_length=1, max_length=1024, validation_alias=AliasChoices("url", "path"))
     state: ReplicaState = "AVAILABLE"
 
 

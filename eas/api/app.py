@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
@@ -19,6 +22,7 @@ def create_app(database_url: str, config: ArchiveConfig | None = None) -> FastAP
     """The archive API over the database at `database_url` (schema already migrated)."""
     config = config or ArchiveConfig()
     app = FastAPI(
+        lifespan=_lifespan,
         title="SDC archive (EAS)",
         version="1",
         description="Central metadata archive: sites, survey, plans, products, replicas, lineage.",
@@ -35,7 +39,14 @@ def create_app(database_url: str, config: ArchiveConfig | None = None) -> FastAP
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(UnicodeEncodeError, _not_unicode)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.engine.dispose()  # close pooled connections when the server stops
 
 
 async def _archive_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -54,3 +65,8 @@ async def _out_of_range(_request: Request, exc: Exception) -> JSONResponse:
     # A value the column cannot hold (an id beyond 64 bits): the caller's mistake, not ours.
     reason = str(getattr(exc, "orig", exc)).splitlines()[0]
     return JSONResponse({"detail": f"value out of range: {reason}"}, status_code=400)
+
+
+async def _not_unicode(_request: Request, exc: Exception) -> JSONResponse:
+    # JSON can carry lone surrogates (\ud800); no database can store them.
+    return JSONResponse({"detail": f"text is not valid Unicode: {exc}"}, status_code=400)

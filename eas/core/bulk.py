@@ -4,18 +4,46 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from operator import methodcaller
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, TypeDecorator, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, TypeDecorator, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from eas.errors import BadRequest, Conflict
 from eas.models import Base
 
+# Keeps IN (...) lists and multi-row INSERTs within every backend's parameter limits.
 CHUNK = 5000
+Key = TypeVar("Key", int, str)
+
+
+def existing_keys(
+    session: Session, column: InstrumentedAttribute[Key], keys: Iterable[Key]
+) -> set[Key]:
+    """Which of `keys` are stored in `column`, asked in chunks that fit every backend."""
+    wanted = sorted(set(keys))
+    found: set[Key] = set()
+    for offset in range(0, len(wanted), CHUNK):
+        chunk = wanted[offset : offset + CHUNK]
+        found.update(session.scalars(select(column).where(column.in_(chunk))))
+    return found
+
+
+def insert_if_absent(session: Session, model: type[Base], values: dict[str, Any]) -> bool:
+    """Insert one row unless its key is taken; True when inserted.
+
+    ON CONFLICT DO NOTHING on both backends: a writer racing another for the same key waits
+    for it and inserts nothing, where a plain INSERT would fail on the unique constraint.
+    """
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(model).values(**values).on_conflict_do_nothing()
+    result: Any = session.execute(statement)  # a CursorResult: it has a rowcount
+    return bool(result.rowcount == 1)
 
 
 def insert_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
@@ -33,19 +61,21 @@ def _copy(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -
     columns = list(rows[0])
     table = model.__tablename__
     formats = [_formatter(model.__table__.c[name]) for name in columns]
-    buffer = io.StringIO()
-    buffer.writelines(
-        "\t".join([text(row[name]) for name, text in zip(columns, formats, strict=True)]) + "\n"
+    text = "".join(
+        "\t".join([write(row[name]) for name, write in zip(columns, formats, strict=True)]) + "\n"
         for row in rows
     )
-    buffer.seek(0)
+    try:
+        data = io.BytesIO(text.encode())
+    except UnicodeEncodeError as exc:  # JSON may carry lone surrogates; no database takes them
+        raise BadRequest(f"{table}: text is not valid Unicode: {exc}") from exc
     # The session's own connection: COPY joins the request's transaction and rolls back with it.
     dbapi = session.connection().connection.dbapi_connection
     assert dbapi is not None
     errors: Any = session.get_bind().dialect.dbapi
     cursor: Any = dbapi.cursor()  # psycopg2's cursor: copy_expert is not in the DBAPI protocol
     try:
-        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", data)
     except errors.DataError as exc:
         raise BadRequest(f"{table}: value out of range: {str(exc).splitlines()[0]}") from exc
     except errors.IntegrityError as exc:

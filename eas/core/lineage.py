@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from eas.core.bulk import existing_keys
 from eas.errors import BadRequest, Forbidden, NotFound
 from eas.models import DataProduct, Generation, Job, Usage
 from eas.models.base import utcnow
@@ -32,9 +33,7 @@ def record_lineage(session: Session, lineage: LineageIn, acting_site: str | None
         session.add(job)
         session.flush()
     wanted = set(lineage.used) | set(lineage.generated)
-    known = set(
-        session.scalars(select(DataProduct.product_id).where(DataProduct.product_id.in_(wanted)))
-    )
+    known = existing_keys(session, DataProduct.product_id, wanted)
     unknown = sorted(wanted - known)
     if unknown:
         raise BadRequest(f"lineage names unknown product(s): {', '.join(unknown[:20])}")

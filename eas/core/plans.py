@@ -7,14 +7,13 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from eas.core.bulk import insert_rows
+from eas.core.bulk import existing_keys, insert_rows
 from eas.core.lookup import fetch
 from eas.core.sites import require_sites
 from eas.errors import BadRequest, Conflict, NotFound
 from eas.models import Assignment, Observation, Plan, Tile
 from eas.schemas import AssignmentChange, PlanDiff, PlanIn
 
-CHUNK = 5000
 Subject = tuple[int | None, int | None, str]  # (obs_id, tile_id, role)
 
 
@@ -23,12 +22,7 @@ def _require_subjects(session: Session, plan: PlanIn) -> None:
         (Observation.obs_id, {a.obs_id for a in plan.assignments if a.obs_id is not None}, "obs"),
         (Tile.tile_id, {a.tile_id for a in plan.assignments if a.tile_id is not None}, "tile"),
     ):
-        wanted = sorted(ids)
-        known: set[int] = set()
-        for offset in range(0, len(wanted), CHUNK):
-            chunk = wanted[offset : offset + CHUNK]
-            known.update(session.scalars(select(column).where(column.in_(chunk))))
-        unknown = [str(i) for i in wanted if i not in known]
+        unknown = [str(i) for i in sorted(ids - existing_keys(session, column, ids))]
         if unknown:
             raise BadRequest(
                 f"plan {plan.version} assigns unknown {what}(s): {', '.join(unknown[:20])}"

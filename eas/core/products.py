@@ -14,9 +14,11 @@ from sqlalchemy import Select, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from eas.core.bulk import insert_if_absent
 from eas.core.lookup import fetch
 from eas.errors import BadRequest, Conflict
 from eas.models import DataProduct, Observation, Tile
+from eas.models.base import utcnow
 from eas.schemas import ProductIn
 
 METADATA_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -44,25 +46,31 @@ def _same_content(row: DataProduct, product: ProductIn) -> bool:
     )
 
 
+def _stored_twin(row: DataProduct, product: ProductIn) -> tuple[DataProduct, bool]:
+    if not _same_content(row, product):
+        raise Conflict(
+            f"product {product.product_id} is already registered with a different "
+            f"checksum (adler32 {row.adler32}, size {row.size_bytes})"
+        )
+    return row, False
+
+
 def register_product(session: Session, product: ProductIn) -> tuple[DataProduct, bool]:
     """Store a product; returns (row, created). Same id and checksum: the stored row."""
     row = session.get(DataProduct, product.product_id)
     if row is not None:
-        if not _same_content(row, product):
-            raise Conflict(
-                f"product {product.product_id} is already registered with a different "
-                f"checksum (adler32 {row.adler32}, size {row.size_bytes})"
-            )
-        return row, False
+        return _stored_twin(row, product)
     if product.obs_id is not None and session.get(Observation, product.obs_id) is None:
         raise BadRequest(f"product {product.product_id} names unknown observation {product.obs_id}")
     if product.tile_id is not None and session.get(Tile, product.tile_id) is None:
         raise BadRequest(f"product {product.product_id} names unknown tile {product.tile_id}")
     values = product.model_dump(exclude={"metadata"})
-    row = DataProduct(**values, product_metadata=product.metadata)
-    session.add(row)
-    session.flush()
-    return row, True
+    values.update(product_metadata=product.metadata, created=utcnow())
+    # A retry racing its own first attempt waits for it and gets the stored row, like any
+    # later retry.
+    inserted = insert_if_absent(session, DataProduct, values)
+    row = get_product(session, product.product_id)
+    return (row, True) if inserted else _stored_twin(row, product)
 
 
 def get_product(session: Session, product_id: str) -> DataProduct:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from eas.core.bulk import insert_if_absent
 from eas.core.lookup import fetch
 from eas.core.products import get_product
 from eas.core.sites import require_sites
@@ -24,28 +25,28 @@ def add_replica(session: Session, product_id: str, replica: ReplicaIn) -> tuple[
     """
     get_product(session, product_id)
     require_sites(session, [replica.site], "replica")
-    row = session.scalar(
+    now = utcnow()
+    values = {
+        "product_id": product_id,
+        "site_name": replica.site,
+        "url": replica.url,
+        "state": replica.state,
+        "checked_at": now,
+    }
+    created = insert_if_absent(session, Replica, values)
+    row = session.scalars(
         select(Replica).where(Replica.product_id == product_id, Replica.site_name == replica.site)
-    )
-    if row is not None:
-        if row.url != replica.url:
-            raise Conflict(
-                f"{replica.site} already holds product {product_id} at {row.url}, not {replica.url}"
-            )
-        row.state = replica.state
-        row.checked_at = utcnow()
-        session.flush()
-        return row, False
-    row = Replica(
-        product_id=product_id,
-        site_name=replica.site,
-        url=replica.url,
-        state=replica.state,
-        checked_at=utcnow(),
-    )
-    session.add(row)
+    ).one()
+    if created:
+        return row, True
+    if row.url != replica.url:
+        raise Conflict(
+            f"{replica.site} already holds product {product_id} at {row.url}, not {replica.url}"
+        )
+    row.state = replica.state
+    row.checked_at = now
     session.flush()
-    return row, True
+    return row, False
 
 
 def get_replica(session: Session, replica_id: int) -> Replica:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,28 +12,13 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from sqlalchemy import Select, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
-from eas.core.bulk import insert_rows
+from eas.core.bulk import existing_keys, insert_rows
 from eas.core.lookup import fetch
 from eas.errors import BadRequest, Conflict
 from eas.models import Observation, Tile, TileObservation
 from eas.schemas import ObservationIn, TileIn
-
-# Keeps IN (...) lists and multi-row INSERTs within every backend's parameter limits.
-CHUNK = 5000
-
-
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    for offset in range(0, len(ids), CHUNK):
-        yield ids[offset : offset + CHUNK]
-
-
-def _existing(session: Session, column: InstrumentedAttribute[int], ids: Sequence[int]) -> set[int]:
-    found: set[int] = set()
-    for chunk in _chunks(ids):
-        found.update(session.scalars(select(column).where(column.in_(chunk))))
-    return found
 
 
 def _no_duplicates(ids: Sequence[int], what: str) -> None:
@@ -46,7 +31,7 @@ def add_observations(session: Session, observations: Sequence[ObservationIn]) ->
     """Insert observations in bulk; Conflict naming ids already stored (nothing is inserted)."""
     ids = [o.obs_id for o in observations]
     _no_duplicates(ids, "observation")
-    taken = sorted(_existing(session, Observation.obs_id, ids))
+    taken = sorted(existing_keys(session, Observation.obs_id, ids))
     if taken:
         raise Conflict(f"observation(s) already stored: {', '.join(map(str, taken[:20]))}")
     rows = [o.model_dump() for o in observations]
@@ -63,11 +48,11 @@ def add_tiles(session: Session, tiles: Sequence[TileIn]) -> int:
     """Insert tiles and their observation links; BadRequest naming any unknown observation."""
     ids = [t.tile_id for t in tiles]
     _no_duplicates(ids, "tile")
-    taken = sorted(_existing(session, Tile.tile_id, ids))
+    taken = sorted(existing_keys(session, Tile.tile_id, ids))
     if taken:
         raise Conflict(f"tile(s) already stored: {', '.join(map(str, taken[:20]))}")
     wanted = sorted({o for t in tiles for o in t.obs_ids})
-    known = _existing(session, Observation.obs_id, wanted)
+    known = existing_keys(session, Observation.obs_id, wanted)
     for tile in tiles:
         unknown = sorted(set(tile.obs_ids) - known)
         if unknown:

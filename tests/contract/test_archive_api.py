@@ -92,6 +92,11 @@ def test_bad_input_is_a_4xx_naming_the_problem(api: Api) -> None:
     assert api.http.get("/api/v1/products/nope", headers=planner).status_code == 404
     huge = api.http.get(f"/api/v1/observations/{10**20}", headers=planner)
     assert huge.status_code in (400, 404)  # SQLite cannot bind it; PostgreSQL finds nothing
+    surrogate = b'[{"obs_id": 1, "start": "2027-01-01T00:00:00Z", "ra": 1, "dec": 1, '
+    surrogate += b'"size_bytes": 1, "survey": "\\ud800"}]'
+    headers = {**planner, "Content-Type": "application/json"}
+    answer = api.http.post("/api/v1/observations", content=surrogate, headers=headers)
+    assert answer.status_code == 400 and "not valid Unicode" in answer.json()["detail"]
     beyond_bigint = [{**_obs(1)[0], "obs_id": 10**19}]
     huge = api.http.post("/api/v1/observations", json=beyond_bigint, headers=planner)
     assert huge.status_code == 422
@@ -165,6 +170,13 @@ def test_agents_write_replicas_only_for_their_site(api: Api) -> None:
         "/api/v1/replicas?site=SDC-FR&state=BAD", headers=api.as_("reader")
     ).json()
     assert [r["id"] for r in listed] == [replica_id]
+    by_path = {"site": "SDC-FR", "path": "dss://fr/p", "state": "AVAILABLE"}  # path = url
+    again = api.http.post("/api/v1/products/p/replicas", json=by_path, headers=fr)
+    assert (again.status_code, again.json()["id"], again.json()["state"]) == (
+        200,
+        replica_id,
+        "AVAILABLE",
+    )
     weird = api.http.patch(f"/api/v1/replicas/{replica_id}", json={"state": "LOST"}, headers=fr)
     assert weird.status_code == 422
 
@@ -208,3 +220,19 @@ def test_plans_over_http(api: Api) -> None:
 def test_openapi_docs_are_served(api: Api) -> None:
     assert api.http.get("/docs").status_code == 200
     assert "/api/v1/auth/whoami" in api.http.get("/openapi.json").json()["paths"]
+
+
+def test_sites_crud_and_a_referenced_site_cannot_go(api: Api) -> None:
+    planner = api.as_("planner")
+    changed = api.http.patch("/api/v1/sites/SDC-CH", json={"cores": 3000}, headers=planner)
+    assert changed.status_code == 200 and changed.json()["cores"] == 3000
+    assert (
+        api.http.patch("/api/v1/sites/SDC-CH", json={"cores": -1}, headers=planner).status_code
+        == 422
+    )
+    assert api.http.delete("/api/v1/sites/SDC-US", headers=planner).status_code == 204
+    assert api.http.get("/api/v1/sites/SDC-US", headers=planner).status_code == 404
+    # SDC-FR is named by an agent token: the database refuses, the API says 409, not 500.
+    refused = api.http.delete("/api/v1/sites/SDC-FR", headers=planner)
+    assert refused.status_code == 409
+    assert api.http.get("/api/v1/sites/SDC-FR", headers=planner).status_code == 200

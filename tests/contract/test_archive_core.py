@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import random
+import threading
+import time
 from datetime import timedelta
 
 import astropy.units as u
 import pytest
 from astropy.coordinates import SkyCoord
-from sqlalchemy import func, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from eas.core import lineage, plans, products, replicas, survey
+from eas.core import lineage, plans, products, replicas, survey, tokens
 from eas.db import make_engine, transaction
 from eas.errors import BadRequest, Conflict, Forbidden, NotFound
 from eas.migrate import schema_drift
@@ -251,3 +255,58 @@ def test_bulk_insert_keeps_awkward_values(sessions: sessionmaker[Session]) -> No
         assert (stored.survey, stored.footprint) == (odd.survey, odd.footprint)
         assert stored.start == odd.start and stored.start.tzinfo is not None
         assert survey.get_observation(session, 2).footprint is None
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=40),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_any_text_survives_the_bulk_insert(
+    sessions: sessionmaker[Session], surveys: list[str]
+) -> None:
+    with transaction(sessions) as session:
+        session.execute(delete(Observation))
+        rows = [observation(i).model_copy(update={"survey": s}) for i, s in enumerate(surveys)]
+        survey.add_observations(session, rows)
+    with sessions() as session:
+        stored = session.scalars(select(Observation.survey).order_by(Observation.obs_id)).all()
+    assert stored == surveys
+
+
+def test_tokens_are_checked_and_stored_hashed(sessions: sessionmaker[Session]) -> None:
+    seed(sessions)
+    with pytest.raises(BadRequest, match="unknown site 'SDC-X'"), transaction(sessions) as session:
+        tokens.create_token(session, "agent", "a", "SDC-X")
+    with pytest.raises(BadRequest, match="only agent tokens"), transaction(sessions) as session:
+        tokens.create_token(session, "reader", "r", "SDC-FR")
+    with transaction(sessions) as session:
+        row, secret = tokens.create_token(session, "agent", "a", "SDC-FR")
+        assert secret not in row.token_hash and tokens.authenticate(session, secret) == row
+        assert tokens.authenticate(session, secret + "x") is None
+
+
+def test_a_registration_racing_its_retry_returns_the_stored_row(
+    sessions: sessionmaker[Session],
+) -> None:
+    first = sessions()
+    products.register_product(first, product("p1"))  # flushed, not yet committed
+    answers: list[tuple[str, bool]] = []
+
+    def retry() -> None:
+        with transaction(sessions) as session:
+            row, created = products.register_product(session, product("p1"))
+            answers.append((row.product_id, created))
+
+    racer = threading.Thread(target=retry)
+    racer.start()
+    time.sleep(0.5)  # let the retry reach its INSERT, which waits for the first transaction
+    first.commit()
+    first.close()
+    racer.join(30)
+    assert answers == [("p1", False)]
