@@ -39,12 +39,9 @@ IDENTITIES = {
 }
 
 
-def test_tokens() -> StaticTokenVerifier:
+def known_tokens() -> StaticTokenVerifier:
     """A verifier knowing the five test tokens above."""
     return StaticTokenVerifier({token_digest(t): who for t, who in IDENTITIES.items()})
-
-
-test_tokens.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
 @contextmanager
@@ -70,7 +67,7 @@ def serving(app: FastAPI) -> Iterator[str]:
 
 def dss_for(backend: StorageBackend, site: str = "SDC-FR") -> AbstractContextManager[str]:
     """The DSS of `site` over `backend`, knowing the test tokens, served on loopback."""
-    app = create_app(DssConfig(site=site), backend=backend, verifier=test_tokens())
+    app = create_app(DssConfig(site=site), backend=backend, verifier=known_tokens())
     return serving(app)
 
 

@@ -35,8 +35,8 @@ from tests.dss_fixtures import (
     READER,
     NearlyFullPosix,
     dss_for,
+    known_tokens,
     serving,
-    test_tokens,
 )
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
@@ -212,7 +212,7 @@ def test_client_disconnect_mid_put_leaves_nothing(url: str, root: Path) -> None:
 
 def test_stalled_upload_is_408_and_leaves_nothing(root: Path) -> None:
     config = DssConfig(site="SDC-FR", body_idle_timeout_seconds=0.3)
-    app = create_app(config, backend=PosixBackend(root), verifier=test_tokens())
+    app = create_app(config, backend=PosixBackend(root), verifier=known_tokens())
     with serving(app) as url:
         host, port = url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=10) as raw:
