@@ -23,7 +23,7 @@ from dss.checksums import (
     Checksums,
     checksums_of_file,
 )
-from dss.client_errors import ChecksumMismatch, DssError, Unavailable, error_for
+from dss.client_errors import ChecksumMismatch, DssError, NotFound, Unavailable, error_for
 from dss.verified_file import VerifiedFile
 
 T = TypeVar("T")
@@ -162,8 +162,20 @@ class StorageClient:
         )
 
     def delete(self, path: str) -> None:
-        """Remove `path`."""
-        self._retrying(lambda: self._request("DELETE", self.url(path)))
+        """Remove `path` (NotFound if it is not there)."""
+        attempts = 0
+
+        def attempt() -> None:
+            nonlocal attempts
+            attempts += 1
+            try:
+                self._request("DELETE", self.url(path))
+            except NotFound:
+                if attempts == 1:
+                    raise
+                # A retry that finds nothing: the earlier attempt deleted it, its answer was lost.
+
+        self._retrying(attempt)
 
     def quarantine(self, path: str) -> str:
         """Move `path` out of sight on the DSS (never deleted); return where it went."""

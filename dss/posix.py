@@ -6,6 +6,7 @@ import errno
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -37,7 +38,11 @@ def fsync_directory(directory: Path) -> None:
 
 
 class PosixUpload:
-    """Bytes streamed into `.dss/tmp/<uuid>.part`, then hard-linked into place."""
+    """Bytes streamed into `.dss/tmp/<uuid>.part`, then hard-linked into place.
+
+    A chunk is written by a thread of its own while the caller's thread hashes it (both
+    release the GIL), so only md5, not md5 + write, bounds the upload's speed.
+    """
 
     def __init__(self, backend: PosixBackend, path: str, staging: Path, stream: BinaryIO) -> None:
         self._backend = backend
@@ -45,15 +50,18 @@ class PosixUpload:
         self._staging = staging
         self._stream = stream
         self._sums = ChecksumAccumulator()
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="dss-put")
+        self._writing: Future[object] | None = None
 
     def write(self, chunk: bytes) -> None:
-        """Checksum and append the next chunk."""
+        """Append the next chunk (in the writer thread) while checksumming it here."""
+        self._wait_for_writer()
+        self._writing = self._writer.submit(self._stream.write, chunk)
         self._sums.update(chunk)
-        with self._space_guard():
-            self._stream.write(chunk)
 
     def commit(self, declared: DeclaredChecksums) -> tuple[PutOutcome, FileStat]:
         """fsync, verify, then publish with link(2): atomic and never replaces another file."""
+        self._wait_for_writer()
         with self._space_guard():
             self._stream.flush()
             os.fsync(self._stream.fileno())
@@ -82,8 +90,17 @@ class PosixUpload:
 
     def abort(self) -> None:
         """Close and remove the temporary; idempotent."""
+        self._writer.shutdown(wait=True)  # a write in flight finishes before the close
+        self._writing = None
         self._stream.close()
         self._staging.unlink(missing_ok=True)
+
+    def _wait_for_writer(self) -> None:
+        """Surface the previous chunk's write error (StorageFull for ENOSPC)."""
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            with self._space_guard():
+                writing.result()
 
     @contextmanager
     def _space_guard(self) -> Iterator[None]:

@@ -12,8 +12,9 @@ from starlette.concurrency import run_in_threadpool
 from dss.backend import DeclaredChecksums, FileStat, PutOutcome, StorageError, Upload
 from dss.checksums import normalise_adler32, normalise_md5
 
-# Hashing and writing happen in a worker thread (hashlib and file writes release the GIL) in
-# batches of at least 1 MiB, so thread hand-overs cost little next to the work.
+# The upload's write (hashing; the posix backend writes on a thread of its own) runs in a
+# worker thread, in batches of at least 1 MiB so thread hand-overs cost little next to the
+# work; hashlib, zlib-ng and file writes release the GIL.
 WRITE_BATCH = 1024 * 1024
 MAX_BACKLOG = 2 * WRITE_BATCH  # with the batch in the worker: <= ~4 MiB per upload
 

@@ -87,8 +87,8 @@ def create_app(
         files = list(store.list(storage_prefix(prefix)))
         return {"site": site, "prefix": prefix, "files": [_as_json(f) for f in files]}
 
-    @app.put("/api/v1/files/{path:path}", dependencies=[Depends(writer)])
-    async def put_file(path: str, request: Request) -> Response:
+    @app.put("/api/v1/files/{path:path}")
+    async def put_file(path: str, request: Request, who: Identity = Depends(writer)) -> Response:
         """Stream the body to a temporary, verify the declared checksums, publish atomically."""
         target = storage_path(path)
         declared = declared_checksums(request.headers)
@@ -100,6 +100,7 @@ def create_app(
         except ClientDisconnect:
             log.info("DSS %s: client went away during PUT %s; upload dropped", site, target)
             return Response(status_code=400)
+        log.info("DSS %s: %s PUT %s: %s", site, who.name, target, outcome.value)
         status = 201 if outcome is PutOutcome.CREATED else 200
         return JSONResponse(_as_json(stat), status_code=status, headers=checksum_headers(stat))
 
@@ -116,16 +117,20 @@ def create_app(
         stat = store.stat(storage_path(path))
         return file_response(store, stat, range)
 
-    @app.post("/api/v1/quarantine/{path:path}", dependencies=[Depends(writer)])
-    def quarantine_file(path: str) -> dict[str, str]:
+    @app.post("/api/v1/quarantine/{path:path}")
+    def quarantine_file(path: str, who: Identity = Depends(writer)) -> dict[str, str]:
         """Move a stored file under `.dss/quarantine/`: the audit's fix for dark files."""
         target = storage_path(path)
-        return {"path": target, "quarantined_as": store.quarantine(target)}
+        where = store.quarantine(target)
+        log.info("DSS %s: %s quarantined %s as %s", site, who.name, target, where)
+        return {"path": target, "quarantined_as": where}
 
-    @app.delete("/api/v1/files/{path:path}", status_code=204, dependencies=[Depends(writer)])
-    def delete_file(path: str) -> Response:
+    @app.delete("/api/v1/files/{path:path}", status_code=204)
+    def delete_file(path: str, who: Identity = Depends(writer)) -> Response:
         """Remove a stored file."""
-        store.delete(storage_path(path))
+        target = storage_path(path)
+        store.delete(target)
+        log.info("DSS %s: %s deleted %s", site, who.name, target)
         return Response(status_code=204)
 
     return app

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import BinaryIO
@@ -17,7 +17,10 @@ from typing import BinaryIO
 import uvicorn
 from fastapi import FastAPI
 
+from dss.backend import StorageBackend
+from dss.config import DssConfig
 from dss.posix import PosixBackend
+from dss.server import create_app
 from dss.static_tokens import StaticTokenVerifier
 from dss.tokens import Identity, Role, token_digest
 
@@ -36,12 +39,9 @@ IDENTITIES = {
 }
 
 
-def test_tokens() -> StaticTokenVerifier:
+def known_tokens() -> StaticTokenVerifier:
     """A verifier knowing the five test tokens above."""
     return StaticTokenVerifier({token_digest(t): who for t, who in IDENTITIES.items()})
-
-
-test_tokens.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
 @contextmanager
@@ -63,6 +63,12 @@ def serving(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def dss_for(backend: StorageBackend, site: str = "SDC-FR") -> AbstractContextManager[str]:
+    """The DSS of `site` over `backend`, knowing the test tokens, served on loopback."""
+    app = create_app(DssConfig(site=site), backend=backend, verifier=known_tokens())
+    return serving(app)
 
 
 class WhoamiArchive:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -12,11 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 
 from dss.client import StorageClient
+from dss.client_errors import Unauthorized
 from dss.tokens import token_digest
 from tests.acceptance.cli import run_sdc
+from tests.dss_fixtures import WhoamiArchive
 
 TOKEN = "fr-agent-secret"
 
@@ -35,13 +39,13 @@ def tokens_file(tmp_path: Path) -> Path:
 
 
 @contextmanager
-def dss_process(root: Path, tokens: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """`sdc dss serve` in its own process, ready to answer."""
+def dss_process(root: Path, *token_source: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`sdc dss serve` in its own process, ready to answer; `token_source` as on the CLI."""
     port = free_port()
     sdc = Path(sys.executable).with_name("sdc")
     process = subprocess.Popen(
         [str(sdc), "dss", "serve", "--site", "SDC-FR", "--root", str(root)]
-        + ["--port", str(port), "--tokens", str(tokens)],
+        + ["--port", str(port), *token_source],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -67,7 +71,7 @@ def test_serve_then_kill_9_mid_write_leaves_nothing_and_restart_sweeps(tmp_path:
     root = tmp_path / "sdc-fr"
     root.mkdir()
     tokens = tokens_file(tmp_path)
-    with dss_process(root, tokens) as (process, url):
+    with dss_process(root, "--tokens", str(tokens)) as (process, url):
         with StorageClient(url, TOKEN) as agent:
             assert agent.put("kept.fits", Path(tokens)).path == "kept.fits"
         port = int(url.rsplit(":", 1)[1])
@@ -85,9 +89,24 @@ def test_serve_then_kill_9_mid_write_leaves_nothing_and_restart_sweeps(tmp_path:
             process.wait(10)
     assert os.listdir(root / ".dss" / "tmp"), "the killed write left its staged temporary"
     assert not (root / "partial.fits").exists()
-    with dss_process(root, tokens) as (_process, url), StorageClient(url, TOKEN) as agent:
+    with (
+        dss_process(root, "--tokens", str(tokens)) as (_process, url),
+        StorageClient(url, TOKEN) as agent,
+    ):
         assert os.listdir(root / ".dss" / "tmp") == []
         assert [stat.path for stat in agent.list()] == ["kept.fits"]
+
+
+def test_serve_checks_tokens_with_the_archive(tmp_path: Path) -> None:
+    agent = {"name": "agent-fr", "role": "agent", "site": "SDC-FR"}
+    with (
+        WhoamiArchive({TOKEN: agent}) as archive,
+        dss_process(tmp_path, "--archive-url", archive.url) as (_process, url),
+    ):
+        with StorageClient(url, TOKEN) as client:
+            assert client.put("f", io.BytesIO(b"bytes")).size == 5
+        with StorageClient(url, "unknown", retries=0) as stranger, pytest.raises(Unauthorized):
+            stranger.stat("f")
 
 
 def test_serve_refuses_a_missing_root_and_a_missing_token_source(tmp_path: Path) -> None:

@@ -34,16 +34,16 @@ from tests.dss_fixtures import (
     FR_AGENT,
     READER,
     NearlyFullPosix,
+    dss_for,
+    known_tokens,
     serving,
-    test_tokens,
 )
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
 
 
 def start(backend: StorageBackend) -> Iterator[str]:
-    app = create_app(DssConfig(site="SDC-FR"), backend=backend, verifier=test_tokens())
-    with serving(app) as url:
+    with dss_for(backend) as url:
         yield url
 
 
@@ -212,7 +212,7 @@ def test_client_disconnect_mid_put_leaves_nothing(url: str, root: Path) -> None:
 
 def test_stalled_upload_is_408_and_leaves_nothing(root: Path) -> None:
     config = DssConfig(site="SDC-FR", body_idle_timeout_seconds=0.3)
-    app = create_app(config, backend=PosixBackend(root), verifier=test_tokens())
+    app = create_app(config, backend=PosixBackend(root), verifier=known_tokens())
     with serving(app) as url:
         host, port = url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=10) as raw:
@@ -225,26 +225,6 @@ def test_stalled_upload_is_408_and_leaves_nothing(root: Path) -> None:
             answer = raw.recv(65536)
         assert answer.startswith(b"HTTP/1.1 408") and b"no bytes of the body" in answer
         assert staged(root) == [] and visible(root) == []
-
-
-def test_get_resumes_a_broken_transfer_with_range(url: str, tmp_path: Path) -> None:
-    from tests.dss_fixtures import FlakyProxy
-
-    client(url).put("big", io.BytesIO(DATA))
-    with FlakyProxy(url, failures=2, cut_after=700_000) as proxy:
-        stat = client(proxy.url, READER).get("big", tmp_path / "big")
-        assert proxy.connections == 3
-    assert (tmp_path / "big").read_bytes() == DATA and stat.size == len(DATA)
-    assert not (tmp_path / ".big.part").exists()
-
-
-def test_put_retries_after_a_lost_answer_and_lands_once(url: str, root: Path) -> None:
-    from tests.dss_fixtures import FlakyProxy
-
-    with FlakyProxy(url, failures=1, cut_after=1) as proxy:
-        stat = client(proxy.url).put("once", io.BytesIO(DATA))
-        assert proxy.connections == 2
-    assert stat.size == len(DATA) and (root / "once").read_bytes() == DATA
 
 
 def test_get_detects_bytes_rotten_on_disk(url: str, root: Path, tmp_path: Path) -> None:

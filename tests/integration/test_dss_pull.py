@@ -11,18 +11,15 @@ import pytest
 
 from dss.backend import ChecksumMismatch, FileMissing, PutOutcome
 from dss.client import StorageClient
-from dss.config import DssConfig
 from dss.posix import PosixBackend
 from dss.pull import pull
-from dss.server import create_app
-from tests.dss_fixtures import FR_AGENT, READER, FlakyProxy, serving, test_tokens
+from tests.dss_fixtures import FR_AGENT, READER, FlakyProxy, dss_for
 
 DATA = os.urandom(2 * 1024 * 1024 + 3)
 
 
 def source_dss(root: Path) -> AbstractContextManager[str]:
-    app = create_app(DssConfig(site="SDC-FR"), backend=PosixBackend(root), verifier=test_tokens())
-    return serving(app)
+    return dss_for(PosixBackend(root))
 
 
 def test_pull_copies_verified_and_once(tmp_path: Path) -> None:
