@@ -13,6 +13,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from placement.config import PlacementConfig
+
 
 class ServerSettings(BaseModel):
     """Where `sdc server` listens."""
@@ -37,6 +39,7 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default is a SQLite file under data_dir",
     )
     server: ServerSettings = ServerSettings()
+    placement: PlacementConfig = PlacementConfig()
 
     config_file: Path | None = Field(default=None, exclude=True)
 
