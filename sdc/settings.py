@@ -18,6 +18,7 @@ from eas.config import ArchiveConfig
 from metascheduler.config import SchedulerConfig
 from sdc_agents.agent.config import AgentConfig
 from sdc_agents.pipeline.config import RunnerConfig
+from placement.config import PlacementConfig
 
 
 class ServerSettings(BaseModel):
@@ -48,6 +49,7 @@ class Settings(BaseSettings):
     agent: AgentConfig = AgentConfig()
     pipeline_runner: RunnerConfig = RunnerConfig()
     dss: DssConfig = DssConfig()
+    placement: PlacementConfig = PlacementConfig()
 
     config_file: Path | None = Field(default=None, exclude=True)
 

@@ -1,0 +1,110 @@
+"""The streaming greedy: observations in time order, each given the sites that keep the most
+tile inputs local, within what every rolling share window still allows.
+
+For every tile and site it keeps `local[t, s]`, the volume of the tile's inputs already stored
+at s (primary or secondary). An observation's gain for a site is how much that raises its
+tiles' best local volume. A site is allowed while no window containing today would exceed its
+share + tolerance; a site is forced when a window it is behind in is closing (its remaining
+need is a large part of the volume it can still take there), so maintenance is absorbed by
+taking more before and after the outage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from placement.model import BoolArray, FloatArray, IntArray
+
+UNAVAILABLE = -1e15  # local volume of a site that cannot process the tile
+
+
+@dataclass(frozen=True)
+class StreamInputs:
+    """What the greedy reads: per-observation facts and the tile links, all as arrays."""
+
+    order: IntArray  # observations in time order
+    day: IntArray
+    size: FloatArray
+    obs_up: BoolArray  # [obs, site]
+    tile_up: BoolArray  # [tile, site]
+    obs_tile_ptr: IntArray  # tiles of observation i: obs_tile_idx[ptr[i]:ptr[i+1]]
+    obs_tile_idx: IntArray
+
+
+def obs_tiles(n_obs: int, tile_ptr: IntArray, tile_obs: IntArray) -> tuple[IntArray, IntArray]:
+    """Invert the tile-to-observation links: the tiles of every observation, compressed rows."""
+    link_tiles = np.repeat(np.arange(len(tile_ptr) - 1), np.diff(tile_ptr))
+    order = np.argsort(tile_obs, kind="stable")
+    ptr = np.zeros(n_obs + 1, dtype=np.int64)
+    np.add.at(ptr, tile_obs + 1, 1)
+    return np.cumsum(ptr), link_tiles[order].astype(np.int64)
+
+
+def stream_assign(
+    inputs: StreamInputs,
+    targets: tuple[FloatArray, FloatArray],
+    band_gb: float,
+    fixed: tuple[IntArray, IntArray] | None = None,
+    fixed_mask: BoolArray | None = None,
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Primary and secondary per observation, and the tile local-volume table.
+
+    targets: per-day target volume per site, for primaries and for secondaries. Each site's
+    running volume stays within ±`band_gb` of its running target: a site above the band may
+    not take more, a site below it must. Observations in `fixed_mask` keep `fixed` sites.
+    """
+    n_obs, k = inputs.obs_up.shape
+    n_days = targets[0].shape[0]
+    day_volume = np.bincount(inputs.day, weights=inputs.size, minlength=n_days)
+    cumulative = [np.vstack([np.zeros(k), np.cumsum(t, axis=0)]) for t in targets]
+    done = [np.zeros(k), np.zeros(k)]
+    local = np.where(inputs.tile_up, 0.0, UNAVAILABLE)
+    best = np.zeros(len(local))
+    primary = np.full(n_obs, -1, dtype=np.int64)
+    secondary = np.full(n_obs, -1, dtype=np.int64)
+    seen_today, today = 0.0, -1
+    for i in inputs.order:
+        d, size, up = int(inputs.day[i]), float(inputs.size[i]), inputs.obs_up[i]
+        if d != today:
+            today, seen_today = d, 0.0
+        seen_today += size
+        frac = seen_today / day_volume[d] if day_volume[d] > 0 else 1.0
+        ahead = [done[r] - (cumulative[r][d] + targets[r][d] * frac) for r in range(2)]
+        tiles = inputs.obs_tile_idx[inputs.obs_tile_ptr[i] : inputs.obs_tile_ptr[i + 1]]
+        rows, top = local[tiles], best[tiles]
+        if fixed_mask is not None and fixed is not None and fixed_mask[i]:
+            p, s = int(fixed[0][i]), int(fixed[1][i])
+        else:
+            gain_p = np.maximum(rows + size - top[:, None], 0.0).sum(axis=0)
+            p = _pick(gain_p, ahead[0], size, band_gb, up)
+            with_p = np.maximum(top, rows[:, p] + size)
+            gain_s = np.maximum(rows + size - with_p[:, None], 0.0).sum(axis=0)
+            up_s = up.copy()
+            up_s[p] = False
+            s = _pick(gain_s, ahead[1], size, band_gb, up_s)
+        primary[i], secondary[i] = p, s
+        done[0][p] += size
+        done[1][s] += size
+        rows[:, p] += size
+        rows[:, s] += size
+        local[tiles] = rows
+        best[tiles] = rows.max(axis=1)
+    return primary, secondary, local
+
+
+def _pick(gain: FloatArray, ahead: FloatArray, size: float, band: float, up: BoolArray) -> int:
+    """The best site by gain among those the band allows; a site below the band must take it."""
+    behind = up & (ahead < -band)
+    fits = up & (ahead + size <= band)
+    for allowed in (behind, fits, up, np.ones_like(up)):
+        if allowed.any():
+            # ties (no tile evidence yet) go to the site furthest behind its target
+            return int(np.argmax(np.where(allowed, gain - 1e-6 * ahead, -np.inf)))
+    raise AssertionError("unreachable: the last candidate set is never empty")
+
+
+def best_tile_sites(local: FloatArray) -> IntArray:
+    """Each tile's site with the most local input volume (available sites only)."""
+    return np.asarray(np.argmax(local, axis=1), dtype=np.int64)

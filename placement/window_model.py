@@ -1,0 +1,240 @@
+"""One CP-SAT model for a free set of observations (a span of days), everything else fixed.
+
+Used three ways: polishing a plan window by window (soft balance: violations cost far more
+than copies, so any start converges towards a valid plan), exact solves of whole small
+instances (hard balance), and re-planning (churn against the previous plan in the objective).
+Volumes are integer MB so every share bound is exact integer arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from placement.model import BoolArray, FloatArray, IntArray
+
+VIOLATION_COST = 1000  # per MB outside a share bound, against 1 per MB copied
+TILE_VIOLATION_COST = 10**7  # per tile outside a tile-count bound
+
+
+@dataclass(frozen=True)
+class Instance:
+    """Arrays the model reads (built once per solve, see placement.lns.instance_of)."""
+
+    size_mb: IntArray
+    obs_day: IntArray
+    tile_day: IntArray
+    obs_up: BoolArray
+    tile_up: BoolArray
+    tile_ptr: IntArray
+    tile_obs: IntArray
+    obs_tile_ptr: IntArray
+    obs_tile_idx: IntArray
+    shares: FloatArray
+    tolerance: float
+    window_days: int
+    tile_window_days: int
+    storage_mb: IntArray
+    day_volume_cum: IntArray  # [n_days + 1] cumulative MB
+    day_tiles_cum: IntArray  # [n_days + 1] cumulative tile counts
+
+
+@dataclass
+class Assignment:
+    """A full plan as arrays, updated in place by each window solve."""
+
+    primary: IntArray
+    secondary: IntArray
+    tile_site: IntArray
+
+
+def _windows(n_days: int, length: int, lo: int, hi: int) -> list[tuple[int, int]]:
+    """Rolling windows (and the horizon) that contain at least one day of [lo, hi)."""
+    n_windows = max(1, n_days - length + 1)
+    spans = [
+        (d, min(d + length, n_days)) for d in range(max(0, lo - length + 1), min(hi, n_windows))
+    ]
+    return [(0, n_days), *spans]
+
+
+def solve_window(
+    inst: Instance,
+    plan: Assignment,
+    free_obs: IntArray,
+    time_limit: float,
+    workers: int,
+    soft: bool = True,
+    previous: Assignment | None = None,
+    churn_mb: int = 0,
+    seed: int = 0,
+) -> tuple[bool, float]:
+    """Re-optimise `free_obs` (and tiles ready in their days) in place; return (changed, bound).
+
+    With `soft`, share bounds may be broken at VIOLATION_COST per MB; otherwise they are hard.
+    """
+    k = len(inst.shares)
+    n_days = len(inst.day_volume_cum) - 1
+    model = cp_model.CpModel()
+    free = np.zeros(len(inst.size_mb), dtype=np.bool_)
+    free[free_obs] = True
+    lo, hi = int(inst.obs_day[free_obs].min()), int(inst.obs_day[free_obs].max()) + 1
+    touched = np.unique(
+        inst.obs_tile_idx[
+            np.concatenate(
+                [np.arange(inst.obs_tile_ptr[o], inst.obs_tile_ptr[o + 1]) for o in free_obs]
+            )
+        ]
+    )
+    free_tiles = touched[(inst.tile_day[touched] >= lo) & (inst.tile_day[touched] < hi)]
+    tile_free = np.zeros(len(inst.tile_day), dtype=np.bool_)
+    tile_free[free_tiles] = True
+    x: dict[tuple[int, int], cp_model.IntVar] = {}
+    y: dict[tuple[int, int], cp_model.IntVar] = {}
+    z: dict[tuple[int, int], cp_model.IntVar] = {}
+    objective: list[cp_model.LinearExprT] = []
+    for o in free_obs.tolist():
+        sites = (
+            np.flatnonzero(inst.obs_up[o]) if inst.obs_up[o].sum() >= 2 else np.arange(k)
+        ).tolist()
+        for s in sites:
+            x[o, s], y[o, s] = model.new_bool_var(""), model.new_bool_var("")
+            model.add(x[o, s] + y[o, s] <= 1)
+            model.add_hint(x[o, s], int(plan.primary[o] == s))
+            model.add_hint(y[o, s], int(plan.secondary[o] == s))
+        model.add_exactly_one(x[o, s] for s in sites)
+        model.add_exactly_one(y[o, s] for s in sites)
+        if previous is not None and churn_mb:
+            objective.append(
+                churn_mb
+                * (
+                    2
+                    - x.get((o, int(previous.primary[o])), 0)
+                    - y.get((o, int(previous.secondary[o])), 0)
+                )
+            )
+    for t in free_tiles.tolist():
+        sites = (
+            np.flatnonzero(inst.tile_up[t]) if inst.tile_up[t].any() else np.arange(k)
+        ).tolist()
+        for s in sites:
+            z[t, s] = model.new_bool_var("")
+            model.add_hint(z[t, s], int(plan.tile_site[t] == s))
+        model.add_exactly_one(z[t, s] for s in sites)
+        if previous is not None and churn_mb:
+            objective.append(churn_mb * (1 - z.get((t, int(previous.tile_site[t])), 0)))
+    for t in touched.tolist():
+        inputs = inst.tile_obs[inst.tile_ptr[t] : inst.tile_ptr[t + 1]]
+        for o in inputs.tolist():
+            size = int(inst.size_mb[o])
+            if tile_free[t] and free[o]:
+                copied = model.new_bool_var("")
+                for s in range(k):
+                    if (t, s) in z:
+                        model.add(z[t, s] <= x.get((o, s), 0) + y.get((o, s), 0) + copied)
+                objective.append(size * copied)
+            elif tile_free[t]:
+                objective.append(
+                    size
+                    * (
+                        1
+                        - z.get((t, int(plan.primary[o])), 0)
+                        - z.get((t, int(plan.secondary[o])), 0)
+                    )
+                )
+            elif free[o]:
+                site = int(plan.tile_site[t])
+                objective.append(size * (1 - x.get((o, site), 0) - y.get((o, site), 0)))
+    _balance(model, inst, plan, free, free_obs, x, y, lo, hi, n_days, soft, objective)
+    _tile_balance(model, inst, plan, tile_free, free_tiles, z, lo, hi, soft, objective)
+    for s in range(k):  # storage: stored volume (both roles) never above the site's disk
+        fixed = int(
+            inst.size_mb[~free][(plan.primary[~free] == s) | (plan.secondary[~free] == s)].sum()
+        )
+        terms = [int(inst.size_mb[o]) * (x.get((o, s), 0) + y.get((o, s), 0)) for o in free_obs]
+        model.add(sum(terms) <= int(inst.storage_mb[s]) - fixed)
+    model.minimize(sum(objective))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, time_limit)
+    solver.parameters.num_workers = max(1, workers)
+    solver.parameters.random_seed = seed
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return False, math.nan
+    changed = False
+    for o in free_obs.tolist():
+        p = next(s for s in range(k) if (o, s) in x and solver.value(x[o, s]))
+        q = next(s for s in range(k) if (o, s) in y and solver.value(y[o, s]))
+        changed |= p != plan.primary[o] or q != plan.secondary[o]
+        plan.primary[o], plan.secondary[o] = p, q
+    for t in free_tiles.tolist():
+        site = next(s for s in range(k) if (t, s) in z and solver.value(z[t, s]))
+        changed |= site != plan.tile_site[t]
+        plan.tile_site[t] = site
+    return changed, solver.best_objective_bound
+
+
+def _bounded(
+    model: cp_model.CpModel,
+    expr: cp_model.LinearExprT,
+    low: int,
+    high: int,
+    soft: bool,
+    cost: int,
+    objective: list[cp_model.LinearExprT],
+    limit: int,
+) -> None:
+    if not soft:
+        model.add_linear_constraint(expr, low, high)
+        return
+    over = model.new_int_var(0, max(limit, 1), "")
+    under = model.new_int_var(0, max(limit, 1), "")
+    model.add(expr <= high + over)
+    model.add(expr >= low - under)
+    objective.append(cost * (over + under))
+
+
+def _balance(model, inst, plan, free, free_obs, x, y, lo, hi, n_days, soft, objective) -> None:  # type: ignore[no-untyped-def]
+    """Primary and secondary volume shares within tolerance in every window touching [lo, hi)."""
+    k = len(inst.shares)
+    for chosen, var in ((plan.primary, x), (plan.secondary, y)):
+        fixed = np.zeros((n_days + 1, k), dtype=np.int64)
+        np.add.at(fixed, (inst.obs_day[~free] + 1, chosen[~free]), inst.size_mb[~free])
+        fixed_cum = fixed.cumsum(axis=0)
+        per_day = {}
+        for d in range(lo, hi):
+            members = free_obs[inst.obs_day[free_obs] == d]
+            for s in range(k):
+                per_day[d, s] = sum(int(inst.size_mb[o]) * var.get((o, s), 0) for o in members)
+        for a, b in _windows(n_days, inst.window_days, lo, hi):
+            volume = int(inst.day_volume_cum[b] - inst.day_volume_cum[a])
+            for s in range(k):
+                const = int(fixed_cum[b, s] - fixed_cum[a, s])
+                expr = sum(per_day[d, s] for d in range(max(a, lo), min(b, hi)))
+                low = math.ceil((inst.shares[s] - inst.tolerance) * volume - 1e-6) - const
+                high = math.floor((inst.shares[s] + inst.tolerance) * volume + 1e-6) - const
+                _bounded(model, expr, low, high, soft, VIOLATION_COST, objective, volume)
+
+
+def _tile_balance(model, inst, plan, tile_free, free_tiles, z, lo, hi, soft, objective) -> None:  # type: ignore[no-untyped-def]
+    """Tile counts per site within tolerance in every tile window touching [lo, hi)."""
+    k = len(inst.shares)
+    n_days = len(inst.day_tiles_cum) - 1
+    fixed = np.zeros((n_days + 1, k), dtype=np.int64)
+    np.add.at(fixed, (inst.tile_day[~tile_free] + 1, plan.tile_site[~tile_free]), 1)
+    fixed_cum = fixed.cumsum(axis=0)
+    per_day = {}
+    for d in range(lo, hi):
+        members = free_tiles[inst.tile_day[free_tiles] == d]
+        for s in range(k):
+            per_day[d, s] = sum(z.get((t, s), 0) for t in members)
+    for a, b in _windows(n_days, inst.tile_window_days, lo, hi):
+        count = int(inst.day_tiles_cum[b] - inst.day_tiles_cum[a])
+        for s in range(k):
+            const = int(fixed_cum[b, s] - fixed_cum[a, s])
+            expr = sum(per_day[d, s] for d in range(max(a, lo), min(b, hi)))
+            low = math.ceil((inst.shares[s] - inst.tolerance) * count - 1e-9) - const
+            high = math.floor((inst.shares[s] + inst.tolerance) * count + 1e-9) - const
+            _bounded(model, expr, low, high, soft, TILE_VIOLATION_COST, objective, count)

@@ -1,0 +1,132 @@
+"""`sdc placement` end to end, in a subprocess, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.acceptance.cli import run_sdc
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+SITES = ["--sites", str(CONFIG / "sites.yaml"), "--maintenance", str(CONFIG / "maintenance.yaml")]
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("survey")
+    result = run_sdc(
+        "placement", "generate-survey", "--days", "10", "--seed", "3", "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_solve_then_check_report_explain(survey: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    solved = run_sdc(
+        "placement",
+        "solve",
+        "--survey",
+        str(survey),
+        *SITES,
+        "--out",
+        str(plan),
+        "--time-limit",
+        "4",
+        "--workers",
+        "1",
+    )
+    assert solved.returncode == 0, solved.stderr
+    checked = run_sdc("placement", "check", str(plan), "--survey", str(survey), *SITES, "--json")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    verdict = json.loads(checked.stdout)
+    stats = json.loads(plan.read_text())["stats"]
+    assert verdict["ok"] and verdict["metrics"]["copies_gb"] == pytest.approx(stats["copies_gb"])
+    report = run_sdc(
+        "placement",
+        "report",
+        str(plan),
+        "--survey",
+        str(survey),
+        *SITES,
+        "--out",
+        str(tmp_path / "r"),
+    )
+    assert report.returncode == 0, report.stderr
+    assert (tmp_path / "r" / "sky_map.png").stat().st_size > 0
+    assert "copies_fraction" in (tmp_path / "r" / "summary.md").read_text()
+    explained = run_sdc(
+        "placement", "explain", "OBS-000004", str(plan), "--survey", str(survey), *SITES
+    )
+    assert explained.returncode == 0 and "primary" in explained.stdout
+    tile = run_sdc(
+        "placement", "explain", "TILE-000001", str(plan), "--survey", str(survey), *SITES
+    )
+    assert tile.returncode == 0 and "processed at" in tile.stdout
+    unknown = run_sdc("placement", "explain", "NOPE", str(plan), "--survey", str(survey), *SITES)
+    assert unknown.returncode == 1 and "NOPE" in unknown.stderr
+
+
+def test_a_broken_plan_fails_the_check(survey: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "rr.json"
+    made = run_sdc(
+        "placement",
+        "baseline",
+        "--method",
+        "round-robin",
+        "--survey",
+        str(survey),
+        *SITES,
+        "--out",
+        str(plan),
+    )
+    assert made.returncode == 0, made.stderr
+    data = json.loads(plan.read_text())
+    first = next(iter(data["observations"].values()))
+    first["secondary"] = first["primary"]
+    plan.write_text(json.dumps(data))
+    checked = run_sdc("placement", "check", str(plan), "--survey", str(survey), *SITES)
+    assert checked.returncode == 1
+    assert "primary and secondary are both" in checked.stdout
+
+
+def test_infeasible_input_exits_3_and_writes_nothing(survey: Path, tmp_path: Path) -> None:
+    names = [f"SDC-{c}" for c in ("FR", "IT", "DE", "ES", "UK", "NL", "CH", "FI", "US")]
+    down = "\n".join(
+        f'  - {{site: {n}, start: "2026-12-30T00:00:00Z", end: "2027-01-03T00:00:00Z", '
+        'reason: "all down"}'
+        for n in names
+    )
+    maintenance = tmp_path / "m.yaml"
+    maintenance.write_text("maintenance:\n" + down + "\n")
+    plan = tmp_path / "plan.json"
+    result = run_sdc(
+        "placement",
+        "solve",
+        "--survey",
+        str(survey),
+        "--sites",
+        str(CONFIG / "sites.yaml"),
+        "--maintenance",
+        str(maintenance),
+        "--out",
+        str(plan),
+    )
+    assert result.returncode == 3
+    assert (
+        "2027-01-01" in result.stderr
+        and "SDC-FR" in result.stderr
+        and "maintenance" in result.stderr
+    )
+    assert not plan.exists()
+
+
+def test_bad_input_and_publish(survey: Path, tmp_path: Path) -> None:
+    missing = run_sdc(
+        "placement", "check", str(tmp_path / "none.json"), "--survey", str(survey), *SITES
+    )
+    assert missing.returncode == 1 and "none.json" in missing.stderr
+    publish = run_sdc("placement", "publish", str(tmp_path / "none.json"))
+    assert publish.returncode == 2 and "not available yet" in publish.stderr
