@@ -16,9 +16,9 @@ from pydantic_settings import (
 from dss.config import DssConfig
 from eas.config import ArchiveConfig
 from metascheduler.config import SchedulerConfig
+from placement.config import PlacementConfig
 from sdc_agents.agent.config import AgentConfig
 from sdc_agents.pipeline.config import RunnerConfig
-from placement.config import PlacementConfig
 
 
 class ServerSettings(BaseModel):
