@@ -21,7 +21,7 @@ from eas.db import make_engine, make_session_factory, transaction
 from eas.errors import ArchiveError
 from eas.loaders import load_maintenance, load_sites
 from eas.migrate import SchemaError, check_schema, current_revision, head_revision, upgrade
-from eas.schemas import ProductPublic, SitePublic
+from eas.schemas import Direction, ProductPublic, Role, SitePublic
 from sdc.commands.common import fail, settings_of
 
 app = typer.Typer(
@@ -102,7 +102,7 @@ def load_maintenance_command(ctx: typer.Context, file: Path) -> None:
 @token_app.command("create")
 def token_create(
     ctx: typer.Context,
-    role: str = typer.Option(..., help="reader | planner | agent | admin"),
+    role: Role = typer.Option(..., help="what the token may do"),
     site: str | None = typer.Option(None, help="the one site an agent token acts for"),
     name: str | None = typer.Option(None, help="who holds it (default: role[@site])"),
 ) -> None:
@@ -181,7 +181,7 @@ def lineage(
     ctx: typer.Context,
     product_id: str,
     depth: int = typer.Option(3, min=1, help="how many hops"),
-    direction: str = typer.Option("ancestors", help="ancestors | descendants"),
+    direction: Direction = typer.Option("ancestors", help="which way to walk"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show what a product was made from (ancestors) or what was made from it."""
