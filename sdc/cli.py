@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from sdc.commands import agent, archive, dss, placement, scheduler
-from sdc.commands.common import fail, not_available
+from sdc.commands import agent, archive, demo, dss, placement, scheduler
+from sdc.commands.common import fail
 from sdc.commands.server import server
 from sdc.settings import ConfigError, Settings
 
@@ -41,10 +41,7 @@ def root(
         fail(f"invalid settings: {exc}")
 
 
-@app.command()
-def demo() -> None:
-    """Run the whole system end to end on this machine (embedded default, no servers)."""
-    not_available("sdc demo", "demo")
+app.command("demo")(demo.demo)
 
 
 def main() -> None:

@@ -64,6 +64,12 @@ class Stager:
             files.append(target)
         return StagingReport(files, copied)
 
+    def replicate(self, product_id: str, spool: Path) -> bool:
+        """Make sure this site holds an AVAILABLE replica; True when a copy was made."""
+        spool.mkdir(parents=True, exist_ok=True)
+        replicas = self.archive.list_replicas(product_id=product_id)
+        return self._ensure_local(product_id, replicas, spool) is not None
+
     def _ensure_local(
         self, product_id: str, replicas: list[ReplicaPublic], spool: Path
     ) -> str | None:
