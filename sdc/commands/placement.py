@@ -24,7 +24,7 @@ from placement.model import Plan, Problem
 from placement.problem_files import load_problem
 from placement.report import write_report
 from placement.solve import Progress, SolveOptions, solve
-from sdc.commands.common import EXIT_ERROR, EXIT_INFEASIBLE, fail, not_available, settings_of
+from sdc.commands.common import EXIT_ERROR, EXIT_INFEASIBLE, fail, settings_of
 
 app = typer.Typer(
     help="Plan a primary and secondary SDC for every observation and a processing SDC per tile.",
@@ -245,6 +245,31 @@ def explain_command(
 
 
 @app.command("publish")
-def publish(plan_file: Path = typer.Argument(..., help="plan.json to store.")) -> None:
-    """Store a plan as a new version in the archive (needs the archive)."""
-    not_available("sdc placement publish", "archive")
+def publish(
+    ctx: typer.Context,
+    plan_file: Path = typer.Argument(..., help="plan.json to store."),
+    survey: Path = SURVEY,
+    sites: Path | None = SITES,
+    maintenance: Path | None = MAINTENANCE,
+    solver: str = typer.Option("sdc-placement", help="solver name recorded with the plan"),
+) -> None:
+    """Store a plan in the archive as the new current version (its survey's new observations
+    and tiles too); the plan it replaces becomes its parent."""
+    from eas.db import make_session_factory, transaction
+    from eas.errors import ArchiveError
+    from metascheduler.plan_import import publish_plan
+    from sdc.commands.common import open_archive
+
+    problem = _problem(ctx, survey, sites, maintenance)
+    plan = _read_plan(plan_file, problem)
+    engine = open_archive(settings_of(ctx))
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            row = publish_plan(session, problem.survey, plan, problem.site_names, solver)
+            version, parent = row.version, row.parent_version
+    except ArchiveError as exc:
+        fail(f"{plan_file}: {exc.detail}")
+    finally:
+        engine.dispose()
+    survey_size = f"{problem.survey.n_obs} observations, {problem.survey.n_tiles} tiles"
+    typer.echo(f"stored plan version {version} (parent {parent or 'none'}) over {survey_size}")

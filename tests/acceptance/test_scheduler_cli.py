@@ -6,6 +6,8 @@ from pathlib import Path
 
 from tests.acceptance.cli import run_sdc
 
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+
 
 def test_scheduler_cycle_jobs_and_why(tmp_path: Path) -> None:
     env = {"SDC_DATA_DIR": str(tmp_path / "data")}
@@ -23,3 +25,27 @@ def test_scheduler_cycle_jobs_and_why(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "integer" in bad.stderr
     bad_state = run_sdc("scheduler", "jobs", "--state", "DONE", cwd=tmp_path, env=env)
     assert bad_state.returncode == 1 and "unknown job state 'DONE'" in bad_state.stderr
+
+
+def test_a_published_plan_and_arrivals_become_jobs(tmp_path: Path) -> None:
+    env = {"SDC_DATA_DIR": str(tmp_path / "data")}
+    sites, calendar = str(CONFIG / "sites.yaml"), str(CONFIG / "maintenance.yaml")
+    assert run_sdc("archive", "init", cwd=tmp_path, env=env).returncode == 0
+    generated = run_sdc(
+        "placement", "generate-survey", "--days", "2", "--seed", "3", "--out", "survey",
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    placement = ("--survey", "survey", "--sites", sites, "--maintenance", calendar)
+    solved = run_sdc(
+        "placement", "solve", *placement, "--out", "plan.json", "--time-limit", "5",
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert solved.returncode == 0, solved.stderr
+    refused = run_sdc("placement", "publish", "plan.json", *placement, cwd=tmp_path, env=env)
+    assert refused.returncode == 1 and "unknown site" in refused.stderr
+    assert run_sdc("archive", "load-sites", sites, cwd=tmp_path, env=env).returncode == 0
+    stored = run_sdc("placement", "publish", "plan.json", *placement, cwd=tmp_path, env=env)
+    assert stored.returncode == 0 and "stored plan version 1 (parent none)" in stored.stdout
+    cycle = run_sdc("scheduler", "run", "--once", cwd=tmp_path, env=env)
+    assert cycle.returncode == 0 and "created 0 job(s)" in cycle.stdout  # no data arrived yet
