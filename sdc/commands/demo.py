@@ -29,7 +29,7 @@ REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 def demo(
     ctx: typer.Context,
-    days: int = typer.Option(2, min=1, help="survey days to simulate (~17 observations a day)"),
+    days: int = typer.Option(1, min=1, help="survey days to simulate (~17 observations a day)"),
     sites: int = typer.Option(9, min=2, max=9, help="how many of the example SDCs take part"),
     keep: Path | None = typer.Option(
         None, help="work in this directory and keep it; running again resumes"
