@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from eas.core import lineage as lineage_core
 from eas.core import products as product_core
 from eas.core.sites import list_sites
 from eas.core.tokens import create_token
-from eas.db import make_engine, make_session_factory, transaction
-from eas.errors import ArchiveError
+from eas.db import make_engine
 from eas.loaders import load_maintenance, load_sites
-from eas.migrate import SchemaError, check_schema, current_revision, head_revision, upgrade
+from eas.migrate import current_revision, head_revision, upgrade
 from eas.schemas import Direction, ProductPublic, Role, SitePublic
-from sdc.commands.common import fail, settings_of
+from sdc.commands.common import archive_session, fail, settings_of
 
 app = typer.Typer(
     help="The central metadata archive (EAS): schema, sites, tokens, products, lineage.",
@@ -31,22 +27,6 @@ app = typer.Typer(
 token_app = typer.Typer(help="Bearer tokens for the archive API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 console = Console()
-
-
-@contextmanager
-def _archive(ctx: typer.Context) -> Iterator[Session]:
-    """A session on the migrated archive, committed at the end; errors become clean exits."""
-    engine = make_engine(settings_of(ctx).resolved_database_url)
-    try:
-        check_schema(engine)
-        with transaction(make_session_factory(engine)) as session:
-            yield session
-    except (ArchiveError, SchemaError) as exc:
-        fail(str(exc))
-    except OperationalError as exc:
-        fail(f"cannot use the archive database: {str(exc.orig).strip()}")
-    finally:
-        engine.dispose()
 
 
 def _migrate(ctx: typer.Context, fresh: bool) -> None:
@@ -86,7 +66,7 @@ def upgrade_command(ctx: typer.Context) -> None:
 @app.command("load-sites")
 def load_sites_command(ctx: typer.Context, file: Path) -> None:
     """Create or update the sites listed in FILE (sites.yaml); all or nothing."""
-    with _archive(ctx) as session:
+    with archive_session(settings_of(ctx)) as session:
         created, updated = load_sites(session, file)
     typer.echo(f"{file}: {created} site(s) created, {updated} updated")
 
@@ -94,7 +74,7 @@ def load_sites_command(ctx: typer.Context, file: Path) -> None:
 @app.command("load-maintenance")
 def load_maintenance_command(ctx: typer.Context, file: Path) -> None:
     """Store the maintenance windows listed in FILE (maintenance.yaml); all or nothing."""
-    with _archive(ctx) as session:
+    with archive_session(settings_of(ctx)) as session:
         stored = load_maintenance(session, file)
     typer.echo(f"{file}: {stored} maintenance window(s) stored")
 
@@ -108,7 +88,7 @@ def token_create(
 ) -> None:
     """Mint a token and print it once; only its hash is stored."""
     holder = name or (f"{role}@{site}" if site else role)
-    with _archive(ctx) as session:
+    with archive_session(settings_of(ctx)) as session:
         _, secret = create_token(session, role, holder, site)
     typer.echo(secret)
 
@@ -116,7 +96,7 @@ def token_create(
 @app.command()
 def sites(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """List the sites."""
-    with _archive(ctx) as session:
+    with archive_session(settings_of(ctx)) as session:
         rows = list_sites(session)
         found = [(SitePublic.model_validate(s), len(s.maintenance_windows)) for s in rows]
     if as_json:
@@ -149,7 +129,7 @@ def products(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Find data products by type, observation, tile, version and metadata."""
-    with _archive(ctx) as session:
+    with archive_session(settings_of(ctx)) as session:
         wanted = product_core.ProductFilter(
             product_type=product_type,
             obs_id=obs,
@@ -185,7 +165,7 @@ def lineage(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show what a product was made from (ancestors) or what was made from it."""
-    with _archive(ctx) as session:
+    with archive_session(settings_of(ctx)) as session:
         graph = lineage_core.walk_lineage(session, product_id, direction, depth)
     if as_json:
         typer.echo(graph.model_dump_json(indent=2))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -12,6 +14,7 @@ from sdc.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
 # Exit codes that mean something (documented in docs/cli.md).
 EXIT_OK = 0
@@ -65,3 +68,25 @@ def open_archive(settings: Settings) -> Engine:
         where = engine.url.render_as_string(hide_password=True)
         fail(f"cannot use the archive database {where}: {str(exc.orig).strip()}")
     return engine
+
+
+@contextmanager
+def archive_session(settings: Settings, what: str = "") -> Iterator[Session]:
+    """A session on the migrated archive, committed at the end; archive errors (and a
+    database that cannot be used) become clean exits, prefixed with `what` when given."""
+    from sqlalchemy.exc import OperationalError
+
+    from eas.db import make_session_factory, transaction
+    from eas.errors import ArchiveError
+
+    engine = open_archive(settings)
+    prefix = f"{what}: " if what else ""
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            yield session
+    except ArchiveError as exc:
+        fail(f"{prefix}{exc.detail}")
+    except OperationalError as exc:
+        fail(f"{prefix}cannot use the archive database: {str(exc.orig).strip()}")
+    finally:
+        engine.dispose()

@@ -255,21 +255,13 @@ def publish(
 ) -> None:
     """Store a plan in the archive as the new current version (its survey's new observations
     and tiles too); the plan it replaces becomes its parent."""
-    from eas.db import make_session_factory, transaction
-    from eas.errors import ArchiveError
     from metascheduler.plan_import import publish_plan
-    from sdc.commands.common import open_archive
+    from sdc.commands.common import archive_session
 
     problem = _problem(ctx, survey, sites, maintenance)
     plan = _read_plan(plan_file, problem)
-    engine = open_archive(settings_of(ctx))
-    try:
-        with transaction(make_session_factory(engine)) as session:
-            row = publish_plan(session, problem.survey, plan, problem.site_names, solver)
-            version, parent = row.version, row.parent_version
-    except ArchiveError as exc:
-        fail(f"{plan_file}: {exc.detail}")
-    finally:
-        engine.dispose()
+    with archive_session(settings_of(ctx), what=str(plan_file)) as session:
+        row = publish_plan(session, problem.survey, plan, problem.site_names, solver)
+        version, parent = row.version, row.parent_version
     survey_size = f"{problem.survey.n_obs} observations, {problem.survey.n_tiles} tiles"
     typer.echo(f"stored plan version {version} (parent {parent or 'none'}) over {survey_size}")

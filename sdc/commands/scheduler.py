@@ -14,8 +14,7 @@ from eas.db import make_session_factory
 from eas.job_schemas import JobPublic
 from metascheduler.loop import Scheduler
 from metascheduler.queries import bump_priority, explain_job, list_jobs
-from sdc.commands.archive import _archive
-from sdc.commands.common import fail, open_archive, settings_of
+from sdc.commands.common import archive_session, fail, open_archive, settings_of
 
 app = typer.Typer(
     help="The metascheduler: jobs from the plan and arriving data, dispatch, retries.",
@@ -57,7 +56,7 @@ def jobs(
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
     """List jobs."""
-    with _archive(ctx) as session:
+    with archive_session(settings_of(ctx)) as session:
         rows = [
             JobPublic.model_validate(r)
             for r in list_jobs(session, state, site, True if quarantined else None, limit)
@@ -79,7 +78,7 @@ def jobs(
 def why(ctx: typer.Context, job_id: int = typer.Argument(..., help="job id")) -> None:
     """Say exactly why a job is not running."""
     settings = settings_of(ctx)
-    with _archive(ctx) as session:
+    with archive_session(settings_of(ctx)) as session:
         lines = explain_job(session, job_id, datetime.now(UTC), settings.scheduler)
     for line in lines:
         typer.echo(line)
@@ -96,6 +95,6 @@ def priority(
         change = int(delta)
     except ValueError:
         fail(f"priority change must be an integer like +10 or -5, not {delta!r}", 2)
-    with _archive(ctx) as session:
+    with archive_session(settings_of(ctx)) as session:
         row = bump_priority(session, job_id, change)
         typer.echo(f"job {job_id} priority is now {row.priority}")
