@@ -52,7 +52,9 @@ def demo(
         update={
             "data_dir": workspace,
             "database_url": database_url,
-            "scheduler": SchedulerConfig(lease_seconds=10, interval_seconds=1),
+            # short enough that a killed agent's job comes back soon, long enough that a
+            # heartbeat delayed by a loaded machine does not lose a live lease
+            "scheduler": SchedulerConfig(lease_seconds=30, interval_seconds=1),
         }
     )
     engine = make_engine(settings.resolved_database_url)

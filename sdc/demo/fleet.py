@@ -122,7 +122,7 @@ def _port(url: str) -> int:
 
 def write_agent_settings(path: Path, pipelines: dict[str, object]) -> Path:
     """The YAML settings every demo agent starts with (tokens come from the environment)."""
-    settings = {"agent": {"heartbeat_seconds": 2.0, "poll_seconds": 0.5, "max_parallel": 2,
+    settings = {"agent": {"heartbeat_seconds": 3.0, "poll_seconds": 0.5, "max_parallel": 2,
                           "pipelines": pipelines}}  # fmt: skip
     path.write_text(yaml.safe_dump(settings, sort_keys=False))
     return path

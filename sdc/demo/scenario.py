@@ -29,7 +29,7 @@ from metascheduler.plan_import import archive_id
 from sdc.demo.fleet import Fleet
 from sdc.demo.observe import Telescope
 from sdc.demo.plan import PlannedSurvey
-from sdc_agents.agent.staging import Stager
+from sdc_agents.agent.staging import Stager, StagingError
 
 OPEN = ("PENDING", "WAITING", "QUEUED", "CLAIMED", "RUNNING")
 Say = Callable[[str], None]
@@ -120,10 +120,13 @@ class Scenario:
             for site in sites.get(product.obs_id, ()):
                 if site not in self.storage:
                     continue
-                stager = Stager(site, self.archive, self.storage[site], self._remote)
-                self.events.secondary_copies += stager.replicate(
-                    product.product_id, self.workspace / "incoming" / "replication"
-                )
+                stager = Stager(site, self.archive, self.storage[site], self._remote, 5.0)
+                try:
+                    self.events.secondary_copies += stager.replicate(
+                        product.product_id, self.workspace / "incoming" / "replication"
+                    )
+                except StagingError as exc:  # an agent's copy is still running: next cycle
+                    self.say(f"[dim]replication of {product.product_id} deferred: {exc}")
 
     def _remote(self, url: str) -> StorageClient:
         return next(c for c in self.storage.values() if c.base_url == url)

@@ -7,6 +7,7 @@ archive as COPYING, then AVAILABLE; a failed copy ends BAD, never AVAILABLE.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,8 +42,10 @@ class Stager:
         archive: ArchiveClient,
         local_dss: StorageClient,
         remote_dss: Callable[[str], StorageClient],
+        copy_wait_seconds: float = 300.0,
     ) -> None:
         self.site = site
+        self.copy_wait_seconds = copy_wait_seconds
         self.archive = archive
         self.local_dss = local_dss
         self.remote_dss = remote_dss
@@ -89,8 +92,25 @@ class Stager:
         if isinstance(decision, NoSource):
             raise StagingError(f"cannot stage {product_id} to {self.site}: {decision.reason}")
         if not isinstance(decision, CopyFrom):
-            raise StagingError(f"{product_id} is being copied to {self.site} by another transfer")
+            self._await_copy(product_id)  # another transfer is bringing it here: wait for it
+            return None
         return self._copy(product_id, decision.source, spool)
+
+    def _await_copy(self, product_id: str) -> None:
+        deadline = time.monotonic() + self.copy_wait_seconds
+        while time.monotonic() < deadline:
+            states = {
+                r.state for r in self.archive.list_replicas(product_id=product_id, site=self.site)
+            }
+            if "AVAILABLE" in states:
+                return
+            if "COPYING" not in states:
+                break
+            time.sleep(0.5)
+        raise StagingError(
+            f"{product_id}: another transfer to {self.site} did not finish "
+            f"within {self.copy_wait_seconds:.0f} s"
+        )
 
     def _copy(self, product_id: str, source: SiteReplica, spool_dir: Path) -> str:
         path = replica_path(source.path)

@@ -129,4 +129,8 @@ def test_bad_input_and_publish(survey: Path, tmp_path: Path) -> None:
     )
     assert missing.returncode == 1 and "none.json" in missing.stderr
     publish = run_sdc("placement", "publish", str(tmp_path / "none.json"))
-    assert publish.returncode == 2 and "not available yet" in publish.stderr
+    assert publish.returncode == 2 and "--survey" in publish.stderr  # usage error
+    publish = run_sdc(
+        "placement", "publish", str(tmp_path / "none.json"), "--survey", str(survey), *SITES
+    )
+    assert publish.returncode == 1 and "none.json" in publish.stderr

@@ -7,6 +7,7 @@ register the calibrated product with lineage, and report success."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from sdc.composition import server_app
 from sdc.settings import Settings
 from sdc_agents.agent.config import JOB_INPUT, AgentConfig, PipelineSpec
 from sdc_agents.agent.loop import Heartbeat, LeaseLost, SiteAgent
-from sdc_agents.agent.staging import Stager
+from sdc_agents.agent.staging import Stager, StagingError
 from sdc_agents.drm import LocalBatchSystem
 from sdc_agents.examples import EXAMPLE_PIPELINE, write_example_inputs
 from tests import archive_support
@@ -171,3 +172,23 @@ def test_a_stale_agent_registers_nothing(world: World) -> None:
             jobs.finish(job.id, stale)
         assert len(jobs.query_products(type="CALIBRATED_FRAME").items) == 1
         assert jobs.job(job.id).state == "SUCCEEDED"
+
+
+def test_a_copy_already_in_flight_is_awaited_not_repeated(world: World) -> None:
+    _arrive_at_de(world)
+    with JobClient(world.archive, world.tokens["admin"]) as admin:
+        fr = StorageClient(world.dss["SDC-FR"], world.tokens["admin"])
+        remote = lambda url: StorageClient(url, world.tokens["admin"])  # noqa: E731
+        # someone else started copying RAW-0 to SDC-FR and never finished
+        inflight = admin.add_replica(
+            "RAW-0", ReplicaIn(site="SDC-FR", url=fr.url("raw/obs-0.fits"), state="COPYING")
+        )
+        impatient = Stager("SDC-FR", admin, fr, remote, copy_wait_seconds=0.5)
+        with pytest.raises(StagingError, match="did not finish"):
+            impatient.replicate("RAW-0", world.data / "spool")
+        # the other transfer completes while we wait: nothing is copied twice
+        finisher = threading.Timer(0.5, admin.set_replica_state, (inflight.id, "AVAILABLE"))
+        finisher.start()
+        patient = Stager("SDC-FR", admin, fr, remote, copy_wait_seconds=30)
+        assert patient.replicate("RAW-0", world.data / "spool") is False
+        finisher.join()
