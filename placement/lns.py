@@ -79,6 +79,16 @@ def polish(problem: Problem, plan: Plan, remaining: float, options: Any, report:
     if problem.frozen_until is not None:
         frozen = problem.survey.obs_start < problem.frozen_until
     n_days = len(inst.day_volume_cum) - 1
+    repair_until = time.monotonic() + 0.6 * remaining
+    _repair(inst, state, frozen, repair_until, options.workers, options.seed)
+    report(
+        Progress(
+            "repair",
+            copies(problem.survey, state.primary, state.secondary, state.tile_site)[1],
+            0.0,
+            1.0,
+        )
+    )
     span = max(1, options.window_days)
     rounds = 0
     while time.monotonic() < deadline:
@@ -110,6 +120,25 @@ def polish(problem: Problem, plan: Plan, remaining: float, options: Any, report:
     return Plan(state.primary, state.secondary, state.tile_site)
 
 
+def _repair(
+    inst: Instance, state: Assignment, frozen: Any, deadline: float, workers: int, seed: int
+) -> None:
+    """Re-solve stretches of out-of-bounds days (up to a window long) until none is left."""
+    for _ in range(20):
+        bad = violating_days(inst, state)
+        if not len(bad) or time.monotonic() >= deadline:
+            return
+        for lo in _spans(bad, inst.window_days):
+            if time.monotonic() >= deadline:
+                return
+            free = np.flatnonzero(
+                (inst.obs_day >= lo) & (inst.obs_day < lo + inst.window_days) & ~frozen
+            )
+            if len(free):
+                budget = min(8.0, max(0.1, deadline - time.monotonic()))
+                solve_window(inst, state, free, budget, workers, seed=seed)
+
+
 def _window_priority(
     problem: Problem, inst: Instance, state: Assignment, span: int, n_days: int, bad: IntArray
 ) -> Any:
@@ -128,3 +157,43 @@ def _window_priority(
     priority = priority.astype(np.float64)
     priority[np.unique(bad // span)] += 1e12
     return priority
+
+
+def replan(problem: Problem, time_limit: float, workers: int, seed: int = 0) -> Plan:
+    """Re-plan from `problem.previous`: re-solve only the days whose work can no longer stay
+    (new maintenance) or whose windows are out of bounds, with churn in the objective."""
+    assert problem.previous is not None
+    deadline = time.monotonic() + time_limit
+    inst = instance_of(problem)
+    prev = problem.previous
+    state = Assignment(prev.primary.copy(), prev.secondary.copy(), prev.tile_site.copy())
+    before = Assignment(prev.primary, prev.secondary, prev.tile_site)
+    frozen = np.zeros(len(inst.size_mb), dtype=np.bool_)
+    if problem.frozen_until is not None:
+        frozen = problem.survey.obs_start < problem.frozen_until
+    rows = np.arange(len(inst.size_mb))
+    stuck = ~inst.obs_up[rows, state.primary] | ~inst.obs_up[rows, state.secondary]
+    tile_rows = np.arange(len(inst.tile_day))
+    stuck_tiles = ~inst.tile_up[tile_rows, state.tile_site]
+    days = np.unique(np.concatenate([inst.obs_day[stuck], inst.tile_day[stuck_tiles]]))
+    churn = int(np.median(inst.size_mb))  # moving one role costs about one input copied
+    for _ in range(3):
+        for lo in _spans(days):
+            free = np.flatnonzero((inst.obs_day >= lo - 1) & (inst.obs_day < lo + 5) & ~frozen)
+            if len(free) == 0 or time.monotonic() >= deadline:
+                continue
+            budget = min(3.0, max(0.1, deadline - time.monotonic()))
+            solve_window(inst, state, free, budget, workers, True, before, churn, seed)
+        days = violating_days(inst, state)
+        if not len(days) or time.monotonic() >= deadline:
+            break
+    return Plan(state.primary, state.secondary, state.tile_site)
+
+
+def _spans(days: IntArray, width: int = 4) -> list[int]:
+    """First days of `width`-day spans covering the given days."""
+    firsts: list[int] = []
+    for d in np.sort(days).tolist():
+        if not firsts or d >= firsts[-1] + width:
+            firsts.append(int(d))
+    return firsts

@@ -25,6 +25,7 @@ class DayTargets:
 
     primary: FloatArray
     secondary: FloatArray
+    disturbed: BoolArray  # [day, site]: inside one of the site's re-planned stretches
 
 
 def disturbed_stretches(short: BoolArray, pad: int) -> list[tuple[int, int]]:
@@ -120,4 +121,4 @@ def plan_targets(
     free_share = np.where(pinned, 0.0, shares[None, :] * (available > 0))
     weight = free_share / np.maximum(free_share.sum(axis=1, keepdims=True), 1e-12)
     targets = np.maximum(targets + residual[:, None] * weight, 0.0)
-    return DayTargets(primary=targets, secondary=targets.copy())
+    return DayTargets(primary=targets, secondary=targets.copy(), disturbed=pinned)
