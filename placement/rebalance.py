@@ -43,9 +43,10 @@ def rebalance(
     ends = np.concatenate([[n_days], np.minimum(np.arange(n_windows) + window_days, n_days)])
     order = np.argsort(days, kind="stable")
     sorted_days = days[order]
+    stuck = np.zeros((n_windows + 1, len(shares)), dtype=np.bool_)
     for _ in range(MAX_ROUNDS):
         deviation = window_deviation(weights, days, sites, shares, window_days, n_days)
-        excess = np.abs(deviation) - tolerance
+        excess = np.where(stuck, -np.inf, np.abs(deviation) - tolerance)
         w, s = np.unravel_index(int(np.argmax(excess)), excess.shape)
         if excess[w, s] <= 0:
             break
@@ -56,6 +57,7 @@ def rebalance(
         need = excess[w, s] * float(weights[order[lo:hi]].sum())
         if deviation[w, s] > 0:  # too much at s: move its cheapest items to under-target sites
             pool = members[sites[members] == s]
+            pool = pool[room_down[days[pool], s] >= weights[pool]]
             under = deviation[w] < 0
             fits = under[None, :] & (room_up[days[pool]] >= weights[pool][:, None])
             cost = value[pool, s][:, None] - np.where(fits, value[pool], -np.inf)
@@ -70,8 +72,9 @@ def rebalance(
             price = value[pool, sites[pool]] - value[pool, s]
         ok = np.isfinite(price)
         pool, dest, price = pool[ok], dest[ok], price[ok]
-        if len(pool) == 0:
-            break
+        if len(pool) == 0:  # nothing can move here without breaking another window
+            stuck[w, s] = True
+            continue
         ranked = np.argsort(price, kind="stable")
         moved = np.cumsum(weights[pool[ranked]])
         take = ranked[: int(np.searchsorted(moved, need)) + 1]
