@@ -99,28 +99,21 @@ def construct(problem: Problem, margin: float) -> Plan:
     obs_movable = ~fixed_mask if fixed_mask is not None else None
     tol = rules.tolerance * 0.98
     for _ in range(2):  # fixing one role's windows can disturb what the tiles prefer
-        primary = rebalance(
-            survey.obs_size_gb,
-            primary,
-            _obs_value(survey, primary, secondary, tile_site, obs_up, secondary),
-            day,
-            shares,
-            tol,
-            rules.window_days,
-            n_days,
-            obs_movable,
-        )
-        secondary = rebalance(
-            survey.obs_size_gb,
-            secondary,
-            _obs_value(survey, secondary, primary, tile_site, obs_up, primary),
-            day,
-            shares,
-            tol,
-            rules.window_days,
-            n_days,
-            obs_movable,
-        )
+        for role in ("primary", "secondary"):
+            mine, other = (primary, secondary) if role == "primary" else (secondary, primary)
+            value = _obs_value(survey, mine, other, tile_site, obs_up)
+            moved = rebalance(
+                survey.obs_size_gb,
+                mine,
+                value,
+                day,
+                shares,
+                tol,
+                rules.window_days,
+                n_days,
+                obs_movable,
+            )
+            primary, secondary = (moved, other) if role == "primary" else (other, moved)
         tile_site = rebalance(
             np.ones(survey.n_tiles),
             tile_site,
@@ -141,7 +134,6 @@ def _obs_value(
     other: IntArray,
     tile_site: IntArray,
     obs_up: BoolArray,
-    exclude: IntArray,
 ) -> FloatArray:
     """Per observation and site, the tile-input volume kept local if `role` were that site."""
     n_obs, k = obs_up.shape
@@ -155,7 +147,7 @@ def _obs_value(
         survey.obs_size_gb[obs[~covered_by_other]],
     )
     value[~obs_up] = FORBIDDEN
-    value[np.arange(n_obs), exclude] = FORBIDDEN
+    value[np.arange(n_obs), other] = FORBIDDEN  # primary != secondary
     return value
 
 
