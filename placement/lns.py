@@ -121,7 +121,14 @@ def polish(problem: Problem, plan: Plan, remaining: float, options: Any, report:
 
 
 def _repair(
-    inst: Instance, state: Assignment, frozen: Any, deadline: float, workers: int, seed: int
+    inst: Instance,
+    state: Assignment,
+    frozen: Any,
+    deadline: float,
+    workers: int,
+    seed: int,
+    previous: Assignment | None = None,
+    churn: int = 0,
 ) -> None:
     """Re-solve stretches of out-of-bounds days (up to a window long) until none is left."""
     for _ in range(20):
@@ -136,7 +143,7 @@ def _repair(
             )
             if len(free):
                 budget = min(8.0, max(0.1, deadline - time.monotonic()))
-                solve_window(inst, state, free, budget, workers, seed=seed)
+                solve_window(inst, state, free, budget, workers, True, previous, churn, seed)
 
 
 def _window_priority(
@@ -177,16 +184,16 @@ def replan(problem: Problem, time_limit: float, workers: int, seed: int = 0) -> 
     stuck_tiles = ~inst.tile_up[tile_rows, state.tile_site]
     days = np.unique(np.concatenate([inst.obs_day[stuck], inst.tile_day[stuck_tiles]]))
     churn = int(np.median(inst.size_mb))  # moving one role costs about one input copied
-    for _ in range(3):
-        for lo in _spans(days):
-            free = np.flatnonzero((inst.obs_day >= lo - 1) & (inst.obs_day < lo + 5) & ~frozen)
-            if len(free) == 0 or time.monotonic() >= deadline:
-                continue
-            budget = min(3.0, max(0.1, deadline - time.monotonic()))
-            solve_window(inst, state, free, budget, workers, True, before, churn, seed)
-        days = violating_days(inst, state)
-        if not len(days) or time.monotonic() >= deadline:
-            break
+    spans = _spans(days)
+    for done, lo in enumerate(spans):
+        free = np.flatnonzero((inst.obs_day >= lo - 1) & (inst.obs_day < lo + 5) & ~frozen)
+        if len(free) == 0 or time.monotonic() >= deadline:
+            continue
+        # work stuck on a down site comes first: share what is left among those spans
+        budget = max(0.1, 0.7 * (deadline - time.monotonic()) / (len(spans) - done))
+        solve_window(inst, state, free, budget, workers, True, before, churn, seed)
+    # the outage's windows now lack the site's share: re-solve them around it, churn still costs
+    _repair(inst, state, frozen, deadline, workers, seed, before, churn)
     return Plan(state.primary, state.secondary, state.tile_site)
 
 

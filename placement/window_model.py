@@ -99,11 +99,12 @@ def solve_window(
         sites = (
             np.flatnonzero(inst.obs_up[o]) if inst.obs_up[o].sum() >= 2 else np.arange(k)
         ).tolist()
+        hint_p, hint_s = _feasible_hint(int(plan.primary[o]), int(plan.secondary[o]), sites)
         for s in sites:
             x[o, s], y[o, s] = model.new_bool_var(""), model.new_bool_var("")
             model.add(x[o, s] + y[o, s] <= 1)
-            model.add_hint(x[o, s], int(plan.primary[o] == s))
-            model.add_hint(y[o, s], int(plan.secondary[o] == s))
+            model.add_hint(x[o, s], int(hint_p == s))
+            model.add_hint(y[o, s], int(hint_s == s))
         model.add_exactly_one(x[o, s] for s in sites)
         model.add_exactly_one(y[o, s] for s in sites)
         if previous is not None and churn_mb:
@@ -119,9 +120,12 @@ def solve_window(
         sites = (
             np.flatnonzero(inst.tile_up[t]) if inst.tile_up[t].any() else np.arange(k)
         ).tolist()
+        t_hint_missing = int(plan.tile_site[t]) not in sites
         for s in sites:
             z[t, s] = model.new_bool_var("")
-            model.add_hint(z[t, s], int(plan.tile_site[t] == s))
+            model.add_hint(
+                z[t, s], int(plan.tile_site[t] == s or (t_hint_missing and s == sites[0]))
+            )
         model.add_exactly_one(z[t, s] for s in sites)
         if previous is not None and churn_mb:
             objective.append(churn_mb * (1 - z.get((t, int(previous.tile_site[t])), 0)))
@@ -182,6 +186,16 @@ def solve_window(
         changed |= site != plan.tile_site[t]
         plan.tile_site[t] = site
     return changed, solver.best_objective_bound
+
+
+def _feasible_hint(primary: int, secondary: int, sites: list[int]) -> tuple[int, int]:
+    """The current roles, moved to allowed sites where they are not (a complete hint lets
+    CP-SAT start from a solution even when new maintenance strands the old one)."""
+    if primary not in sites:
+        primary = next(s for s in sites if s != secondary)
+    if secondary not in sites or secondary == primary:
+        secondary = next(s for s in sites if s != primary)
+    return primary, secondary
 
 
 def _bounded(
