@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from placement.evaluate import window_deviation
-from placement.model import BoolArray, FloatArray, IntArray
+from placement.model import BoolArray, FloatArray, IntArray, Survey
 
 MAX_ROUNDS = 5000
 FORBIDDEN = -1e14  # value of a site an item may not move to
@@ -106,3 +106,39 @@ def _room(
     smallest = view(vol, window_days)[:n_days].min(axis=-1)[:, None]
     del n_windows
     return (tolerance - top) * smallest, (tolerance + bottom) * smallest
+
+
+def obs_values(
+    survey: Survey,
+    role: IntArray,
+    other: IntArray,
+    tile_site: IntArray,
+    obs_up: BoolArray,
+) -> FloatArray:
+    """Per observation and site, the tile-input volume kept local if `role` were that site."""
+    n_obs, k = obs_up.shape
+    link_site = np.repeat(tile_site, np.diff(survey.tile_ptr))
+    obs = survey.tile_obs
+    covered_by_other = other[obs] == link_site
+    value = np.zeros((n_obs, k))
+    np.add.at(
+        value,
+        (obs[~covered_by_other], link_site[~covered_by_other]),
+        survey.obs_size_gb[obs[~covered_by_other]],
+    )
+    value[~obs_up] = FORBIDDEN
+    value[np.arange(n_obs), other] = FORBIDDEN  # primary != secondary
+    return value
+
+
+def tile_values(
+    survey: Survey, primary: IntArray, secondary: IntArray, tile_up: BoolArray
+) -> FloatArray:
+    """Per tile and site, the input volume stored there (primary or secondary)."""
+    link_tiles = survey.link_tiles()
+    size = survey.obs_size_gb[survey.tile_obs]
+    value = np.zeros(tile_up.shape)
+    np.add.at(value, (link_tiles, primary[survey.tile_obs]), size)
+    np.add.at(value, (link_tiles, secondary[survey.tile_obs]), size)
+    value[~tile_up] = FORBIDDEN
+    return value

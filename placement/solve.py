@@ -13,8 +13,8 @@ from placement.calendar import obs_availability, obs_days, tile_availability, ti
 from placement.evaluate import copies, plan_stats
 from placement.feasibility import InfeasibleError, precheck, stretch_message
 from placement.greedy import StreamInputs, best_tile_sites, obs_tiles, stream_assign
-from placement.model import BoolArray, FloatArray, IntArray, Plan, Problem, Survey
-from placement.rebalance import FORBIDDEN, rebalance
+from placement.model import FloatArray, Plan, Problem
+from placement.rebalance import obs_values, rebalance, tile_values
 from placement.targets import plan_targets
 
 
@@ -107,7 +107,7 @@ def construct(problem: Problem, margin: float, band_factor: float = 1.0) -> Plan
     for _ in range(2):  # fixing one role's windows can disturb what the tiles prefer
         for role in ("primary", "secondary"):
             mine, other = (primary, secondary) if role == "primary" else (secondary, primary)
-            value = _obs_value(survey, mine, other, tile_site, obs_up)
+            value = obs_values(survey, mine, other, tile_site, obs_up)
             moved = rebalance(
                 survey.obs_size_gb,
                 mine,
@@ -123,7 +123,7 @@ def construct(problem: Problem, margin: float, band_factor: float = 1.0) -> Plan
         tile_site = rebalance(
             np.ones(survey.n_tiles),
             tile_site,
-            _tile_value(survey, primary, secondary, tile_up),
+            tile_values(survey, primary, secondary, tile_up),
             t_day,
             shares,
             tol,
@@ -132,42 +132,6 @@ def construct(problem: Problem, margin: float, band_factor: float = 1.0) -> Plan
             tiles_movable,
         )
     return Plan(primary, secondary, tile_site)
-
-
-def _obs_value(
-    survey: Survey,
-    role: IntArray,
-    other: IntArray,
-    tile_site: IntArray,
-    obs_up: BoolArray,
-) -> FloatArray:
-    """Per observation and site, the tile-input volume kept local if `role` were that site."""
-    n_obs, k = obs_up.shape
-    link_site = np.repeat(tile_site, np.diff(survey.tile_ptr))
-    obs = survey.tile_obs
-    covered_by_other = other[obs] == link_site
-    value = np.zeros((n_obs, k))
-    np.add.at(
-        value,
-        (obs[~covered_by_other], link_site[~covered_by_other]),
-        survey.obs_size_gb[obs[~covered_by_other]],
-    )
-    value[~obs_up] = FORBIDDEN
-    value[np.arange(n_obs), other] = FORBIDDEN  # primary != secondary
-    return value
-
-
-def _tile_value(
-    survey: Survey, primary: IntArray, secondary: IntArray, tile_up: BoolArray
-) -> FloatArray:
-    """Per tile and site, the input volume stored there (primary or secondary)."""
-    link_tiles = survey.link_tiles()
-    size = survey.obs_size_gb[survey.tile_obs]
-    value = np.zeros(tile_up.shape)
-    np.add.at(value, (link_tiles, primary[survey.tile_obs]), size)
-    np.add.at(value, (link_tiles, secondary[survey.tile_obs]), size)
-    value[~tile_up] = FORBIDDEN
-    return value
 
 
 def _valid_start(problem: Problem) -> Plan:
