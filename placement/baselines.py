@@ -1,7 +1,8 @@
 """The two baselines every result is compared with, as real plans in the same format.
 
 - round-robin: in time order, each observation goes to the available site furthest behind
-  its capacity share (primary), the next one (secondary); tiles likewise by count.
+  its capacity share (primary), the next one (secondary); each tile to the site holding most
+  of its input volume.
 - greedy-sky: the streaming greedy with nothing but the sky: each observation goes to the
   sites already holding most of its tiles' inputs, capped only by each site's share over the
   whole horizon (no rolling windows, no maintenance look-ahead).
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from placement.calendar import obs_availability, obs_days, tile_availability, tile_ready
+from placement.calendar import obs_availability, obs_days, tile_availability
 from placement.greedy import StreamInputs, best_tile_sites, obs_tiles, stream_assign
 from placement.model import Plan, Problem
 
@@ -37,13 +38,14 @@ def round_robin(problem: Problem) -> Plan:
         primary[i], secondary[i] = p, s
         given_p[p] += size
         given_s[s] += size
-    tile_up = tile_availability(problem)
-    tile_site = np.zeros(survey.n_tiles, dtype=np.int64)
-    counts = np.zeros(k)
-    for n, t in enumerate(np.argsort(tile_ready(survey), kind="stable"), start=1):
-        site = int(np.argmax(np.where(tile_up[t], shares * n - counts, -np.inf)))
-        tile_site[t] = site
-        counts[site] += 1
+    # each tile goes where most of its input volume already is (ties: the lower site index)
+    link_tiles = survey.link_tiles()
+    link_size = survey.obs_size_gb[survey.tile_obs]
+    local = np.zeros((survey.n_tiles, k))
+    np.add.at(local, (link_tiles, primary[survey.tile_obs]), link_size)
+    np.add.at(local, (link_tiles, secondary[survey.tile_obs]), link_size)
+    local[~tile_availability(problem)] = -np.inf
+    tile_site = np.asarray(np.argmax(local, axis=1), dtype=np.int64)
     return Plan(primary, secondary, tile_site)
 
 
@@ -64,7 +66,7 @@ def greedy_sky(problem: Problem) -> Plan:
         obs_tile_ptr=ptr,
         obs_tile_idx=idx,
     )
-    band = problem.rules.tolerance * float(survey.obs_size_gb.sum())
+    band = np.full(line.shape, problem.rules.tolerance * float(survey.obs_size_gb.sum()))
     primary, secondary, local = stream_assign(inputs, (line, line), band)
     return Plan(primary, secondary, best_tile_sites(local))
 

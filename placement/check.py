@@ -156,30 +156,9 @@ def check_plan(problem: Problem, plan: Plan) -> CheckResult:
         first = float(np.floor(survey.obs_start.min() / DAY) * DAY)
         size = survey.obs_size_gb
         n_days = int(days.max()) + 1  # the horizon: first to last observation day
-        _balance(
-            "primary",
-            size,
-            days,
-            plan.primary,
-            shares,
-            problem,
-            problem.rules.window_days,
-            out,
-            first,
-            n_days,
-        )
-        _balance(
-            "secondary",
-            size,
-            days,
-            plan.secondary,
-            shares,
-            problem,
-            problem.rules.window_days,
-            out,
-            first,
-            n_days,
-        )
+        for role, chosen in (("primary", plan.primary), ("secondary", plan.secondary)):
+            window = problem.rules.window_days
+            _balance(role, size, days, chosen, shares, problem, window, out, first, n_days)
         ready = np.array(
             [
                 survey.obs_start[survey.tile_obs[survey.tile_ptr[t] : survey.tile_ptr[t + 1]]].max()

@@ -45,7 +45,7 @@ def obs_tiles(n_obs: int, tile_ptr: IntArray, tile_obs: IntArray) -> tuple[IntAr
 def stream_assign(
     inputs: StreamInputs,
     targets: tuple[FloatArray, FloatArray],
-    band_gb: float,
+    band_gb: FloatArray,
     fixed: tuple[IntArray, IntArray] | None = None,
     fixed_mask: BoolArray | None = None,
 ) -> tuple[IntArray, IntArray, FloatArray]:
@@ -53,7 +53,8 @@ def stream_assign(
 
     targets: per-day target volume per site, for primaries and for secondaries. Each site's
     running volume stays within ±`band_gb` of its running target: a site above the band may
-    not take more, a site below it must. Observations in `fixed_mask` keep `fixed` sites.
+    not take more, a site below it must; band_gb[d, s] is the band on day d. Observations in
+    `fixed_mask` keep their `fixed` sites.
     """
     n_obs, k = inputs.obs_up.shape
     n_days = targets[0].shape[0]
@@ -78,12 +79,12 @@ def stream_assign(
             p, s = int(fixed[0][i]), int(fixed[1][i])
         else:
             gain_p = np.maximum(rows + size - top[:, None], 0.0).sum(axis=0)
-            p = _pick(gain_p, ahead[0], size, band_gb, up)
+            p = _pick(gain_p, ahead[0], size, band_gb[d], up)
             with_p = np.maximum(top, rows[:, p] + size)
             gain_s = np.maximum(rows + size - with_p[:, None], 0.0).sum(axis=0)
             up_s = up.copy()
             up_s[p] = False
-            s = _pick(gain_s, ahead[1], size, band_gb, up_s)
+            s = _pick(gain_s, ahead[1], size, band_gb[d], up_s)
         primary[i], secondary[i] = p, s
         done[0][p] += size
         done[1][s] += size
@@ -94,7 +95,7 @@ def stream_assign(
     return primary, secondary, local
 
 
-def _pick(gain: FloatArray, ahead: FloatArray, size: float, band: float, up: BoolArray) -> int:
+def _pick(gain: FloatArray, ahead: FloatArray, size: float, band: FloatArray, up: BoolArray) -> int:
     """The best site by gain among those the band allows; a site below the band must take it."""
     behind = up & (ahead < -band)
     fits = up & (ahead + size <= band)

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from placement.calendar import obs_availability, obs_days, tile_availability, tile_days
+from placement.calendar import obs_availability, obs_days, tile_availability, tile_days, tile_ready
 from placement.evaluate import copies, plan_stats
 from placement.feasibility import InfeasibleError, precheck, stretch_message
 from placement.greedy import StreamInputs, best_tile_sites, obs_tiles, stream_assign
 from placement.model import FloatArray, Plan, Problem
+from placement.rebalance import obs_values, rebalance, tile_values
 from placement.targets import plan_targets
-from placement.tiles import balance_tiles
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,14 @@ def _quiet(_: Progress) -> None:
     return None
 
 
-def construct(problem: Problem, margin: float) -> Plan:
-    """A valid start: targets within `margin` x tolerance, the greedy in a band around them,
-    then tiles balanced."""
+def construct(problem: Problem, margin: float, band_factor: float = 1.0) -> Plan:
+    """A start: targets (LP within `margin` x tolerance around outages), the greedy in a band
+    around them, then the windows still out of bounds repaired by the cheapest moves.
+
+    band_factor > 1 lets the greedy run further from its targets (longer, more local runs)
+    and leaves more to the repair; 1 keeps every window in bounds by construction away from
+    outages.
+    """
     survey, rules = problem.survey, problem.rules
     shares, k = problem.shares(), len(problem.sites)
     day = obs_days(survey)
@@ -68,15 +73,11 @@ def construct(problem: Problem, margin: float) -> Plan:
     if isinstance(targets, list):
         raise InfeasibleError(stretch_message(problem, targets))
     window_volume = np.convolve(day_volume, np.ones(min(rules.window_days, n_days)), mode="valid")
-    # |running - target| <= band at both ends of a window keeps it inside the tolerance left
-    band = max(
-        0.0,
-        (
-            (1 - margin) * rules.tolerance * float(window_volume.min())
-            - float(survey.obs_size_gb.max())
-        )
-        / 2,
-    )
+    # |running - target| <= band at both ends of a window keeps its share within tolerance;
+    # inside a site's re-planned stretch the LP used most of the tolerance, so the band narrows
+    volume = band_factor * rules.tolerance * float(window_volume.min())
+    wide = (volume - float(survey.obs_size_gb.max())) / 2
+    band = np.where(targets.disturbed, (1 - margin) * max(wide, 0.0), max(wide, 0.0))
     ptr, idx = obs_tiles(survey.n_obs, survey.tile_ptr, survey.tile_obs)
     inputs = StreamInputs(
         order=np.argsort(survey.obs_start, kind="stable"),
@@ -87,7 +88,7 @@ def construct(problem: Problem, margin: float) -> Plan:
         obs_tile_ptr=ptr,
         obs_tile_idx=idx,
     )
-    fixed, fixed_mask, frozen_tiles = None, None, None
+    fixed, fixed_mask = None, None
     if problem.previous is not None and problem.frozen_until is not None:
         fixed = (problem.previous.primary, problem.previous.secondary)
         fixed_mask = survey.obs_start < problem.frozen_until
@@ -96,44 +97,69 @@ def construct(problem: Problem, margin: float) -> Plan:
     )
     tile_site = best_tile_sites(local)
     t_day = tile_days(survey)
-    if problem.previous is not None and problem.frozen_until is not None:
-        from placement.calendar import tile_ready
-
-        frozen_tiles = np.flatnonzero(tile_ready(survey) < problem.frozen_until)
+    tiles_movable = np.ones(survey.n_tiles, dtype=np.bool_)
+    if fixed_mask is not None and problem.previous is not None and problem.frozen_until is not None:
+        frozen_tiles = tile_ready(survey) < problem.frozen_until
         tile_site[frozen_tiles] = problem.previous.tile_site[frozen_tiles]
-    tile_site = balance_tiles(
-        tile_site,
-        local,
-        t_day,
-        shares,
-        rules.tolerance * 0.98,
-        rules.tile_window_days,
-        int(day.max()) + 1,
-        frozen_tiles,
-    )
+        tiles_movable = ~frozen_tiles
+    obs_movable = ~fixed_mask if fixed_mask is not None else None
+    tol = rules.tolerance * 0.98
+    for _ in range(2):  # fixing one role's windows can disturb what the tiles prefer
+        for role in ("primary", "secondary"):
+            mine, other = (primary, secondary) if role == "primary" else (secondary, primary)
+            value = obs_values(survey, mine, other, tile_site, obs_up)
+            moved = rebalance(
+                survey.obs_size_gb,
+                mine,
+                value,
+                day,
+                shares,
+                tol,
+                rules.window_days,
+                n_days,
+                obs_movable,
+            )
+            primary, secondary = (moved, other) if role == "primary" else (other, moved)
+        tile_site = rebalance(
+            np.ones(survey.n_tiles),
+            tile_site,
+            tile_values(survey, primary, secondary, tile_up),
+            t_day,
+            shares,
+            tol,
+            rules.tile_window_days,
+            n_days,
+            tiles_movable,
+        )
     return Plan(primary, secondary, tile_site)
 
 
 def _valid_start(problem: Problem) -> Plan:
-    """The greedy with the widest band first; narrower bands when the LP or the bands fail."""
+    """The greedy at several LP margins: the first valid start, else the least violating one."""
     from placement.lns import instance_of, violating_days
     from placement.window_model import Assignment
 
     inst = instance_of(problem)
     error: InfeasibleError | None = None
-    plan: Plan | None = None
-    for margin in (0.25, 0.4, 0.6, 0.9):
+    best: tuple[int, Plan] | None = None
+    # a wide band first (fewer copies, measured: 3.0% vs 5.3% on the full survey)
+    for margin, band_factor in ((0.6, 1.5), (0.6, 1.0), (0.8, 1.0), (0.95, 1.0)):
         try:
-            plan = construct(problem, margin)
+            plan = construct(problem, margin, band_factor)
         except InfeasibleError as exc:
             error = exc
             continue
-        if not len(violating_days(inst, Assignment(plan.primary, plan.secondary, plan.tile_site))):
-            return plan
-    if plan is None and error is not None:
+        bad = len(violating_days(inst, Assignment(plan.primary, plan.secondary, plan.tile_site)))
+        if best is None or bad < best[0]:
+            best = (bad, plan)
+        if bad == 0:
+            break
+    if best is None:
+        assert error is not None
         raise error
-    assert plan is not None
-    return plan  # with violations: polishing (soft bounds) repairs them, `check` reports the rest
+    return best[
+        1
+    ]  # with violations: polishing (soft bounds) repairs them, `check` reports the rest
 
 
 def solve(
@@ -148,6 +174,12 @@ def solve(
     report = progress or _quiet
     began = time.monotonic()
     precheck(problem)
+    if problem.previous is not None:
+        from placement.lns import replan
+
+        report(Progress("re-plan affected days", float("nan"), 0.0, 0.0))
+        plan = replan(problem, options.time_limit, options.workers, options.seed)
+        return _with_stats(problem, plan, began)
     report(Progress("balance targets and greedy", float("nan"), 0.0, 0.0))
     plan = _valid_start(problem)
     survey = problem.survey
@@ -158,6 +190,11 @@ def solve(
 
         remaining = options.time_limit - (time.monotonic() - began)
         plan = polish(problem, plan, remaining, options, report)
+    return _with_stats(problem, plan, began)
+
+
+def _with_stats(problem: Problem, plan: Plan, began: float) -> Plan:
+    survey = problem.survey
     stats = plan_stats(
         survey,
         plan,
@@ -166,5 +203,10 @@ def solve(
         problem.shares(),
         (problem.rules.window_days, problem.rules.tile_window_days),
     )
+    if problem.previous is not None:
+        prev = problem.previous
+        moved = (prev.primary != plan.primary) | (prev.secondary != plan.secondary)
+        stats["moved_observations"] = float(moved.sum())
+        stats["moved_tiles"] = float((prev.tile_site != plan.tile_site).sum())
     stats["solve_seconds"] = time.monotonic() - began
     return Plan(plan.primary, plan.secondary, plan.tile_site, stats)

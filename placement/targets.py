@@ -25,6 +25,7 @@ class DayTargets:
 
     primary: FloatArray
     secondary: FloatArray
+    disturbed: BoolArray  # [day, site]: inside one of the site's re-planned stretches
 
 
 def disturbed_stretches(short: BoolArray, pad: int) -> list[tuple[int, int]]:
@@ -85,6 +86,35 @@ def _site_lp(
     return np.array([v.solution_value() for v in amounts])
 
 
+def _role_targets(
+    day_volume: FloatArray,
+    available: FloatArray,
+    cap: FloatArray,
+    shares: FloatArray,
+    tolerance: float,
+    window_days: int,
+) -> tuple[FloatArray, BoolArray, list[tuple[int, int, int]]]:
+    """One role's targets: share line, re-planned per site around its outages within `cap`."""
+    k = len(shares)
+    targets = shares[None, :] * day_volume[:, None]
+    pinned = np.zeros(targets.shape, dtype=np.bool_)
+    failed = []
+    for s in range(k):
+        short = available[:, s] < day_volume - 1e-9
+        for lo, hi in disturbed_stretches(short, 3 * window_days):
+            amounts = _site_lp(lo, hi, day_volume, cap[:, s], shares[s], tolerance, window_days)
+            if amounts is None:
+                failed.append((s, lo, hi))
+                continue
+            targets[lo:hi, s] = amounts
+            pinned[lo:hi, s] = True
+    # the sites not re-planned on a day absorb what the re-planned ones took more or less
+    residual = day_volume - targets.sum(axis=1)
+    free_share = np.where(pinned, 0.0, shares[None, :] * (cap > 0))
+    weight = free_share / np.maximum(free_share.sum(axis=1, keepdims=True), 1e-12)
+    return np.maximum(targets + residual[:, None] * weight, 0.0), pinned, failed
+
+
 def plan_targets(
     day_volume: FloatArray,
     available: FloatArray,
@@ -96,28 +126,16 @@ def plan_targets(
     (site, first day, end day) stretches.
 
     day_volume[d]: volume observed on day d; available[d, s]: the part of it site s may
-    take (maintenance).
+    take (maintenance). Secondaries are planned after primaries, in what each site has left
+    that day (an observation is never its own secondary).
     """
-    k = len(shares)
-    targets = shares[None, :] * day_volume[:, None]
-    pinned = np.zeros(targets.shape, dtype=np.bool_)
-    failed = []
-    for s in range(k):
-        short = available[:, s] < day_volume - 1e-9
-        for lo, hi in disturbed_stretches(short, 3 * window_days):
-            amounts = _site_lp(
-                lo, hi, day_volume, available[:, s], shares[s], tolerance, window_days
-            )
-            if amounts is None:
-                failed.append((s, lo, hi))
-                continue
-            targets[lo:hi, s] = amounts
-            pinned[lo:hi, s] = True
-    if failed:
-        return failed
-    # the sites not re-planned on a day absorb what the re-planned ones took more or less
-    residual = day_volume - targets.sum(axis=1)
-    free_share = np.where(pinned, 0.0, shares[None, :] * (available > 0))
-    weight = free_share / np.maximum(free_share.sum(axis=1, keepdims=True), 1e-12)
-    targets = np.maximum(targets + residual[:, None] * weight, 0.0)
-    return DayTargets(primary=targets, secondary=targets.copy())
+    primary, pinned, failed = _role_targets(
+        day_volume, available, available, shares, tolerance, window_days
+    )
+    left = np.maximum(available - primary, 0.0)
+    secondary, pinned_s, failed_s = _role_targets(
+        day_volume, available, left, shares, tolerance, window_days
+    )
+    if failed or failed_s:
+        return failed + failed_s
+    return DayTargets(primary=primary, secondary=secondary, disturbed=pinned | pinned_s)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -76,7 +77,6 @@ def solve_window(
     With `soft`, share bounds may be broken at VIOLATION_COST per MB; otherwise they are hard.
     """
     k = len(inst.shares)
-    n_days = len(inst.day_volume_cum) - 1
     model = cp_model.CpModel()
     free = np.zeros(len(inst.size_mb), dtype=np.bool_)
     free[free_obs] = True
@@ -99,11 +99,12 @@ def solve_window(
         sites = (
             np.flatnonzero(inst.obs_up[o]) if inst.obs_up[o].sum() >= 2 else np.arange(k)
         ).tolist()
+        hint_p, hint_s = _feasible_hint(int(plan.primary[o]), int(plan.secondary[o]), sites)
         for s in sites:
             x[o, s], y[o, s] = model.new_bool_var(""), model.new_bool_var("")
             model.add(x[o, s] + y[o, s] <= 1)
-            model.add_hint(x[o, s], int(plan.primary[o] == s))
-            model.add_hint(y[o, s], int(plan.secondary[o] == s))
+            model.add_hint(x[o, s], int(hint_p == s))
+            model.add_hint(y[o, s], int(hint_s == s))
         model.add_exactly_one(x[o, s] for s in sites)
         model.add_exactly_one(y[o, s] for s in sites)
         if previous is not None and churn_mb:
@@ -119,9 +120,12 @@ def solve_window(
         sites = (
             np.flatnonzero(inst.tile_up[t]) if inst.tile_up[t].any() else np.arange(k)
         ).tolist()
+        t_hint_missing = int(plan.tile_site[t]) not in sites
         for s in sites:
             z[t, s] = model.new_bool_var("")
-            model.add_hint(z[t, s], int(plan.tile_site[t] == s))
+            model.add_hint(
+                z[t, s], int(plan.tile_site[t] == s or (t_hint_missing and s == sites[0]))
+            )
         model.add_exactly_one(z[t, s] for s in sites)
         if previous is not None and churn_mb:
             objective.append(churn_mb * (1 - z.get((t, int(previous.tile_site[t])), 0)))
@@ -147,8 +151,16 @@ def solve_window(
             elif free[o]:
                 site = int(plan.tile_site[t])
                 objective.append(size * (1 - x.get((o, site), 0) - y.get((o, site), 0)))
-    _balance(model, inst, plan, free, free_obs, x, y, lo, hi, n_days, soft, objective)
-    _tile_balance(model, inst, plan, tile_free, free_tiles, z, lo, hi, soft, objective)
+    for chosen, var in ((plan.primary, x), (plan.secondary, y)):
+        _share_bounds(
+            model, inst, inst.obs_day, inst.size_mb, chosen, free, var,
+            inst.day_volume_cum, inst.window_days, (lo, hi), soft, VIOLATION_COST, objective,
+        )  # fmt: skip
+    _share_bounds(
+        model, inst, inst.tile_day, np.ones(len(inst.tile_day), dtype=np.int64), plan.tile_site,
+        tile_free, z, inst.day_tiles_cum, inst.tile_window_days, (lo, hi), soft,
+        TILE_VIOLATION_COST, objective,
+    )  # fmt: skip
     for s in range(k):  # storage: stored volume (both roles) never above the site's disk
         fixed = int(
             inst.size_mb[~free][(plan.primary[~free] == s) | (plan.secondary[~free] == s)].sum()
@@ -176,6 +188,16 @@ def solve_window(
     return changed, solver.best_objective_bound
 
 
+def _feasible_hint(primary: int, secondary: int, sites: list[int]) -> tuple[int, int]:
+    """The current roles, moved to allowed sites where they are not (a complete hint lets
+    CP-SAT start from a solution even when new maintenance strands the old one)."""
+    if primary not in sites:
+        primary = next(s for s in sites if s != secondary)
+    if secondary not in sites or secondary == primary:
+        secondary = next(s for s in sites if s != primary)
+    return primary, secondary
+
+
 def _bounded(
     model: cp_model.CpModel,
     expr: cp_model.LinearExprT,
@@ -196,45 +218,39 @@ def _bounded(
     objective.append(cost * (over + under))
 
 
-def _balance(model, inst, plan, free, free_obs, x, y, lo, hi, n_days, soft, objective) -> None:  # type: ignore[no-untyped-def]
-    """Primary and secondary volume shares within tolerance in every window touching [lo, hi)."""
-    k = len(inst.shares)
-    for chosen, var in ((plan.primary, x), (plan.secondary, y)):
-        fixed = np.zeros((n_days + 1, k), dtype=np.int64)
-        np.add.at(fixed, (inst.obs_day[~free] + 1, chosen[~free]), inst.size_mb[~free])
-        fixed_cum = fixed.cumsum(axis=0)
-        per_day = {}
-        for d in range(lo, hi):
-            members = free_obs[inst.obs_day[free_obs] == d]
-            for s in range(k):
-                per_day[d, s] = sum(int(inst.size_mb[o]) * var.get((o, s), 0) for o in members)
-        for a, b in _windows(n_days, inst.window_days, lo, hi):
-            volume = int(inst.day_volume_cum[b] - inst.day_volume_cum[a])
-            for s in range(k):
-                const = int(fixed_cum[b, s] - fixed_cum[a, s])
-                expr = sum(per_day[d, s] for d in range(max(a, lo), min(b, hi)))
-                low = math.ceil((inst.shares[s] - inst.tolerance) * volume - 1e-6) - const
-                high = math.floor((inst.shares[s] + inst.tolerance) * volume + 1e-6) - const
-                _bounded(model, expr, low, high, soft, VIOLATION_COST, objective, volume)
-
-
-def _tile_balance(model, inst, plan, tile_free, free_tiles, z, lo, hi, soft, objective) -> None:  # type: ignore[no-untyped-def]
-    """Tile counts per site within tolerance in every tile window touching [lo, hi)."""
-    k = len(inst.shares)
-    n_days = len(inst.day_tiles_cum) - 1
+def _share_bounds(
+    model: cp_model.CpModel,
+    inst: Instance,
+    days: IntArray,
+    weights: IntArray,
+    chosen: IntArray,
+    free: BoolArray,
+    var: dict[tuple[int, int], cp_model.IntVar],
+    totals_cum: IntArray,
+    length: int,
+    span: tuple[int, int],
+    soft: bool,
+    cost: int,
+    objective: list[cp_model.LinearExprT],
+) -> None:
+    """Each site's share of `weights` within tolerance in every `length`-day window (and the
+    horizon) touching the free days `span`; the fixed items count as constants."""
+    k, n_days = len(inst.shares), len(totals_cum) - 1
+    lo, hi = span
     fixed = np.zeros((n_days + 1, k), dtype=np.int64)
-    np.add.at(fixed, (inst.tile_day[~tile_free] + 1, plan.tile_site[~tile_free]), 1)
+    np.add.at(fixed, (days[~free] + 1, chosen[~free]), weights[~free])
     fixed_cum = fixed.cumsum(axis=0)
-    per_day = {}
+    items = np.flatnonzero(free)
+    per_day: dict[tuple[int, int], Any] = {}
     for d in range(lo, hi):
-        members = free_tiles[inst.tile_day[free_tiles] == d]
+        members = items[days[items] == d].tolist()
         for s in range(k):
-            per_day[d, s] = sum(z.get((t, s), 0) for t in members)
-    for a, b in _windows(n_days, inst.tile_window_days, lo, hi):
-        count = int(inst.day_tiles_cum[b] - inst.day_tiles_cum[a])
+            per_day[d, s] = sum(int(weights[i]) * var.get((i, s), 0) for i in members)
+    for a, b in _windows(n_days, length, lo, hi):
+        total = int(totals_cum[b] - totals_cum[a])
         for s in range(k):
             const = int(fixed_cum[b, s] - fixed_cum[a, s])
             expr = sum(per_day[d, s] for d in range(max(a, lo), min(b, hi)))
-            low = math.ceil((inst.shares[s] - inst.tolerance) * count - 1e-9) - const
-            high = math.floor((inst.shares[s] + inst.tolerance) * count + 1e-9) - const
-            _bounded(model, expr, low, high, soft, TILE_VIOLATION_COST, objective, count)
+            low = math.ceil((inst.shares[s] - inst.tolerance) * total - 1e-6) - const
+            high = math.floor((inst.shares[s] + inst.tolerance) * total + 1e-6) - const
+            _bounded(model, expr, low, high, soft, cost, objective, total)
