@@ -1,0 +1,142 @@
+"""The dashboard's pictures: plain rows in, PNG bytes out (matplotlib, no database).
+
+Figures are made with the object API (`Figure` + Agg canvas), never `pyplot`: the server
+draws in worker threads and pyplot's global state is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from matplotlib import dates as mdates
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+# One colour per site, stable across pictures (sites sorted by name pick in order).
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A maintenance window of one site."""
+
+    site: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class PlacedObservation:
+    """An observation of a plan: when and where it was taken, and its primary site."""
+
+    start: datetime
+    ra: float
+    dec: float
+    site: str
+
+
+def site_colours(sites: Sequence[str]) -> dict[str, str]:
+    """A colour for each site name, by sorted name."""
+    return {site: PALETTE[i % len(PALETTE)] for i, site in enumerate(sorted(set(sites)))}
+
+
+def _png(figure: Figure) -> bytes:
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+# matplotlib.dates is untyped; these are the only calls into it.
+_day_number = cast(Callable[[datetime], float], mdates.date2num)
+
+
+def _date_axis(axes: Any) -> None:
+    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
+def maintenance_timeline(sites: Sequence[str], windows: Sequence[Window], now: datetime) -> bytes:
+    """One row per site with its maintenance windows as bars; a line marks `now`."""
+    rows = sorted(sites)
+    figure = Figure(figsize=(9, 0.4 * len(rows) + 1.4))
+    axes = figure.add_subplot()
+    colours = site_colours(rows)
+    for y, site in enumerate(rows):
+        spans = [
+            (_day_number(w.start), _day_number(w.end) - _day_number(w.start))
+            for w in windows
+            if w.site == site
+        ]
+        axes.broken_barh(spans, (y - 0.35, 0.7), facecolors=colours[site])
+    axes.axvline(_day_number(now), color="black", linestyle="--", linewidth=1)
+    axes.set_yticks(range(len(rows)), rows)
+    axes.set_ylim(-0.8, len(rows) - 0.2)
+    _date_axis(axes)
+    axes.set_title("maintenance windows (dashed line: now)")
+    return _png(figure)
+
+
+def sky_map(observations: Sequence[PlacedObservation]) -> bytes:
+    """Observations on the sky (Mollweide), coloured by primary site."""
+    import numpy
+
+    figure = Figure(figsize=(9, 5))
+    axes = figure.add_subplot(projection="mollweide")
+    colours = site_colours([o.site for o in observations])
+    for site, colour in colours.items():
+        mine = [o for o in observations if o.site == site]
+        # Mollweide wants longitude in [-pi, pi]; astronomers draw RA increasing leftwards.
+        ra = numpy.radians([(180.0 - o.ra) for o in mine])
+        dec = numpy.radians([o.dec for o in mine])
+        axes.scatter(ra, dec, s=6, color=colour, label=f"{site} ({len(mine)})")
+    axes.grid(True, alpha=0.3)
+    axes.set_xticklabels([])
+    if colours:
+        axes.legend(loc="lower center", bbox_to_anchor=(0.5, -0.3), ncol=5, fontsize=8)
+    axes.set_title("observations by primary site")
+    return _png(figure)
+
+
+def share_over_time(observations: Sequence[PlacedObservation], bins: int = 20) -> bytes:
+    """Each site's share of primaries per time bin, as stacked areas."""
+    figure = Figure(figsize=(9, 4))
+    axes = figure.add_subplot()
+    if observations:
+        # A few observations per bin at least, or the shares are all 0 or 1.
+        bins = max(1, min(bins, len(observations) // 3))
+        first = min(o.start for o in observations)
+        span = max(o.start for o in observations) - first
+        counts: dict[str, list[int]] = {s: [0] * bins for s in {o.site for o in observations}}
+        for o in observations:
+            # All at one instant (span zero): everything falls in the first bin.
+            index = min(int(bins * ((o.start - first) / span)), bins - 1) if span else 0
+            counts[o.site][index] += 1
+        totals = [sum(column) or 1 for column in zip(*counts.values(), strict=True)]
+        centres = [_day_number(first + span * (i + 0.5) / bins) for i in range(bins)]
+        colours = site_colours(list(counts))
+        names = sorted(counts)
+        shares = [[c / t for c, t in zip(counts[s], totals, strict=True)] for s in names]
+        axes.stackplot(centres, shares, labels=names, colors=[colours[s] for s in names])
+        _date_axis(axes)
+        axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    axes.set_ylim(0, 1)
+    axes.set_ylabel("share of primaries")
+    axes.set_title("per-site share of primaries over time")
+    return _png(figure)
