@@ -76,7 +76,7 @@ async def login(
     principal = await principal_of(request, secret) if secret else None
     if principal is None:
         message = (
-            "unknown or revoked token: paste an archive token (sdc archive token create)"
+            "unknown or revoked token: paste one from sdc archive token create --role reader"
             if secret
             else "enter an archive token"
         )

@@ -114,26 +114,51 @@ def sky_map(observations: Sequence[PlacedObservation]) -> bytes:
     return _png(figure)
 
 
+@dataclass(frozen=True)
+class Shares:
+    """Per-site shares of primaries in equal time bins (each bin's shares sum to 1)."""
+
+    centres: list[datetime]
+    by_site: dict[str, list[float]]
+
+
+def shares_by_bin(observations: Sequence[PlacedObservation], bins: int = 20) -> Shares:
+    """Split the observations' time span into bins; each site's share of each bin's primaries.
+
+    Fewer bins than asked when there are few observations (at least ~3 a bin), or every
+    share would be 0 or 1. An empty bin has share 0 for every site.
+    """
+    if not observations:
+        return Shares([], {})
+    bins = max(1, min(bins, len(observations) // 3))
+    first = min(o.start for o in observations)
+    span = max(o.start for o in observations) - first
+    counts: dict[str, list[int]] = {s: [0] * bins for s in sorted({o.site for o in observations})}
+    for o in observations:
+        # All at one instant (span zero): everything falls in the first bin.
+        index = min(int(bins * ((o.start - first) / span)), bins - 1) if span else 0
+        counts[o.site][index] += 1
+    totals = [sum(column) or 1 for column in zip(*counts.values(), strict=True)]
+    return Shares(
+        centres=[first + span * (i + 0.5) / bins for i in range(bins)],
+        by_site={s: [c / t for c, t in zip(n, totals, strict=True)] for s, n in counts.items()},
+    )
+
+
 def share_over_time(observations: Sequence[PlacedObservation], bins: int = 20) -> bytes:
     """Each site's share of primaries per time bin, as stacked areas."""
     figure = Figure(figsize=(9, 4))
     axes = figure.add_subplot()
-    if observations:
-        # A few observations per bin at least, or the shares are all 0 or 1.
-        bins = max(1, min(bins, len(observations) // 3))
-        first = min(o.start for o in observations)
-        span = max(o.start for o in observations) - first
-        counts: dict[str, list[int]] = {s: [0] * bins for s in {o.site for o in observations}}
-        for o in observations:
-            # All at one instant (span zero): everything falls in the first bin.
-            index = min(int(bins * ((o.start - first) / span)), bins - 1) if span else 0
-            counts[o.site][index] += 1
-        totals = [sum(column) or 1 for column in zip(*counts.values(), strict=True)]
-        centres = [_day_number(first + span * (i + 0.5) / bins) for i in range(bins)]
-        colours = site_colours(list(counts))
-        names = sorted(counts)
-        shares = [[c / t for c, t in zip(counts[s], totals, strict=True)] for s in names]
-        axes.stackplot(centres, shares, labels=names, colors=[colours[s] for s in names])
+    shares = shares_by_bin(observations, bins)
+    if shares.by_site:
+        colours = site_colours(list(shares.by_site))
+        names = list(shares.by_site)
+        axes.stackplot(
+            [_day_number(c) for c in shares.centres],
+            [shares.by_site[s] for s in names],
+            labels=names,
+            colors=[colours[s] for s in names],
+        )
         _date_axis(axes)
         axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     axes.set_ylim(0, 1)

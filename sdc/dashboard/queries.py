@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from eas.core.sites import list_sites, list_windows
@@ -30,7 +31,7 @@ class SiteOverview:
     maintenance_reason: str | None
     maintenance_until: datetime | None
     queue: dict[str, int]
-    running: list[Job]
+    running: list[Row[*tuple[Any, ...]]]  # id, pipeline, target_site
     used_bytes: int
 
     @property
@@ -63,9 +64,11 @@ def site_overviews(session: Session, now: datetime) -> list[SiteOverview]:
             .group_by(Replica.site_name)
         )
     }
-    running: dict[str | None, list[Job]] = {}
-    for job in session.scalars(
-        select(Job).where(Job.state.in_(("CLAIMED", "RUNNING"))).order_by(Job.id)
+    running: dict[str | None, list[Row[*tuple[Any, ...]]]] = {}
+    for job in session.execute(
+        select(Job.id, Job.pipeline, Job.target_site)
+        .where(Job.state.in_(("CLAIMED", "RUNNING")))
+        .order_by(Job.id)
     ):
         running.setdefault(job.target_site, []).append(job)
     current = {w.site_name: w for w in list_windows(session, None, now) if w.start <= now}
@@ -125,18 +128,36 @@ class JobFilter:
     pipeline: str | None = None
 
 
-def find_jobs(session: Session, wanted: JobFilter, limit: int = JOB_LIMIT) -> Sequence[Job]:
-    """Jobs matching every given filter, newest first."""
+# The jobs table's columns: loading whole rows decoded every job's JSON columns, which cost
+# more than the query and the HTML together.
+JOB_COLUMNS = (
+    Job.id,
+    Job.pipeline,
+    Job.state,
+    Job.target_site,
+    Job.obs_id,
+    Job.tile_id,
+    Job.priority,
+    Job.attempts,
+    Job.created,
+    Job.finished,
+)
+
+
+def find_jobs(
+    session: Session, wanted: JobFilter, limit: int = JOB_LIMIT
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """Jobs matching every given filter, newest first (the table's columns only)."""
     if wanted.state is not None and wanted.state not in JOB_STATES:
         raise BadRequest(f"unknown job state {wanted.state!r}; one of {', '.join(JOB_STATES)}")
-    query = select(Job).order_by(Job.id.desc()).limit(limit)
+    query = select(*JOB_COLUMNS).order_by(Job.id.desc()).limit(limit)
     if wanted.state is not None:
         query = query.where(Job.state == wanted.state)
     if wanted.site is not None:
         query = query.where(Job.target_site == wanted.site)
     if wanted.pipeline is not None:
         query = query.where(Job.pipeline == wanted.pipeline)
-    return session.scalars(query).all()
+    return session.execute(query).all()
 
 
 def pipeline_names(session: Session) -> list[str]:
@@ -155,21 +176,16 @@ class JobProducts:
 
 def job_products(session: Session, job_id: int) -> JobProducts:
     """The products a job used and generated; each output is paired with each input."""
-    inputs = list(
-        session.scalars(
-            select(DataProduct)
-            .join(Usage, Usage.product_id == DataProduct.product_id)
-            .where(Usage.job_id == job_id)
-            .order_by(DataProduct.product_id)
+    inputs, outputs = (
+        list(
+            session.scalars(
+                select(DataProduct)
+                .join(edge, edge.product_id == DataProduct.product_id)
+                .where(edge.job_id == job_id)
+                .order_by(DataProduct.product_id)
+            )
         )
-    )
-    outputs = list(
-        session.scalars(
-            select(DataProduct)
-            .join(Generation, Generation.product_id == DataProduct.product_id)
-            .where(Generation.job_id == job_id)
-            .order_by(DataProduct.product_id)
-        )
+        for edge in (Usage, Generation)
     )
     pairs = [(i.product_id, o.product_id) for o in outputs for i in inputs]
     return JobProducts(inputs, outputs, pairs)
