@@ -165,3 +165,64 @@ def share_over_time(observations: Sequence[PlacedObservation], bins: int = 20) -
     axes.set_ylabel("share of primaries")
     axes.set_title("per-site share of primaries over time")
     return _png(figure)
+
+
+@dataclass(frozen=True)
+class LineageNode:
+    """A product in a lineage picture: column 0 is the product asked about, negative
+    columns its ancestors (hops up), positive its descendants (hops down)."""
+
+    product_id: str
+    product_type: str
+    column: int
+
+
+MAX_PER_COLUMN = 12  # more would be unreadable; the page's tables list them all
+
+
+def lineage_picture(nodes: Sequence[LineageNode], edges: Sequence[tuple[str, str]]) -> bytes:
+    """Products as labelled boxes in columns by hops, arrows from each input to its output."""
+    columns: dict[int, list[LineageNode]] = {}
+    for node in sorted(nodes, key=lambda n: (n.column, n.product_type, n.product_id)):
+        columns.setdefault(node.column, []).append(node)
+    where: dict[str, tuple[float, float]] = {}
+    hidden: dict[int, int] = {}
+    for column, members in columns.items():
+        hidden[column] = max(0, len(members) - MAX_PER_COLUMN)
+        for row, node in enumerate(members[:MAX_PER_COLUMN]):
+            where[node.product_id] = (column * 3.0, -row * 1.0)
+    tallest = max((min(len(m), MAX_PER_COLUMN) for m in columns.values()), default=1)
+    figure = Figure(figsize=(2.6 * max(len(columns), 1) + 1, 0.55 * tallest + 1.2))
+    axes = figure.add_subplot()
+    for parent, child in edges:
+        if parent in where and child in where:
+            axes.annotate(
+                "",
+                xy=where[child],
+                xytext=where[parent],
+                arrowprops={"arrowstyle": "->", "color": "grey", "shrinkA": 28, "shrinkB": 28},
+            )
+    for node in nodes:
+        if node.product_id not in where:
+            continue
+        x, y = where[node.product_id]
+        name = node.product_id if len(node.product_id) <= 18 else node.product_id[:16] + "…"
+        axes.text(
+            x,
+            y,
+            f"{name}\n{node.product_type}",
+            ha="center",
+            va="center",
+            fontsize=7,
+            bbox={"boxstyle": "round", "facecolor": "#ffe9a8" if node.column == 0 else "white"},
+        )
+    for column, count in hidden.items():
+        if count:
+            axes.text(column * 3.0, -MAX_PER_COLUMN * 1.0, f"+{count} more", ha="center")
+    xs = [x for x, _ in where.values()] or [0.0]
+    ys = [y for _, y in where.values()] or [0.0]
+    axes.set_xlim(min(xs) - 1.6, max(xs) + 1.6)
+    axes.set_ylim(min(ys) - 1.2, max(ys) + 0.8)
+    axes.set_axis_off()
+    axes.set_title("lineage: inputs on the left, outputs on the right")
+    return _png(figure)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from eas.api.deps import SessionDep
 from eas.core.lineage import walk_lineage
@@ -11,6 +11,7 @@ from eas.core.products import ProductFilter, get_product, query_products
 from eas.errors import BadRequest, NotFound
 from sdc.dashboard.auth import Viewer
 from sdc.dashboard.pages import problem, render
+from sdc.dashboard.plots import LineageNode, lineage_picture
 from sdc.dashboard.queries import product_jobs
 
 router = APIRouter()
@@ -76,3 +77,19 @@ def product_page(
         "descendants": walk_lineage(session, product_id, "descendants", LINEAGE_DEPTH),
     }
     return render(request, "product.html", context)
+
+
+@router.get("/products/{product_id}/lineage.png", include_in_schema=False)
+def lineage_png(_viewer: Viewer, session: SessionDep, product_id: str) -> Response:
+    """The product's lineage up and down as a picture."""
+    try:
+        product = get_product(session, product_id)
+    except NotFound as exc:
+        return Response(str(exc), status_code=404, media_type="text/plain")
+    nodes = [LineageNode(product.product_id, product.product_type, 0)]
+    edges = []
+    for direction, sign in (("ancestors", -1), ("descendants", 1)):
+        graph = walk_lineage(session, product_id, direction, LINEAGE_DEPTH)
+        nodes += [LineageNode(n.product_id, n.product_type, sign * n.depth) for n in graph.nodes]
+        edges += [(e.parent, e.child) for e in graph.edges]
+    return Response(lineage_picture(nodes, edges), media_type="image/png")

@@ -159,6 +159,7 @@ def test_log_in_open_every_page_and_follow_a_job_to_its_lineage(
         assert f"Product {seeded.calibrated}" in find(By.ID, "product-title").text
         assert seeded.raw in find(By.ID, "ancestors").text
         assert seeded.mosaic in find(By.ID, "descendants").text
+        assert _pictures_loaded(driver) == []  # the lineage graph
         shot("product")
         navigate(find(By.ID, "ancestors").find_element(By.LINK_TEXT, seeded.raw).click)
         assert f"Product {seeded.raw}" in find(By.ID, "product-title").text

@@ -203,6 +203,9 @@ def test_a_product_page_walks_lineage_up_and_down_and_links_jobs(dashboard: Dash
     raw = dashboard.page("/products/raw-0")
     assert raw.count(">AVAILABLE<") == 2 and "no job (raw data)" in raw
     assert "no product nope" in dashboard.page("/products/nope", 404)
+    picture = dashboard.http.get("/products/cal-0/lineage.png")
+    assert picture.status_code == 200 and picture.content.startswith(PNG)
+    assert dashboard.http.get("/products/nope/lineage.png").status_code == 404
 
 
 def test_pipelines_show_the_example_graphs(dashboard: Dashboard) -> None:

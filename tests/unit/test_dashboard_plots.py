@@ -11,8 +11,10 @@ from sdc.dashboard.auth import safe_next
 from sdc.dashboard.jobs import log_tail
 from sdc.dashboard.pages import size, when
 from sdc.dashboard.plots import (
+    LineageNode,
     PlacedObservation,
     Window,
+    lineage_picture,
     maintenance_timeline,
     share_over_time,
     shares_by_bin,
@@ -41,6 +43,16 @@ def test_pictures_are_pngs_even_with_no_rows() -> None:
         share_over_time([]),
     ):
         assert png.startswith(PNG) and len(png) > 1000
+
+
+def test_lineage_pictures_of_a_lone_product_and_a_wide_fan_in() -> None:
+    alone = lineage_picture([LineageNode("raw-0", "RAW_FRAME", 0)], [])
+    inputs = [LineageNode(f"raw-{i}", "RAW_FRAME", -1) for i in range(30)]
+    wide = lineage_picture(
+        [LineageNode("mosaic-" + "x" * 40, "MOSAIC", 0), *inputs],
+        [(n.product_id, "mosaic-" + "x" * 40) for n in inputs] + [("gone", "raw-1")],
+    )
+    assert alone.startswith(PNG) and wide.startswith(PNG) and len(wide) > len(alone)
 
 
 def test_shares_split_each_time_bin_between_sites() -> None:
