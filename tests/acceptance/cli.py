@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import requests
 
 
 def run_sdc(
@@ -17,3 +23,32 @@ def run_sdc(
     return subprocess.run(
         [str(sdc), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
     )
+
+
+@contextmanager
+def sdc_server(cwd: Path, ready_path: str = "/docs") -> Iterator[str]:
+    """Run `sdc server` on a free loopback port in `cwd`; yield its base URL once it answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sdc = Path(sys.executable).with_name("sdc")
+    server = subprocess.Popen(
+        [str(sdc), "server", "--port", str(port), "--log-level", "warning"],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{base}{ready_path}", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None and time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(20)

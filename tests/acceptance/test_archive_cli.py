@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import psycopg2
@@ -22,7 +18,7 @@ from eas.loaders import load_sites
 from eas.migrate import upgrade
 from eas.models import MaintenanceWindow
 from eas.schemas import LineageIn
-from tests.acceptance.cli import run_sdc
+from tests.acceptance.cli import run_sdc, sdc_server
 from tests.archive_support import REPO, product
 
 CONFIG = REPO / "config"
@@ -149,36 +145,12 @@ def test_init_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
 
 
 def test_server_serves_the_api_and_its_docs(workdir: Path) -> None:
-    engine = make_engine(f"sqlite:///{workdir / 'sdc-data' / 'archive.sqlite'}")
-    with transaction(make_session_factory(engine)) as session:
-        token = create_token(session, "reader", "reader")[1]
-    engine.dispose()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sdc = Path(sys.executable).with_name("sdc")
-    server = subprocess.Popen(
-        [str(sdc), "server", "--port", str(port), "--log-level", "warning"],
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                docs = requests.get(f"{base}/docs", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert server.poll() is None and time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
+    token = run_sdc("archive", "token", "create", "--role", "reader", cwd=workdir).stdout.strip()
+    with sdc_server(workdir) as base:
+        docs = requests.get(f"{base}/docs", timeout=5)
         assert docs.status_code == 200
         me = requests.get(
             f"{base}/api/v1/auth/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=5
         )
         assert me.json() == {"name": "reader", "role": "reader", "site": None}
         assert requests.get(f"{base}/api/v1/sites", timeout=5).status_code == 401
-    finally:
-        server.terminate()
-        server.wait(20)
