@@ -38,6 +38,23 @@ def _existing_keys(session: Session, prefix: str) -> set[str]:
     return {key for key in keys if key is not None}
 
 
+def _new_job(
+    pipeline: str, key: str, now: datetime, arrival: datetime, config: SchedulerConfig
+) -> JobRow:
+    """A PENDING job due `latency` after its data arrived; the caller names its subject."""
+    return JobRow(
+        pipeline=pipeline,
+        job_key=key,
+        input_product_ids=[],
+        priority=config.pipeline_priorities.get(pipeline, 0),
+        state="PENDING",
+        ready_at=now,
+        deadline=arrival + config.latency,
+        requested_resources={},
+        parameters={},
+    )
+
+
 def create_calibration_jobs(session: Session, now: datetime, config: SchedulerConfig) -> int:
     """One calibration job per observation whose raw data arrived; returns how many were new."""
     version = _current_version(session)
@@ -78,22 +95,10 @@ def create_calibration_jobs(session: Session, now: datetime, config: SchedulerCo
         if primary is None:
             continue  # not in the plan yet: picked up once a plan covers it
         arrival = max(starts.get(obs_id, now), now)
-        session.add(
-            JobRow(
-                pipeline=pipeline,
-                job_key=obs_job_key(pipeline, obs_id),
-                obs_id=obs_id,
-                input_product_ids=inputs,
-                primary_site=primary,
-                secondary_site=sites.get((obs_id, "secondary")),
-                priority=config.pipeline_priorities.get(pipeline, 0),
-                state="PENDING",
-                ready_at=now,
-                deadline=arrival + config.latency,
-                requested_resources={},
-                parameters={"obs_id": obs_id},
-            )
-        )
+        job = _new_job(pipeline, obs_job_key(pipeline, obs_id), now, arrival, config)
+        job.obs_id, job.parameters, job.input_product_ids = obs_id, {"obs_id": obs_id}, inputs
+        job.primary_site, job.secondary_site = primary, sites.get((obs_id, "secondary"))
+        session.add(job)
         created += 1
     session.flush()
     return created
@@ -120,22 +125,9 @@ def create_tile_jobs(session: Session, now: datetime, config: SchedulerConfig) -
     for tile_id, site in candidates:
         if tile_id is None or tile_job_key(pipeline, tile_id) in done:
             continue
-        session.add(
-            JobRow(
-                pipeline=pipeline,
-                job_key=tile_job_key(pipeline, tile_id),
-                tile_id=tile_id,
-                input_product_ids=[],
-                primary_site=site,
-                secondary_site=None,
-                priority=config.pipeline_priorities.get(pipeline, 0),
-                state="PENDING",
-                ready_at=now,
-                deadline=now + config.latency,
-                requested_resources={},
-                parameters={"tile_id": tile_id},
-            )
-        )
+        job = _new_job(pipeline, tile_job_key(pipeline, tile_id), now, now, config)
+        job.tile_id, job.parameters, job.primary_site = tile_id, {"tile_id": tile_id}, site
+        session.add(job)
         created += 1
     session.flush()
     return created

@@ -111,3 +111,9 @@ def product(product_id: str, product_type: str = "RAW_FRAME", **fields: object) 
     }
     values.update(fields)
     return ProductIn.model_validate(values)
+
+
+def mint(sessions: sessionmaker[Session], *specs: tuple[str, str, str | None]) -> dict[str, str]:
+    """Tokens by key for (key, role, site) specs: `mint(s, ("fr", "agent", "SDC-FR"))`."""
+    with transaction(sessions) as session:
+        return {key: create_token(session, role, key, site)[1] for key, role, site in specs}

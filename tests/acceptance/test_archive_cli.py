@@ -12,7 +12,6 @@ import yaml
 from sqlalchemy import func, select
 
 from eas.core import lineage, products
-from eas.core.tokens import create_token
 from eas.db import make_engine, make_session_factory, transaction
 from eas.loaders import load_sites
 from eas.migrate import upgrade

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from dss.client import StorageClient
 from dss.config import DssConfig
 from dss.server import create_app as dss_app
-from eas.core.tokens import create_token
 from eas.errors import Conflict
 from eas.job_client import JobClient
 from eas.job_schemas import JobOutcome
@@ -34,6 +33,7 @@ from sdc_agents.agent.staging import Stager, StagingError
 from sdc_agents.drm import LocalBatchSystem
 from sdc_agents.examples import EXAMPLE_PIPELINE, write_example_inputs
 from tests import archive_support
+from tests.archive_support import mint
 from tests.contract.test_scheduler_store import survey_with_plan
 from tests.dss_fixtures import serving
 
@@ -55,16 +55,12 @@ class World:
 @pytest.fixture
 def world(archive_url: str, sessions: sessionmaker[Session], tmp_path: Path) -> Iterator[World]:
     survey_with_plan(sessions)
-    with sessions() as session:
-        tokens = {
-            key: create_token(session, role, key, site)[1]
-            for key, role, site in (
-                ("fr", "agent", "SDC-FR"),
-                ("de", "agent", "SDC-DE"),
-                ("admin", "admin", None),
-            )
-        }
-        session.commit()
+    tokens = mint(
+        sessions,
+        ("fr", "agent", "SDC-FR"),
+        ("de", "agent", "SDC-DE"),
+        ("admin", "admin", None),
+    )
     app = server_app(Settings(database_url=archive_url))
     with serving(app) as archive:
         stores = {}

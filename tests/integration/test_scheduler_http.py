@@ -16,6 +16,7 @@ from metascheduler.loop import Scheduler
 from sdc.composition import server_app
 from sdc.settings import Settings
 from tests import archive_support
+from tests.archive_support import mint
 from tests.contract.test_scheduler_store import arrive, survey_with_plan
 from tests.dss_fixtures import serving
 
@@ -28,19 +29,13 @@ pg_archive_url = archive_support.pg_archive_url
 @pytest.fixture
 def server(archive_url: str, sessions: sessionmaker[Session]) -> Iterator[tuple[str, dict]]:
     survey_with_plan(sessions)
-    with sessions() as session:
-        from eas.core.tokens import create_token
-
-        tokens = {
-            key: create_token(session, role, key, site)[1]
-            for key, role, site in (
-                ("fr", "agent", "SDC-FR"),
-                ("de", "agent", "SDC-DE"),
-                ("reader", "reader", None),
-                ("planner", "planner", None),
-            )
-        }
-        session.commit()
+    tokens = mint(
+        sessions,
+        ("fr", "agent", "SDC-FR"),
+        ("de", "agent", "SDC-DE"),
+        ("reader", "reader", None),
+        ("planner", "planner", None),
+    )
     app = server_app(Settings(database_url=archive_url))
     with serving(app) as url:
         yield url, tokens
