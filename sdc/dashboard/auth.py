@@ -83,7 +83,10 @@ async def login(
         context = {"next": safe_next(next), "message": message}
         return render(request, "login.html", context, status=401)
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(COOKIE, secret, httponly=True, samesite="strict", path="/")
+    # Secure whenever the page itself came over HTTPS (behind a TLS proxy that says so);
+    # plain HTTP on loopback, as `sdc demo` serves it, must still work.
+    secure = request.url.scheme == "https"
+    response.set_cookie(COOKIE, secret, httponly=True, samesite="strict", secure=secure, path="/")
     return response
 
 

@@ -99,11 +99,20 @@ def test_login_sets_an_httponly_cookie_goes_back_and_logout_forgets(dashboard: D
     assert answer.status_code == 303 and answer.headers["location"] == "/jobs?site=SDC-FR"
     cookie = answer.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE}={token}") and "HttpOnly" in cookie
-    assert "SameSite=strict" in cookie
+    assert "SameSite=strict" in cookie and "Secure" not in cookie  # plain HTTP here
     assert "reader (reader)" in dashboard.page("/")
     out = dashboard.http.post("/logout", follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/login"
     assert dashboard.http.get("/", follow_redirects=False).status_code == 303
+
+
+def test_over_https_the_cookie_is_secure(dashboard: Dashboard) -> None:
+    answer = dashboard.http.post(
+        "https://testserver/login",
+        data={"token": dashboard.seeded.tokens["reader"]},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303 and "Secure" in answer.headers["set-cookie"]
 
 
 def test_login_never_redirects_off_the_server(dashboard: Dashboard) -> None:
