@@ -128,9 +128,3 @@ def test_hash_token_prints_the_digest_for_a_tokens_file() -> None:
         [str(sdc), "dss", "hash-token"], input="s3cret\n", capture_output=True, text=True
     )
     assert result.returncode == 0 and result.stdout.strip() == token_digest("s3cret")
-
-
-def test_transfer_and_audit_say_not_available_yet() -> None:
-    for args in (("transfer", "P-1", "--to", "SDC-ES"), ("audit", "--site", "SDC-FR")):
-        result = run_sdc("dss", *args)
-        assert result.returncode == 2 and "not available yet" in result.stderr
