@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,16 +75,22 @@ class Federation:
 
 @contextmanager
 def archive_server(
-    sessions: sessionmaker[Session], archive_url: str
-) -> Iterator[tuple[FastAPI, str, dict[str, str]]]:
-    """The real archive over `archive_url`, seeded (sites, one token per role), on loopback."""
+    sessions: sessionmaker[Session],
+    archive_url: str,
+    prepare: Callable[[FastAPI], None] = lambda app: None,
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """The real archive over `archive_url`, seeded (sites, one token per role), on loopback.
+
+    `prepare` may add to the app (a middleware) before it starts.
+    """
     tokens = seed(sessions)
     with transaction(sessions) as session:
         tokens["agent_es"] = create_token(session, "agent", "agent_es", "SDC-ES")[1]
     app = archive_app(archive_url)
+    prepare(app)
     try:
         with serving(app) as url:
-            yield app, url, tokens
+            yield url, tokens
     finally:
         app.state.engine.dispose()
 
@@ -95,16 +101,15 @@ def federation(
     archive_url: str,
     tmp_path: Path,
     backends: dict[str, StorageBackend] | None = None,
-    **dss_options: object,
 ) -> Iterator[Federation]:
     """The archive over `archive_url` (seeded) and a DSS for each of SITES, all on loopback."""
     with ExitStack() as stack:
-        _, archive, tokens = stack.enter_context(archive_server(sessions, archive_url))
+        archive, tokens = stack.enter_context(archive_server(sessions, archive_url))
         urls, roots = {}, {}
         for site in SITES:
             roots[site] = tmp_path / site
             roots[site].mkdir(exist_ok=True)
-            config = DssConfig(site=site, archive_url=archive, **dss_options)  # type: ignore[arg-type]
+            config = DssConfig(site=site, archive_url=archive)
             backend = (backends or {}).get(site) or PosixBackend(roots[site])
             urls[site] = stack.enter_context(serving(dss_app(config, backend=backend)))
         world = Federation(archive, urls, roots, tokens)
@@ -128,12 +133,10 @@ def sqlite_sessions(template: Path, tmp_path: Path) -> Iterator[tuple[str, sessi
 
 
 @contextmanager
-def sqlite_federation(
-    template: Path, tmp_path: Path, **dss_options: object
-) -> Iterator[Federation]:
+def sqlite_federation(template: Path, tmp_path: Path) -> Iterator[Federation]:
     """The federation over a copy of the migrated SQLite `template`."""
     with (
         sqlite_sessions(template, tmp_path) as (url, sessions),
-        federation(sessions, url, tmp_path, **dss_options) as world,
+        federation(sessions, url, tmp_path) as world,
     ):
         yield world
