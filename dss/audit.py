@@ -14,20 +14,23 @@ from dss.backend import FileStat
 
 
 class ReplicaState(Enum):
-    """A replica's life in the archive (Rucio's states, reduced to those a DSS meets)."""
+    """A replica's life in the archive (Rucio's states); only AVAILABLE is checked on disk."""
 
     COPYING = "COPYING"
     AVAILABLE = "AVAILABLE"
     BAD = "BAD"
+    UNAVAILABLE = "UNAVAILABLE"
+    TEMPORARY_UNAVAILABLE = "TEMPORARY_UNAVAILABLE"
+    BEING_DELETED = "BEING_DELETED"
 
 
 @dataclass(frozen=True)
 class ExpectedReplica:
-    """One replica the archive records at this site."""
+    """One replica the archive records at this site (size and adler32 of its product)."""
 
     path: str
-    size: int
-    adler32: str
+    size: int | None  # None where not needed: only AVAILABLE replicas are checked
+    adler32: str | None
     state: ReplicaState
 
 

@@ -24,6 +24,8 @@ from dss.checksums import (
     checksums_of_file,
 )
 from dss.client_errors import ChecksumMismatch, DssError, NotFound, Unavailable, error_for
+from dss.replica_urls import file_url
+from dss.transfer import TransferResult
 from dss.verified_file import VerifiedFile
 
 T = TypeVar("T")
@@ -79,7 +81,7 @@ class StorageClient:
 
     def url(self, path: str) -> str:
         """The URL of a stored file."""
-        return f"{self.base_url}/api/v1/files/{quote(path)}"
+        return file_url(self.base_url, path)
 
     def put(
         self, path: str, source: Path | BinaryIO, *, checksums: Checksums | None = None
@@ -182,6 +184,21 @@ class StorageClient:
         url = f"{self.base_url}/api/v1/quarantine/{quote(path)}"
         response = self._retrying(lambda: self._request("POST", url))
         return str(response.json()["quarantined_as"])
+
+    def transfer(self, product_id: str, *, timeout: float = 3600.0) -> TransferResult:
+        """Ask this DSS to pull `product_id` from its best source replica and register it.
+
+        One attempt, waiting up to `timeout` seconds for the copy: asking again is safe (the
+        archive's replica row makes the copy happen once) but is the caller's choice.
+        """
+        response = self._session.post(
+            f"{self.base_url}/api/v1/transfers",
+            json={"product_id": product_id},
+            timeout=(self._timeout[0], timeout),
+        )
+        if response.status_code >= 400:
+            raise error_for(response)
+        return TransferResult.from_json(response.json())
 
     def list(self, prefix: str = "") -> list[FileStat]:
         """Every stored file whose path starts with `prefix`."""

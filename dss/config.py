@@ -28,6 +28,15 @@ class DssConfig(BaseModel):
         "while the archive is unreachable",
     )
     archive_timeout_seconds: float = Field(default=5.0, gt=0)
+    token: str | None = Field(
+        default=None, description="Bearer token `sdc dss transfer/audit` present (SDC_DSS__TOKEN)"
+    )
+    transfer_wait_seconds: float = Field(
+        default=600.0, ge=0, description="How long a transfer waits for another copy of the same"
+    )
+    transfer_stale_seconds: float = Field(
+        default=3600.0, gt=0, description="A COPYING replica untouched this long is taken over"
+    )
     body_idle_timeout_seconds: float = Field(
         default=120.0, gt=0, description="A PUT whose body stalls this long is dropped (408)"
     )

@@ -7,21 +7,28 @@ from dss.client import StorageClient
 
 
 def pull(
-    source: StorageClient, path: str, destination: StorageBackend
+    source: StorageClient,
+    path: str,
+    destination: StorageBackend,
+    *,
+    declared: DeclaredChecksums | None = None,
+    to: str | None = None,
 ) -> tuple[PutOutcome, FileStat]:
     """Copy `path` from the DSS behind `source` into `destination`, verified like any PUT.
 
     The bytes stream into the destination's upload without a local copy, resuming with
-    `Range` if the connection breaks; the source's checksums are the declared ones, so a
-    transfer that went wrong never becomes visible (ChecksumMismatch), and pulling a file that
-    is already there with the same bytes is a no-op (ALREADY_PRESENT).
+    `Range` if the connection breaks. They are checked against `declared` (the archive's
+    checksums, when the caller has them) or else the source's own, so a transfer that went
+    wrong never becomes visible (ChecksumMismatch), and pulling a file that is already there
+    with the same bytes is a no-op (ALREADY_PRESENT). `to`: the destination path, when not
+    `path`.
     """
     expected = source.stat(path)
-    upload = destination.begin_upload(path)
+    upload = destination.begin_upload(to or path)
     try:
         for chunk in source.chunks(expected):
             upload.write(chunk)
-        return upload.commit(DeclaredChecksums(expected.adler32, expected.md5))
+        return upload.commit(declared or DeclaredChecksums(expected.adler32, expected.md5))
     except BaseException:
         upload.abort()
         raise

@@ -32,8 +32,11 @@ from dss.receive import (
     receive_upload,
 )
 from dss.registry import open_backend, open_verifier
+from dss.replication import SourceFailed, TransferRefused
 from dss.responses import checksum_headers, file_response
 from dss.tokens import Access, Identity, TokenVerifier, Verdict, VerifierUnavailable, authorize
+from dss.transfer_api import ArchiveUnreachable, NoArchive, archive_error_status, transfer_router
+from eas.errors import ArchiveError
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,10 @@ STATUS_OF: dict[type[Exception], int] = {
     ChecksumMismatch: 422,
     StorageFull: 507,
     VerifierUnavailable: 503,
+    TransferRefused: 409,
+    NoArchive: 501,
+    SourceFailed: 502,
+    ArchiveUnreachable: 503,
 }
 
 
@@ -73,8 +80,10 @@ def create_app(
     app = FastAPI(title=f"DSS {site}", lifespan=lifespan)
     for kind, status in STATUS_OF.items():
         app.add_exception_handler(kind, _error_as(status))
+    app.add_exception_handler(ArchiveError, _archive_refusal)
     reader = _access_dependency(tokens, Access.READ, site)
     writer = _access_dependency(tokens, Access.WRITE, site)
+    app.include_router(transfer_router(config, store, writer))
 
     @app.get("/api/v1/health")
     def health() -> dict[str, str]:
@@ -158,6 +167,11 @@ def _bearer(authorization: str | None) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def _archive_refusal(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ArchiveError)
+    return _error_as(archive_error_status(exc))(request, exc)
 
 
 def _error_as(status: int) -> Callable[[Request, Exception], Response]:

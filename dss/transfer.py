@@ -1,13 +1,14 @@
 """Transfer decision: whether and from where a site should pull a product, as a plain value.
 
-The loop that performs it (pull, verify, register COPYING -> AVAILABLE in the archive) needs
-the archive's replica catalogue and is wired by `sdc dss transfer`.
+The loop that performs it (claim, pull, verify, COPYING -> AVAILABLE) is `dss.replication`;
+its answer, `TransferResult`, lives here so clients need no archive imports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from enum import Enum
 
 from dss.audit import ReplicaState
 
@@ -70,3 +71,32 @@ def choose_source(
             return NoSource(f"every AVAILABLE replica is at a site in maintenance ({sites})")
         return NoSource("no AVAILABLE replica anywhere")
     return CopyFrom(min(usable, key=lambda r: (r.cost, r.site)))
+
+
+class TransferOutcome(Enum):
+    """How a transfer request ended well."""
+
+    COPIED = "copied"  # this request copied the bytes
+    ALREADY_THERE = "already_there"  # the destination already held an AVAILABLE replica
+    COPIED_BY_ANOTHER = "copied_by_another"  # another transfer copied it while this one waited
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """The destination's AVAILABLE replica after a transfer, and how it came to be."""
+
+    outcome: TransferOutcome
+    product_id: str
+    site: str
+    path: str
+    replica_id: int
+    source: str | None = None  # the site copied from, when this request copied
+
+    def as_json(self) -> dict[str, object]:
+        """A JSON-ready mapping (the outcome by value)."""
+        return asdict(self) | {"outcome": self.outcome.value}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, object]) -> TransferResult:
+        """The inverse of `as_json`."""
+        return cls(**(raw | {"outcome": TransferOutcome(raw["outcome"])}))  # type: ignore[arg-type]

@@ -240,21 +240,39 @@ class ArchiveClient:
                 return
             cursor = page.next_cursor
 
-    def add_replica(self, product_id: str, replica: ReplicaIn) -> ReplicaPublic:
-        """Record a copy of a product at a site (idempotent for the same URL)."""
-        body = self._write(
-            "POST", f"/products/{product_id}/replicas", replica.model_dump(mode="json"), True
-        )
+    def add_replica(
+        self, product_id: str, replica: ReplicaIn, exclusive: bool = False
+    ) -> ReplicaPublic:
+        """Record a copy of a product at a site (idempotent for the same URL).
+
+        `exclusive`: Conflict when the site already has a row for the product (a claim; not
+        retried, since a retry after a lost answer would find its own row).
+        """
+        path = f"/products/{product_id}/replicas" + ("?exclusive=true" if exclusive else "")
+        body = self._write("POST", path, replica.model_dump(mode="json"), not exclusive)
         return ReplicaPublic.model_validate(body)
 
-    def set_replica_state(self, replica_id: int, state: str) -> ReplicaPublic:
-        """Change a replica's state."""
-        body = self._write("PATCH", f"/replicas/{replica_id}", {"state": state}, True)
+    def set_replica_state(
+        self, replica_id: int, state: str, expected_state: str | None = None
+    ) -> ReplicaPublic:
+        """Change a replica's state; with `expected_state`, only from that state (Conflict)."""
+        change = {"state": state, "expected_state": expected_state}
+        body = self._write("PATCH", f"/replicas/{replica_id}", change, expected_state is None)
         return ReplicaPublic.model_validate(body)
 
     def list_replicas(self, **filters: Any) -> list[ReplicaPublic]:
-        """Replicas by site, state, product_id; `limit`."""
+        """Replicas by site, state, product_id; `limit`, `after_id`."""
         return _list(ReplicaPublic, self._get("/replicas", filters))
+
+    def iter_replicas(self, **filters: Any) -> Iterator[ReplicaPublic]:
+        """Every matching replica, page by page (by id)."""
+        after_id: int | None = None
+        while True:
+            page = self.list_replicas(after_id=after_id, **filters)
+            yield from page
+            if not page:
+                return
+            after_id = page[-1].id
 
     def record_lineage(self, lineage: LineageIn) -> int:
         """Store used/generated edges; returns the job id (retried only for a known job)."""

@@ -230,6 +230,9 @@ class ReplicaStateChange(Schema):
     """The new state of a replica."""
 
     state: ReplicaState
+    # Compare-and-set: change only a replica now in this state (409 otherwise), so a
+    # replica row can serve as the lock of a transfer.
+    expected_state: ReplicaState | None = None
 
 
 class LineageIn(Schema):

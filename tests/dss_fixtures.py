@@ -1,4 +1,4 @@
-"""Test helpers for the DSS: a real server on loopback, a stand-in archive, a flaky proxy."""
+"""Test helpers for the DSS: a real server on loopback, a stand-in whoami, a flaky proxy."""
 
 from __future__ import annotations
 
@@ -72,10 +72,12 @@ def dss_for(backend: StorageBackend, site: str = "SDC-FR") -> AbstractContextMan
 
 
 class WhoamiArchive:
-    """TEST STAND-IN for the archive: only `GET /api/v1/auth/whoami`, replaced after the merge.
+    """TEST STAND-IN for the archive's `GET /api/v1/auth/whoami`, for answers the real archive
+    never gives (an unknown role, a 503). Everything else is tested against the real archive
+    (`tests/federation.py: archive_server`).
 
-    `tokens` maps bearer tokens to the JSON the archive answers; `down` makes it answer 503
-    as an unreachable archive would; `calls` counts requests.
+    `tokens` maps bearer tokens to the JSON the archive answers; `down` makes it answer 503;
+    `calls` counts requests.
     """
 
     def __init__(self, tokens: dict[str, dict[str, object]]) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import typer
 
-from sdc.commands.common import fail, not_available, settings_of
+from sdc.commands.common import EXIT_ERROR, fail, settings_of
+from sdc.commands.dss_archive import archive_session, dss_url_of, print_audit
 
 app = typer.Typer(
     help="The per-site storage service: serve, transfer between sites, audit.", no_args_is_help=True
@@ -68,19 +70,72 @@ def hash_token() -> None:
     typer.echo(token_digest(token))
 
 
+ARCHIVE_URL = typer.Option(None, "--archive-url", help="Archive API (default: dss.archive_url).")
+TOKEN = typer.Option(None, "--token", help="Bearer token (default: dss.token / SDC_DSS__TOKEN).")
+AS_JSON = typer.Option(False, "--json", help="Print JSON for machines.")
+
+
 @app.command("transfer")
 def transfer(
+    ctx: typer.Context,
     product_id: str = typer.Argument(..., help="Product to copy."),
     to: str = typer.Option(..., "--to", help="Destination site, e.g. SDC-ES."),
+    archive_url: str | None = ARCHIVE_URL,
+    token: str | None = TOKEN,
+    as_json: bool = AS_JSON,
 ) -> None:
-    """Copy a product to another site from its best replica (needs the archive)."""
-    not_available("sdc dss transfer", "DSS (needs the archive's replica catalogue)")
+    """Have the destination's DSS copy a product from its best replica, verified, registered.
+
+    Needs a token of the destination site's agent or of an admin.
+    """
+    from dss.client import StorageClient
+
+    with archive_session(ctx, archive_url, token) as (archive, secret):
+        archive.get_product(product_id)  # an unknown product is named here, not by the DSS
+        with StorageClient(dss_url_of(archive, to), secret) as destination:
+            result = destination.transfer(product_id)
+    if as_json:
+        typer.echo(json.dumps(result.as_json()))
+        return
+    source = f" from {result.source}" if result.source else ""
+    typer.echo(f"{product_id} at {to}: {result.outcome.value}{source} ({result.path})")
 
 
 @app.command("audit")
 def audit(
+    ctx: typer.Context,
     site: str = typer.Option(..., "--site", help="Site whose storage to audit."),
     fix: bool = typer.Option(False, "--fix", help="Mark lost replicas BAD, quarantine dark."),
+    archive_url: str | None = ARCHIVE_URL,
+    token: str | None = TOKEN,
+    as_json: bool = AS_JSON,
 ) -> None:
-    """Compare a site's storage with the archive's replicas (needs the archive)."""
-    not_available("sdc dss audit", "DSS (needs the archive's replica catalogue)")
+    """Compare a site's storage with the archive's replicas there.
+
+    Exit 1 when problems were found (without --fix) or a fix failed; 0 when clean or fixed.
+    """
+    from dss.client import StorageClient
+    from dss.site_audit import apply_fixes, audit_site
+
+    with (
+        archive_session(ctx, archive_url, token) as (archive, secret),
+        StorageClient(dss_url_of(archive, site), secret) as storage,
+    ):
+        found = audit_site(site, archive, storage)
+        fixes = apply_fixes(found, archive, storage) if fix else []
+    report = found.report
+    failed = [f for f in fixes if not f.done]
+    if as_json:
+        body = {
+            "site": site, "checked": report.checked, "dark": report.dark, "lost": report.lost,
+            "bad_checksum": report.bad_checksum,
+            "fixes": [
+                {"kind": f.kind.value, "path": f.path, "done": f.done, "detail": f.detail}
+                for f in fixes
+            ],
+        }  # fmt: skip
+        typer.echo(json.dumps(body))
+    else:
+        print_audit(site, report, fixes)
+    if failed or (not fix and not report.clean):
+        raise typer.Exit(EXIT_ERROR)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from dss.audit import ReplicaState
 from dss.client import StorageClient
+from dss.replica_urls import dss_base, replica_path
 from dss.transfer import AlreadyThere, CopyFrom, NoSource, SiteReplica, choose_source
 from eas.client import ArchiveClient
 from eas.schemas import ReplicaIn, ReplicaPublic
-from sdc_agents.agent.replicas import dss_base, replica_path
 
 
 class StagingError(RuntimeError):

@@ -19,10 +19,12 @@ import requests
 from dss.client import StorageClient
 from dss.client_errors import Unauthorized
 from dss.tokens import token_digest
+from tests import archive_support
 from tests.acceptance.cli import run_sdc
-from tests.dss_fixtures import WhoamiArchive
+from tests.federation import archive_server, sqlite_sessions
 
 TOKEN = "fr-agent-secret"
+sqlite_template = archive_support.sqlite_template
 
 
 def free_port() -> int:
@@ -97,13 +99,15 @@ def test_serve_then_kill_9_mid_write_leaves_nothing_and_restart_sweeps(tmp_path:
         assert [stat.path for stat in agent.list()] == ["kept.fits"]
 
 
-def test_serve_checks_tokens_with_the_archive(tmp_path: Path) -> None:
-    agent = {"name": "agent-fr", "role": "agent", "site": "SDC-FR"}
+def test_serve_checks_tokens_with_the_archive(sqlite_template: Path, tmp_path: Path) -> None:
+    root = tmp_path / "SDC-FR"
+    root.mkdir()
     with (
-        WhoamiArchive({TOKEN: agent}) as archive,
-        dss_process(tmp_path, "--archive-url", archive.url) as (_process, url),
+        sqlite_sessions(sqlite_template, tmp_path) as (database, sessions),
+        archive_server(sessions, database) as (archive, tokens),
+        dss_process(root, "--archive-url", archive) as (_process, url),
     ):
-        with StorageClient(url, TOKEN) as client:
+        with StorageClient(url, tokens["agent_fr"]) as client:
             assert client.put("f", io.BytesIO(b"bytes")).size == 5
         with StorageClient(url, "unknown", retries=0) as stranger, pytest.raises(Unauthorized):
             stranger.stat("f")
@@ -128,9 +132,3 @@ def test_hash_token_prints_the_digest_for_a_tokens_file() -> None:
         [str(sdc), "dss", "hash-token"], input="s3cret\n", capture_output=True, text=True
     )
     assert result.returncode == 0 and result.stdout.strip() == token_digest("s3cret")
-
-
-def test_transfer_and_audit_say_not_available_yet() -> None:
-    for args in (("transfer", "P-1", "--to", "SDC-ES"), ("audit", "--site", "SDC-FR")):
-        result = run_sdc("dss", *args)
-        assert result.returncode == 2 and "not available yet" in result.stderr

@@ -22,7 +22,6 @@ from dss.client_errors import (
     Forbidden,
     NotFound,
     Unauthorized,
-    Unavailable,
 )
 from dss.config import DssConfig
 from dss.memory import MemoryBackend
@@ -243,25 +242,6 @@ def test_interrupted_uploads_are_swept_at_start(root: Path) -> None:
     leftover.write_bytes(b"half")
     for _url in start(PosixBackend(root)):
         assert staged(root) == []
-
-
-def test_archive_outage_keeps_reads_going_and_stops_writes(root: Path) -> None:
-    from dss.archive_tokens import ArchiveTokenVerifier
-    from tests.dss_fixtures import WhoamiArchive
-
-    agent_json: dict[str, object] = {"name": "agent-fr", "role": "agent", "site": "SDC-FR"}
-    with WhoamiArchive({FR_AGENT: agent_json}) as archive:
-        # ttl 0: every request asks the archive, so the outage is felt at once
-        verifier = ArchiveTokenVerifier(archive.url, ttl=1e-9, outage_grace=600)
-        app = create_app(DssConfig(site="SDC-FR"), backend=PosixBackend(root), verifier=verifier)
-        with serving(app) as url:
-            client(url).put("f", io.BytesIO(b"x"))
-            archive.down = True
-            assert client(url).stat("f").size == 1
-            with pytest.raises(Unavailable, match="503"):
-                client(url).put("g", io.BytesIO(b"y"))
-            with pytest.raises(Unavailable, match="503"):  # cannot be told: not a 401
-                client(url, "never-seen").stat("f")
 
 
 def test_put_from_a_one_shot_stream_is_spooled_and_verified(url: str, root: Path) -> None:

@@ -85,50 +85,8 @@ class Clock:
         return self.now
 
 
-AGENT_JSON: dict[str, object] = {"name": "agent-fr", "role": "agent", "site": "SDC-FR"}
-
-
-def test_archive_verifier_asks_once_per_ttl() -> None:
-    clock = Clock()
-    with WhoamiArchive({"t": AGENT_JSON}) as archive:
-        verifier = ArchiveTokenVerifier(archive.url, ttl=30, clock=clock)
-        assert verifier.identify("t", WRITE) == FR_AGENT
-        assert verifier.identify("t", READ) == FR_AGENT
-        assert archive.calls == 1
-        clock.now += 31
-        assert verifier.identify("t", READ) == FR_AGENT
-        assert archive.calls == 2
-
-
-def test_archive_verifier_unknown_token_is_none_and_cached() -> None:
-    with WhoamiArchive({}) as archive:
-        verifier = ArchiveTokenVerifier(archive.url, clock=Clock())
-        assert verifier.identify("nope", READ) is None
-        assert verifier.identify("nope", READ) is None
-        assert archive.calls == 1
-
-
-def test_archive_outage_still_serves_reads_from_cache_but_not_writes() -> None:
-    clock = Clock()
-    with WhoamiArchive({"t": AGENT_JSON}) as archive:
-        verifier = ArchiveTokenVerifier(archive.url, ttl=30, outage_grace=600, clock=clock)
-        verifier.identify("t", READ)
-        archive.down = True
-        clock.now += 60
-        assert verifier.identify("t", READ) == FR_AGENT
-        with pytest.raises(VerifierUnavailable, match="503"):
-            verifier.identify("t", WRITE)
-        clock.now += 600
-        with pytest.raises(VerifierUnavailable):
-            verifier.identify("t", READ)
-        archive.down = False
-        assert verifier.identify("t", WRITE) == FR_AGENT
-
-
 def test_archive_unreachable_and_nothing_cached() -> None:
-    with WhoamiArchive({}) as archive:
-        url = archive.url
-    verifier = ArchiveTokenVerifier(url, timeout=1, clock=Clock())
+    verifier = ArchiveTokenVerifier("http://127.0.0.1:9", timeout=1, clock=Clock())
     with pytest.raises(VerifierUnavailable, match="unreachable"):
         verifier.identify("t", READ)
 

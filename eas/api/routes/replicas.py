@@ -13,11 +13,19 @@ router = APIRouter(tags=["replicas"])
 
 @router.post("/products/{product_id}/replicas", status_code=status.HTTP_201_CREATED)
 def add_replica(
-    product_id: str, replica: ReplicaIn, response: Response, session: SessionDep, who: Agent
+    product_id: str,
+    replica: ReplicaIn,
+    response: Response,
+    session: SessionDep,
+    who: Agent,
+    exclusive: bool = False,
 ) -> ReplicaPublic:
-    """Record a copy of a product at a site (201 new, 200 when already recorded)."""
+    """Record a copy of a product at a site (201 new, 200 when already recorded).
+
+    `exclusive=true`: 409 when the site already has a row (claiming it, e.g. to copy once).
+    """
     require_site(who, replica.site)
-    row, created = core.add_replica(session, product_id, replica)
+    row, created = core.add_replica(session, product_id, replica, exclusive)
     if not created:
         response.status_code = status.HTTP_200_OK
     return ReplicaPublic.model_validate(row)
@@ -27,9 +35,10 @@ def add_replica(
 def set_replica_state(
     replica_id: int, change: ReplicaStateChange, session: SessionDep, who: Agent
 ) -> ReplicaPublic:
-    """Change a replica's state."""
+    """Change a replica's state (only from `expected_state` when given: 409 otherwise)."""
     require_site(who, core.get_replica(session, replica_id).site_name)
-    return ReplicaPublic.model_validate(core.set_replica_state(session, replica_id, change.state))
+    row = core.set_replica_state(session, replica_id, change.state, change.expected_state)
+    return ReplicaPublic.model_validate(row)
 
 
 @router.get("/replicas")
@@ -41,7 +50,9 @@ def list_replicas(
     state: ReplicaState | None = None,
     product_id: str | None = None,
     limit: int = Query(1000, ge=1),
+    after_id: int | None = None,
 ) -> list[ReplicaPublic]:
-    """Replicas by site, state and product."""
-    rows = core.list_replicas(session, site, state, product_id, min(limit, config.max_page_size))
+    """Replicas by site, state and product, by id; `after_id` (the last id seen) pages on."""
+    page = min(limit, config.max_page_size)
+    rows = core.list_replicas(session, site, state, product_id, page, after_id)
     return [ReplicaPublic.model_validate(r) for r in rows]

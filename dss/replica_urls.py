@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 FILES_ROUTE = "/api/v1/files/"
+
+
+def file_url(base_url: str, path: str) -> str:
+    """The URL of `path` on the DSS at `base_url`: what the archive records as a replica."""
+    return f"{base_url.rstrip('/')}{FILES_ROUTE}{quote(path)}"
 
 
 def replica_path(url: str) -> str:
@@ -21,3 +26,8 @@ def dss_base(url: str) -> str:
     if not found:
         raise ValueError(f"not a DSS file URL: {url}")
     return base
+
+
+def replica_dss_path(url: str) -> str:
+    """The DSS path of a replica recorded either as a file URL or as a bare path."""
+    return replica_path(url) if FILES_ROUTE in url else url
