@@ -18,7 +18,7 @@ from dss.config import DssConfig
 from dss.posix import PosixBackend, PosixUpload
 from dss.server import create_app
 from dss.transfer import TransferOutcome
-from eas.schemas import MaintenanceWindowIn
+from eas.schemas import MaintenanceWindowIn, ReplicaIn
 from tests import archive_support
 from tests.dss_fixtures import serving
 from tests.federation import Federation, federation, sqlite_federation
@@ -144,3 +144,28 @@ def _wait_for(condition: Callable[[], bool]) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition never held"
         time.sleep(0.02)
+
+
+def test_a_copy_in_progress_is_waited_for_and_an_abandoned_one_taken_over(
+    world: Federation,
+) -> None:
+    path = world.publish("P6", DATA, "SDC-FR")
+    with world.admin() as archive:  # a transfer that claimed the row, then died
+        dead = ReplicaIn(site="SDC-DE", url=f"{world.dss['SDC-DE']}/api/v1/files/{path}")
+        archive.add_replica("P6", dead.model_copy(update={"state": "COPYING"}))
+    de_root = world.roots["SDC-DE"]
+    impatient = DssConfig(site="SDC-DE", archive_url=world.archive, transfer_wait_seconds=0)
+    with (
+        serving(create_app(impatient, backend=PosixBackend(de_root))) as url,
+        StorageClient(url, world.tokens["agent_de"]) as de,
+        pytest.raises(Conflict, match="still being copied"),
+    ):
+        de.transfer("P6")
+    assert world.states("P6")["SDC-DE"] == "COPYING" and not (de_root / path).exists()
+    brisk = DssConfig(site="SDC-DE", archive_url=world.archive, transfer_stale_seconds=0.01)
+    with serving(create_app(brisk, backend=PosixBackend(de_root))) as url:
+        time.sleep(0.02)  # the dead claim ages past transfer_stale_seconds
+        with StorageClient(url, world.tokens["agent_de"]) as de:
+            assert de.transfer("P6").outcome is TransferOutcome.COPIED
+    assert world.states("P6")["SDC-DE"] == "AVAILABLE"
+    assert (de_root / path).read_bytes() == DATA
