@@ -54,6 +54,8 @@ def test_transfer_pulls_verifies_and_registers(world: Federation) -> None:
     # only the destination's agent (or an admin) may ask: FR's agent cannot fill DE's storage
     with world.storage("SDC-DE", "agent_fr") as wrong, pytest.raises(Forbidden):
         wrong.transfer("P1")
+    with StorageClient("http://127.0.0.1:9", "t") as gone, pytest.raises(Unavailable, match=":9"):
+        gone.transfer("P1")  # a destination DSS that is down: a typed error, not a crash
 
 
 def test_rotten_source_ends_bad_and_nothing_is_visible(world: Federation) -> None:
