@@ -171,3 +171,32 @@ def test_a_copy_in_progress_is_waited_for_and_an_abandoned_one_taken_over(
             assert de.transfer("P6").outcome is TransferOutcome.COPIED
     assert world.states("P6")["SDC-DE"] == "AVAILABLE"
     assert (de_root / path).read_bytes() == DATA
+
+
+def test_a_copy_whose_claim_was_taken_over_stops_and_leaves_the_row_alone(
+    world: Federation,
+) -> None:
+    path = world.publish("P7", DATA, "SDC-FR")
+    gated = GatedPosix(world.roots["SDC-DE"])
+    brisk = DssConfig(site="SDC-DE", archive_url=world.archive, transfer_stale_seconds=0.01)
+    with serving(create_app(brisk, backend=gated)) as url:
+        failure: list[Exception] = []
+
+        def ask() -> None:
+            with StorageClient(url, world.tokens["agent_de"]) as de:
+                try:
+                    de.transfer("P7")
+                except Conflict as exc:
+                    failure.append(exc)
+
+        copier = threading.Thread(target=ask)
+        copier.start()
+        _wait_for(lambda: world.states("P7").get("SDC-DE") == "COPYING")
+        with world.admin() as archive:  # another transfer judged it dead and took the row
+            (row,) = archive.list_replicas(product_id="P7", site="SDC-DE")
+            archive.set_replica_state(row.id, "BAD", expected_state="COPYING")
+        gated.release.set()
+        copier.join(20)
+    assert failure and "taken over" in str(failure[0])
+    assert world.states("P7")["SDC-DE"] == "BAD"  # as the taker left it, not touched again
+    assert not (world.roots["SDC-DE"] / path).exists()
