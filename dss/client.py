@@ -191,11 +191,13 @@ class StorageClient:
         One attempt, waiting up to `timeout` seconds for the copy: asking again is safe (the
         archive's replica row makes the copy happen once) but is the caller's choice.
         """
-        response = self._session.post(
-            f"{self.base_url}/api/v1/transfers",
-            json={"product_id": product_id},
-            timeout=(self._timeout[0], timeout),
-        )
+        url = f"{self.base_url}/api/v1/transfers"
+        try:
+            response = self._session.post(
+                url, json={"product_id": product_id}, timeout=(self._timeout[0], timeout)
+            )
+        except requests.RequestException as exc:
+            raise Unavailable(f"POST {url}: {exc}") from exc
         if response.status_code >= 400:
             raise error_for(response)
         return TransferResult.from_json(response.json())

@@ -35,7 +35,10 @@ class DssConfig(BaseModel):
         default=600.0, ge=0, description="How long a transfer waits for another copy of the same"
     )
     transfer_stale_seconds: float = Field(
-        default=3600.0, gt=0, description="A COPYING replica untouched this long is taken over"
+        default=300.0,
+        gt=0,
+        description="A COPYING replica untouched this long is taken over (copies refresh "
+        "theirs every tenth of it)",
     )
     body_idle_timeout_seconds: float = Field(
         default=120.0, gt=0, description="A PUT whose body stalls this long is dropped (408)"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dss.backend import DeclaredChecksums, FileStat, PutOutcome, StorageBackend
 from dss.client import StorageClient
 
@@ -13,6 +15,7 @@ def pull(
     *,
     declared: DeclaredChecksums | None = None,
     to: str | None = None,
+    progress: Callable[[], None] = lambda: None,
 ) -> tuple[PutOutcome, FileStat]:
     """Copy `path` from the DSS behind `source` into `destination`, verified like any PUT.
 
@@ -21,13 +24,14 @@ def pull(
     checksums, when the caller has them) or else the source's own, so a transfer that went
     wrong never becomes visible (ChecksumMismatch), and pulling a file that is already there
     with the same bytes is a no-op (ALREADY_PRESENT). `to`: the destination path, when not
-    `path`.
+    `path`; `progress` is called after every chunk (an exception from it aborts the pull).
     """
     expected = source.stat(path)
     upload = destination.begin_upload(to or path)
     try:
         for chunk in source.chunks(expected):
             upload.write(chunk)
+            progress()
         return upload.commit(declared or DeclaredChecksums(expected.adler32, expected.md5))
     except BaseException:
         upload.abort()

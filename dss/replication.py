@@ -3,8 +3,10 @@
 The archive's replica row of (product, this site) is the lock. A transfer claims it by
 creating it COPYING (`exclusive`: of two racing creators one gets 409) or by moving a BAD
 row to COPYING (compare-and-set). Whoever finds it COPYING waits for that copy rather than
-copying again; a COPYING row untouched for `stale_seconds` is a transfer that died and is
-taken over (COPYING -> BAD -> COPYING, both compare-and-set). On failure the row ends BAD
+copying again. A copy refreshes its row every `stale_seconds / 10` (compare-and-set
+COPYING -> COPYING, which also tells it when its claim was taken from it); a COPYING row
+untouched for `stale_seconds` is a transfer that died and is taken over (COPYING -> BAD ->
+COPYING, both compare-and-set). On failure the row ends BAD
 and no byte is visible (the upload aborts); AVAILABLE only after the bytes matched the
 archive's checksums.
 """
@@ -45,6 +47,10 @@ class TransferRefused(Exception):
     """The transfer cannot be done now: no usable source, or another copy is still running."""
 
 
+class ClaimLost(TransferRefused):
+    """Another transfer took this copy's replica row over (it looked abandoned)."""
+
+
 class SourceFailed(Exception):
     """The source could not deliver the product's bytes intact (unreachable or rotten)."""
 
@@ -54,7 +60,7 @@ class TransferPolicy:
     """How long to wait for another transfer of the same product, and when it counts as dead."""
 
     wait_seconds: float = 600.0
-    stale_seconds: float = 3600.0
+    stale_seconds: float = 300.0
     poll_seconds: float = 0.5
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
@@ -97,7 +103,7 @@ def replicate(
             wanted = ReplicaIn(site=here.site, url=file_url(own.dss_url, path), state="COPYING")
             claim = _claim(archive, product_id, mine, wanted)
             if claim is not None:
-                return _copy(product, claim, source, sites, archive, here)
+                return _copy(product, claim, source, sites, archive, here, policy)
         elif isinstance(decision, CopyInProgress) and mine and _abandoned(mine, policy):
             log.warning("taking over abandoned copy of %s to %s", product_id, here.site)
             with suppress(Conflict):
@@ -131,13 +137,18 @@ def _copy(
     sites: dict[str, SitePublic],
     archive: ArchiveClient,
     here: Destination,
+    policy: TransferPolicy,
 ) -> TransferResult:
     """Pull the claimed product from `source`; AVAILABLE when verified, BAD otherwise."""
     path = replica_dss_path(claim.url)
     try:
         with here.source_dss(_base_of(source, sites)) as client:
             declared = DeclaredChecksums(product.adler32, product.md5)
-            pull(client, replica_dss_path(source.path), here.storage, declared=declared, to=path)
+            beat = _Heartbeat(archive, claim.id, policy)
+            source_path = replica_dss_path(source.path)
+            pull(client, source_path, here.storage, declared=declared, to=path, progress=beat)
+    except ClaimLost:
+        raise  # the row is another transfer's now: leave it alone
     except BaseException as exc:
         with suppress(Exception):  # if even this fails, the row goes stale and is taken over
             archive.set_replica_state(claim.id, "BAD")
@@ -151,6 +162,26 @@ def _copy(
     return TransferResult(
         TransferOutcome.COPIED, product.product_id, here.site, path, claim.id, source.site
     )
+
+
+class _Heartbeat:
+    """Refreshes the claimed row now and then while the bytes flow, so it never looks dead."""
+
+    def __init__(self, archive: ArchiveClient, replica_id: int, policy: TransferPolicy) -> None:
+        self._archive = archive
+        self._replica_id = replica_id
+        self._clock = policy.clock
+        self._every = policy.stale_seconds / 10
+        self._last = self._clock()
+
+    def __call__(self) -> None:
+        if self._clock() - self._last < self._every:
+            return
+        try:
+            self._archive.set_replica_state(self._replica_id, "COPYING", expected_state="COPYING")
+        except Conflict as exc:
+            raise ClaimLost(f"replica {self._replica_id} was taken over: {exc}") from exc
+        self._last = self._clock()
 
 
 def _known(replicas: list[ReplicaPublic]) -> list[SiteReplica]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from sdc.commands.common import EXIT_ERROR, fail, settings_of
+from sdc.commands.common import EXIT_ERROR, err_console, fail, settings_of
 from sdc.commands.dss_archive import archive_session, dss_url_of, print_audit
 
 app = typer.Typer(
@@ -92,7 +92,10 @@ def transfer(
 
     with archive_session(ctx, archive_url, token) as (archive, secret):
         archive.get_product(product_id)  # an unknown product is named here, not by the DSS
-        with StorageClient(dss_url_of(archive, to), secret) as destination:
+        with (
+            StorageClient(dss_url_of(archive, to), secret) as destination,
+            err_console.status(f"{to} is copying {product_id}..."),
+        ):
             result = destination.transfer(product_id)
     if as_json:
         typer.echo(json.dumps(result.as_json()))

@@ -47,7 +47,7 @@ def archive_session(
     except ArchiveError as exc:
         fail(f"the archive refused: {exc}")
     except DssError as exc:
-        fail(f"the DSS refused: {exc}")
+        fail(f"storage service (DSS): {exc}")
 
 
 def dss_url_of(archive: ArchiveClient, site: str) -> str:

@@ -18,7 +18,7 @@ from dss.config import DssConfig
 from dss.posix import PosixBackend, PosixUpload
 from dss.server import create_app
 from dss.transfer import TransferOutcome
-from eas.schemas import MaintenanceWindowIn
+from eas.schemas import MaintenanceWindowIn, ReplicaIn
 from tests import archive_support
 from tests.dss_fixtures import serving
 from tests.federation import Federation, federation, sqlite_federation
@@ -54,6 +54,8 @@ def test_transfer_pulls_verifies_and_registers(world: Federation) -> None:
     # only the destination's agent (or an admin) may ask: FR's agent cannot fill DE's storage
     with world.storage("SDC-DE", "agent_fr") as wrong, pytest.raises(Forbidden):
         wrong.transfer("P1")
+    with StorageClient("http://127.0.0.1:9", "t") as gone, pytest.raises(Unavailable, match=":9"):
+        gone.transfer("P1")  # a destination DSS that is down: a typed error, not a crash
 
 
 def test_rotten_source_ends_bad_and_nothing_is_visible(world: Federation) -> None:
@@ -144,3 +146,57 @@ def _wait_for(condition: Callable[[], bool]) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition never held"
         time.sleep(0.02)
+
+
+def test_a_copy_in_progress_is_waited_for_and_an_abandoned_one_taken_over(
+    world: Federation,
+) -> None:
+    path = world.publish("P6", DATA, "SDC-FR")
+    with world.admin() as archive:  # a transfer that claimed the row, then died
+        dead = ReplicaIn(site="SDC-DE", url=f"{world.dss['SDC-DE']}/api/v1/files/{path}")
+        archive.add_replica("P6", dead.model_copy(update={"state": "COPYING"}))
+    de_root = world.roots["SDC-DE"]
+    impatient = DssConfig(site="SDC-DE", archive_url=world.archive, transfer_wait_seconds=0)
+    with (
+        serving(create_app(impatient, backend=PosixBackend(de_root))) as url,
+        StorageClient(url, world.tokens["agent_de"]) as de,
+        pytest.raises(Conflict, match="still being copied"),
+    ):
+        de.transfer("P6")
+    assert world.states("P6")["SDC-DE"] == "COPYING" and not (de_root / path).exists()
+    brisk = DssConfig(site="SDC-DE", archive_url=world.archive, transfer_stale_seconds=0.01)
+    with serving(create_app(brisk, backend=PosixBackend(de_root))) as url:
+        time.sleep(0.02)  # the dead claim ages past transfer_stale_seconds
+        with StorageClient(url, world.tokens["agent_de"]) as de:
+            assert de.transfer("P6").outcome is TransferOutcome.COPIED
+    assert world.states("P6")["SDC-DE"] == "AVAILABLE"
+    assert (de_root / path).read_bytes() == DATA
+
+
+def test_a_copy_whose_claim_was_taken_over_stops_and_leaves_the_row_alone(
+    world: Federation,
+) -> None:
+    path = world.publish("P7", DATA, "SDC-FR")
+    gated = GatedPosix(world.roots["SDC-DE"])
+    brisk = DssConfig(site="SDC-DE", archive_url=world.archive, transfer_stale_seconds=0.01)
+    with serving(create_app(brisk, backend=gated)) as url:
+        failure: list[Exception] = []
+
+        def ask() -> None:
+            with StorageClient(url, world.tokens["agent_de"]) as de:
+                try:
+                    de.transfer("P7")
+                except Conflict as exc:
+                    failure.append(exc)
+
+        copier = threading.Thread(target=ask)
+        copier.start()
+        _wait_for(lambda: world.states("P7").get("SDC-DE") == "COPYING")
+        with world.admin() as archive:  # another transfer judged it dead and took the row
+            (row,) = archive.list_replicas(product_id="P7", site="SDC-DE")
+            archive.set_replica_state(row.id, "BAD", expected_state="COPYING")
+        gated.release.set()
+        copier.join(20)
+    assert failure and "taken over" in str(failure[0])
+    assert world.states("P7")["SDC-DE"] == "BAD"  # as the taker left it, not touched again
+    assert not (world.roots["SDC-DE"] / path).exists()
