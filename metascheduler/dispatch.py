@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from celery import Celery
+from kombu import Exchange, Queue
 from kombu.exceptions import OperationalError
 
 from eas.job_schemas import JOB_TASK, site_queue
@@ -62,6 +63,11 @@ class CeleryDispatcher:
         queue = site_queue(site)
         try:
             with self._app.producer_or_acquire() as producer:
+                # Declared on every publish, not from Celery's per-connection cache: a broker
+                # that lost the queue (restart, deletion) would silently drop the messages.
+                Queue(queue, Exchange(queue, type="direct"), routing_key=queue, durable=True)(
+                    producer.channel
+                ).declare()
                 for job_id in job_ids:
                     self._app.send_task(JOB_TASK, args=[job_id], queue=queue, producer=producer)
         except (OperationalError, OSError) as exc:

@@ -45,14 +45,14 @@ def run(
         "concurrency": concurrency,
     }  # fmt: skip
     config = settings.agent.model_copy(update={k: v for k, v in changes.items() if v is not None})
+    if once and config.transport == "celery":
+        fail("--once runs one pulled job; it needs --transport http", 2)
     try:
         agent = build_agent(config)
     except AgentSetupError as exc:
         fail(str(exc))
     except (ArchiveError, OSError) as exc:
         fail(f"cannot reach the archive at {config.archive_url}: {exc}")
-    if once and config.transport == "celery":
-        fail("--once runs one pulled job; it needs --transport http", 2)
     if once:
         result = agent.run_once()
         if result is None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kombu import Connection, Exchange, Queue
-from kombu.exceptions import OperationalError
+from kombu.exceptions import ContentDisallowed, DecodeError, OperationalError
 from kombu.message import Message
 
 from eas.errors import ArchiveError
@@ -41,10 +41,10 @@ def job_id_of(message: Message) -> int | None:
     """The job id a Celery (protocol 2) job message carries; None when it is not one."""
     if message.headers.get("task") != JOB_TASK:
         return None
-    body: Any = message.decode()
     try:
+        body: Any = message.decode()
         (job_id,) = body[0]
-    except (TypeError, ValueError, IndexError, KeyError):
+    except (ContentDisallowed, DecodeError, TypeError, ValueError, IndexError, KeyError):
         return None
     return job_id if isinstance(job_id, int) and not isinstance(job_id, bool) else None
 

@@ -4,7 +4,7 @@ PostgreSQL: racing agents, lost messages and the reconciler, ack-before-run, sit
 The agents here are real `QueueConsumer`s whose job is a no-op (claim, then finish): what is
 tested is the transport and the row claims. The tests use the seeded sites' own queues
 (`site.SDC-FR`, ...), which only these tests use on this machine; each test empties them
-first and deletes them after, so a purge here touches nothing of anyone else.
+first and after, so a purge here touches nothing of anyone else.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ on_postgresql = pytest.mark.parametrize("archive_url", ["postgresql"], indirect=
 
 @pytest.fixture(params=sorted(BROKERS))
 def broker(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A broker URL with this test's site queues empty (deleted again afterwards)."""
+    """A broker URL with this test's site queues empty (emptied again afterwards)."""
     url, port = BROKERS[request.param]
     require(port_open("127.0.0.1", port), f"{request.param} is not running on port {port}")
     _drop_queues(url)
@@ -64,11 +64,12 @@ def broker(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def _drop_queues(url: str) -> None:
+    # Purged, not deleted: a publisher of this process remembers it declared the queue.
     with Connection(url) as connection:
         for site in SITES:
             queue = job_queue(site)(connection.default_channel)
             queue.declare()
-            queue.delete()
+            queue.purge()
 
 
 def _waiting(url: str, site: str) -> int:
@@ -274,3 +275,40 @@ def test_a_site_a_token_cannot_claim_heartbeat_or_register_for_site_b(
         with pytest.raises(Forbidden):
             de.add_replica("P-1", ReplicaIn(site="SDC-FR", url="file:///fr/P-1"))
         fr.heartbeat(job_id, "agent-fr", 1)  # the rightful holder is unaffected
+
+
+@pytest.mark.parametrize("archive_url", ["sqlite"], indirect=True)
+def test_an_unreachable_broker_is_an_alert_and_the_jobs_are_published_later(
+    sessions: sessionmaker[Session],
+) -> None:
+    survey_with_plan(sessions)
+    add_jobs(sessions, 2)
+    nowhere = SchedulerConfig(transport="celery", broker_url="amqp://guest:guest@127.0.0.1:9//")
+    report = Scheduler(sessions, nowhere).run_once()
+    assert report.dispatched == {} and "cannot publish to site.SDC-FR" in report.alerts[0]
+    assert [state for state, _, _ in states(sessions)] == ["QUEUED", "QUEUED"]
+
+
+@on_postgresql
+@pytest.mark.parametrize("broker", ["redis"], indirect=True)
+def test_a_message_naming_no_job_is_rejected_and_the_next_runs(
+    server: tuple[str, dict], sessions: sessionmaker[Session], broker: str
+) -> None:
+    url, tokens = server
+    with Connection(broker) as connection:
+        queue = job_queue("SDC-FR")(connection.default_channel)
+        publish = connection.Producer().publish
+        target = {"exchange": queue.exchange, "routing_key": queue.routing_key, "declare": [queue]}
+        publish("not json{", content_type="application/json", content_encoding="utf-8",
+                headers={"task": "sdc.run_job"}, **target)  # fmt: skip
+        publish([[1], {}, {}], serializer="json", headers={"task": "other.task"}, **target)
+    add_jobs(sessions, 1)
+    Scheduler(sessions, SchedulerConfig(transport="celery", broker_url=broker)).run_once()
+    with JobClient(url, tokens["fr"]) as jobs:
+        agent = noop_agent(jobs, broker, "agent-1")
+        agent.start()
+        until(lambda: agent.counts.claimed == 1, 30)
+        agent.stop()
+        agent.join()
+    assert agent.counts.rejected == 2
+    assert states(sessions) == [("SUCCEEDED", 1, 1)]
