@@ -24,6 +24,12 @@ class JobClient(ArchiveClient):
         answer = self._write("POST", "/scheduler/claim", body, False)
         return None if answer is None else JobPublic.model_validate(answer)
 
+    def claim_job(self, job_id: int, site: str, owner: str) -> JobPublic | None:
+        """Lease job `job_id` if it is QUEUED at `site`; None when it is not (any more)."""
+        body = ClaimRequest(site=site, owner=owner).model_dump()
+        answer = self._write("POST", f"/scheduler/jobs/{job_id}/claim", body, False)
+        return None if answer is None else JobPublic.model_validate(answer)
+
     def heartbeat(self, job_id: int, owner: str, epoch: int) -> JobPublic:
         """Extend a lease; Conflict when it was taken over."""
         return self._lease_call(job_id, "heartbeat", LeaseRef(owner=owner, epoch=epoch))

@@ -13,6 +13,17 @@ from pydantic import Field
 
 from eas.schemas import Schema
 
+# The Celery wire contract shared by the scheduler (publisher) and the agents (consumers):
+# the task name a job message carries, and the queue of each site. The message body holds
+# only the job id; the job row is the truth.
+JOB_TASK = "sdc.run_job"
+
+
+def site_queue(site: str) -> str:
+    """The broker queue of a site."""
+    return f"site.{site}"
+
+
 ErrorClassName = Literal[
     "NODE_LOST",
     "TIMEOUT",

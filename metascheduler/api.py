@@ -46,6 +46,23 @@ def claim(body: ClaimRequest, request: Request, session: SessionDep, who: Agent)
     return JobPublic.model_validate(row)
 
 
+@router.post(
+    "/jobs/{job_id}/claim",
+    response_model=JobPublic,
+    responses={204: {"description": "the job is not queued at this site (any more)"}},
+)
+def claim_job(
+    job_id: int, body: ClaimRequest, request: Request, session: SessionDep, who: Agent
+) -> Any:
+    """Lease this job if it is QUEUED at the agent's site (204 otherwise): a Celery message's
+    claim. Fenced like the normal claim: an agent acts only for its own site."""
+    require_site(who, body.site)
+    row = claims.claim_job(session, job_id, body.site, body.owner, _now(), _config(request))
+    if row is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return JobPublic.model_validate(row)
+
+
 def _own_job(session: SessionDep, job_id: int, who: Agent) -> None:
     require_site(who, queries.get_job(session, job_id).target_site)
 

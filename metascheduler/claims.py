@@ -55,26 +55,48 @@ def claim_next(
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     for job_id in session.scalars(query).all():
-        # The conditional update is the claim: of two racing claimers only one matches.
-        claimed = session.execute(
-            update(JobRow)
-            .where(JobRow.id == job_id, JobRow.state == JobState.QUEUED.value)
-            .values(
-                state=JobState.CLAIMED.value,
-                lease_owner=owner,
-                lease_epoch=JobRow.lease_epoch + 1,
-                lease_expiry=now + config.lease,
-                heartbeat_at=now,
-                attempts=JobRow.attempts + 1,
-                wait_reason=None,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            row = session.get(JobRow, job_id, populate_existing=True)
-            assert row is not None
+        row = _lease(session, job_id, site, owner, now, config)
+        if row is not None:
             return row
     return None
+
+
+def claim_job(
+    session: Session, job_id: int, site: str, owner: str, now: datetime, config: SchedulerConfig
+) -> JobRow | None:
+    """Lease job `job_id` to `owner` if it is QUEUED at `site` and may start now; else None.
+
+    This is how a Celery message is turned into a claim: the message only names the job, the
+    row decides, so a duplicate or stale message claims nothing.
+    """
+    if not site_state(session, now).up_at(site, now):
+        return None
+    return _lease(session, job_id, site, owner, now, config)
+
+
+def _lease(
+    session: Session, job_id: int, site: str, owner: str, now: datetime, config: SchedulerConfig
+) -> JobRow | None:
+    # The conditional update is the claim: of two racing claimers only one matches.
+    claimed = session.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.state == JobState.QUEUED.value)
+        .where(JobRow.target_site == site)
+        .where(or_(JobRow.not_before.is_(None), JobRow.not_before <= now))
+        .values(
+            state=JobState.CLAIMED.value,
+            lease_owner=owner,
+            lease_epoch=JobRow.lease_epoch + 1,
+            lease_expiry=now + config.lease,
+            heartbeat_at=now,
+            attempts=JobRow.attempts + 1,
+            wait_reason=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.get(JobRow, job_id, populate_existing=True)
 
 
 def _held(session: Session, job_id: int, owner: str, epoch: int) -> JobRow:

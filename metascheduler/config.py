@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +25,19 @@ class SchedulerConfig(BaseModel):
     backoff_first_seconds: float = Field(default=30.0, ge=0)
     backoff_max_seconds: float = Field(default=3600.0, ge=0)
     memory_factor: float = Field(default=1.5, gt=1)
+    transport: Literal["http", "celery"] = Field(
+        default="http", description="how agents hear of queued jobs: http (pull) or celery"
+    )
+    broker_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672//",
+        description="Celery broker (RabbitMQ amqp://... or Redis redis://host:port/N)",
+    )
+    republish_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="a QUEUED job not claimed this long after its last message is published "
+        "again (the broker may have lost it)",
+    )
 
     @property
     def latency(self) -> timedelta:

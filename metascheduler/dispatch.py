@@ -2,22 +2,88 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
+
+from celery import Celery
+from kombu import Exchange, Queue
+from kombu.exceptions import OperationalError
+
+from eas.job_schemas import JOB_TASK, site_queue
+from metascheduler.config import SchedulerConfig
+
+
+class DispatchError(RuntimeError):
+    """The transport could not announce the jobs (broker unreachable)."""
 
 
 class Dispatcher(Protocol):
     """Announce queued jobs on a site's queue."""
 
     def publish(self, site: str, job_ids: Sequence[int]) -> None:
-        """Announce that `job_ids` are queued at `site`."""
+        """Announce that `job_ids` are queued at `site`; DispatchError when it cannot."""
+
+    def close(self) -> None:
+        """Release the transport's connections."""
 
 
 class HttpPullDispatcher:
     """Agents poll `POST /api/v1/scheduler/claim`: nothing to announce."""
 
+    def __init__(self, config: SchedulerConfig | None = None) -> None:
+        pass
+
     def publish(self, site: str, job_ids: Sequence[int]) -> None:
         """Nothing: the QUEUED row is what an HTTP agent claims."""
 
+    def close(self) -> None:
+        """Nothing to release."""
 
-DISPATCHERS: dict[str, type[Dispatcher]] = {"http": HttpPullDispatcher}
+
+class CeleryDispatcher:
+    """One message per queued job on the queue `site.<SDC>` of a RabbitMQ or Redis broker.
+
+    The message is a Celery task sent by name (`JOB_TASK`) whose only argument is the job id,
+    so the scheduler never imports the agent. Messages are hints: a lost one is published
+    again by the scheduler's reconciler, a duplicate claims nothing (the row decides).
+    """
+
+    def __init__(self, config: SchedulerConfig) -> None:
+        self.broker_url = config.broker_url
+        self._app = Celery("sdc-scheduler", broker=config.broker_url, set_as_current=False)
+        self._app.conf.update(
+            task_serializer="json",
+            # a job's truth is its row, so a message needs no result backend and no retries
+            task_ignore_result=True,
+            broker_connection_retry_on_startup=True,
+        )
+
+    def publish(self, site: str, job_ids: Sequence[int]) -> None:
+        """Send one `JOB_TASK(job_id)` message per job to the site's queue (one connection)."""
+        queue = site_queue(site)
+        try:
+            with self._app.producer_or_acquire() as producer:
+                # Declared on every publish, not from Celery's per-connection cache: a broker
+                # that lost the queue (restart, deletion) would silently drop the messages.
+                Queue(queue, Exchange(queue, type="direct"), routing_key=queue, durable=True)(
+                    producer.channel
+                ).declare()
+                for job_id in job_ids:
+                    self._app.send_task(JOB_TASK, args=[job_id], queue=queue, producer=producer)
+        except (OperationalError, OSError) as exc:
+            raise DispatchError(f"cannot publish to {queue} at {self.broker_url}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the broker connections."""
+        self._app.close()
+
+
+DISPATCHERS: dict[str, Callable[[SchedulerConfig], Dispatcher]] = {
+    "http": HttpPullDispatcher,
+    "celery": CeleryDispatcher,
+}
+
+
+def make_dispatcher(config: SchedulerConfig) -> Dispatcher:
+    """The dispatcher of the configured transport."""
+    return DISPATCHERS[config.transport](config)

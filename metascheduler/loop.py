@@ -6,9 +6,9 @@ import logging
 import signal
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from eas.db import transaction
 from eas.models import Job as JobRow
 from metascheduler.claims import apply_failure
 from metascheduler.config import SchedulerConfig
-from metascheduler.dispatch import Dispatcher, HttpPullDispatcher
+from metascheduler.dispatch import Dispatcher, DispatchError, make_dispatcher
 from metascheduler.jobs import ErrorClass, JobState
 from metascheduler.planning import create_calibration_jobs, create_tile_jobs, tile_inputs
 from metascheduler.policy import Dispatch, Reclaim, Wait, next_action
@@ -37,6 +37,7 @@ class CycleReport:
     waiting: int = 0
     reclaimed: int = 0
     failed: int = 0
+    republished: int = 0
     alerts: list[str] = field(default_factory=list)
 
 
@@ -52,9 +53,14 @@ class Scheduler:
     ) -> None:
         self._sessions = sessions
         self._config = config
-        self._dispatcher = dispatcher or HttpPullDispatcher()
+        self._dispatcher = dispatcher or make_dispatcher(config)
         self._clock = clock
         self._stop = threading.Event()
+        # job id -> when this scheduler last published its message, for the reconciler. Kept
+        # in memory: a restarted scheduler publishes every QUEUED row once more on its first
+        # cycle (it cannot know what the broker still holds; duplicates claim nothing).
+        self._published: dict[int, datetime] = {}
+        self._started = clock() - timedelta(seconds=config.republish_seconds)
 
     def run_once(self) -> CycleReport:
         """One cycle: create new jobs, then decide and apply the next step of every open job."""
@@ -75,10 +81,43 @@ class Scheduler:
                     row.input_product_ids = present
                 action = next_action(job_value(row, missing), sites, now)
                 self._apply(row, action, now, report, queued)
+            stale = self._unannounced(rows, queued, now)
         for site, job_ids in queued.items():
-            self._dispatcher.publish(site, job_ids)
-            report.dispatched[site] = len(job_ids)
+            if self._announce(site, job_ids, report):
+                report.dispatched[site] = len(job_ids)
+        for site, job_ids in stale.items():
+            if self._announce(site, job_ids, report):
+                report.republished += len(job_ids)
         return report
+
+    def _announce(self, site: str, job_ids: list[int], report: CycleReport) -> bool:
+        try:
+            self._dispatcher.publish(site, job_ids)
+        except DispatchError as exc:
+            # the rows stay QUEUED; forgetting the publish makes the reconciler retry next cycle
+            for job_id in job_ids:
+                self._published.pop(job_id, None)
+            report.alerts.append(str(exc))
+            log.warning("%s", exc)
+            return False
+        return True
+
+    def _unannounced(
+        self, rows: Sequence[JobRow], queued: dict[str, list[int]], now: datetime
+    ) -> dict[str, list[int]]:
+        """The reconciler: QUEUED rows whose last message is older than the republish
+        interval (the broker may have lost it). Duplicates are harmless: the claim decides."""
+        fresh = {job_id for job_ids in queued.values() for job_id in job_ids}
+        waiting = {row.id: row.target_site for row in rows if row.state == "QUEUED"}
+        self._published = {i: t for i, t in self._published.items() if i in waiting}
+        self._published.update(dict.fromkeys(fresh, now))
+        due = now - timedelta(seconds=self._config.republish_seconds)
+        stale: dict[str, list[int]] = defaultdict(list)
+        for job_id, site in waiting.items():
+            if site and job_id not in fresh and self._published.get(job_id, self._started) <= due:
+                stale[site].append(job_id)
+                self._published[job_id] = now
+        return stale
 
     def _apply(
         self,

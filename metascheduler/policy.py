@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from eas.job_schemas import site_queue
 from metascheduler.jobs import LEASED_STATES, Job, JobState, SiteState
 
 
@@ -55,11 +56,6 @@ class Keep:
 
 
 Action = Dispatch | Wait | Reclaim | Keep
-
-
-def site_queue(site: str) -> str:
-    """The broker queue of a site."""
-    return f"site.{site}"
 
 
 def next_action(job: Job, sites: SiteState, now: datetime) -> Action:

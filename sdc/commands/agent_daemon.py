@@ -13,7 +13,7 @@ from rich.table import Table
 from eas.errors import ArchiveError
 from eas.job_client import JobClient
 from sdc.commands.common import fail, settings_of
-from sdc_agents.agent.build import AgentSetupError, build_agent
+from sdc_agents.agent.build import AgentSetupError, build_agent, build_consumer
 
 console = Console()
 
@@ -28,18 +28,25 @@ def run(
     dss_url: str | None = typer.Option(None, help="local DSS URL (default: the site's)"),
     workroot: Path | None = typer.Option(None, help="where job working directories go"),
     drm: str | None = typer.Option(None, help="batch system: local or slurm"),
-    transport: str = typer.Option("http", help="how jobs arrive: http (pull)"),
+    transport: str | None = typer.Option(
+        None, help="how jobs arrive: http (pull) or celery (the site's broker queue)"
+    ),
+    broker: str | None = typer.Option(None, help="Celery broker URL (agent.broker_url)"),
+    concurrency: int | None = typer.Option(None, min=1, help="jobs at once (celery transport)"),
     once: bool = typer.Option(False, "--once", help="run at most one job, then exit"),
 ) -> None:
     """Pull this site's jobs, stage inputs, run pipelines, register outputs (SIGTERM drains)."""
     settings = settings_of(ctx)
-    if transport != "http":
-        fail(f"transport {transport!r} is not available yet; use http", 2)
+    if transport not in (None, "http", "celery"):
+        fail(f"unknown transport {transport!r}; use http or celery", 2)
     changes = {
         "site": site, "token": token, "archive_url": archive_url, "dss_url": dss_url,
-        "workroot": workroot, "drm": drm,
+        "workroot": workroot, "drm": drm, "transport": transport, "broker_url": broker,
+        "concurrency": concurrency,
     }  # fmt: skip
     config = settings.agent.model_copy(update={k: v for k, v in changes.items() if v is not None})
+    if once and config.transport == "celery":
+        fail("--once runs one pulled job; it needs --transport http", 2)
     try:
         agent = build_agent(config)
     except AgentSetupError as exc:
@@ -58,7 +65,10 @@ def run(
         )
         raise typer.Exit(0 if result.succeeded else 1)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    agent.run_forever()
+    if config.transport == "celery":
+        build_consumer(agent, config).serve(handle_signals=True)
+    else:
+        agent.run_forever()
 
 
 def status(

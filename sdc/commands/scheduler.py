@@ -27,17 +27,28 @@ console = Console()
 def run(
     ctx: typer.Context,
     once: bool = typer.Option(False, "--once", help="run one cycle, print it, exit"),
+    transport: str | None = typer.Option(
+        None, help="how agents hear of jobs: http (pull) or celery (scheduler.transport)"
+    ),
+    broker: str | None = typer.Option(None, help="Celery broker URL (scheduler.broker_url)"),
 ) -> None:
     """Run the scheduler daemon: create jobs, dispatch, fail over, reclaim expired leases."""
     settings = settings_of(ctx)
+    if transport not in (None, "http", "celery"):
+        fail(f"unknown transport {transport!r}; use http or celery", 2)
+    changes = {"transport": transport, "broker_url": broker}
+    config = settings.scheduler.model_copy(
+        update={k: v for k, v in changes.items() if v is not None}
+    )
     engine = open_archive(settings)
-    scheduler = Scheduler(make_session_factory(engine), settings.scheduler)
+    scheduler = Scheduler(make_session_factory(engine), config)
     if once:
         report = scheduler.run_once()
         sent = ", ".join(f"{site}: {n}" for site, n in sorted(report.dispatched.items())) or "none"
         typer.echo(
             f"created {report.created} job(s); queued {sent}; waiting {report.waiting}; "
-            f"reclaimed {report.reclaimed}; failed {report.failed}"
+            f"reclaimed {report.reclaimed}; failed {report.failed}; "
+            f"republished {report.republished}"
         )
         for alert in report.alerts:
             typer.echo(f"ALERT {alert}", err=True)

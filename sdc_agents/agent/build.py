@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 
 from dss.client import StorageClient
 from eas.job_client import JobClient
+from eas.job_schemas import JobPublic
 from sdc_agents.agent.config import AgentConfig
 from sdc_agents.agent.loop import SiteAgent
+from sdc_agents.agent.queue_consumer import QueueConsumer
 from sdc_agents.agent.staging import Stager
 from sdc_agents.drm import BATCH_SYSTEMS
+
+log = logging.getLogger(__name__)
 
 
 class AgentSetupError(ValueError):
@@ -43,3 +48,20 @@ def build_agent(config: AgentConfig, owner: str | None = None) -> SiteAgent:
     stager = Stager(site, jobs, local, lambda url: StorageClient(url, token))
     batch = BATCH_SYSTEMS[config.drm]()
     return SiteAgent(site, owner or default_owner(site), jobs, local, stager, batch, config)
+
+
+def build_consumer(agent: SiteAgent, config: AgentConfig) -> QueueConsumer:
+    """The Celery transport for `agent`: its site's queue, claims of the named jobs."""
+
+    def run(job: JobPublic) -> None:
+        result = agent.run_claimed(job)
+        log.info("job %s (%s): %s", result.job_id, result.pipeline, result)
+
+    return QueueConsumer(
+        agent.site,
+        config.broker_url,
+        claim=lambda job_id: agent.jobs.claim_job(job_id, agent.site, agent.owner),
+        run=run,
+        concurrency=config.concurrency,
+        idle_max=config.poll_seconds,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -37,3 +38,11 @@ class AgentConfig(BaseModel):
     drm: str = Field(default="local", description="batch system: local or slurm")
     max_parallel: int = Field(default=2, ge=1, description="pipeline nodes at once")
     pipelines: dict[str, PipelineSpec] = Field(default_factory=dict)
+    transport: Literal["http", "celery"] = Field(
+        default="http", description="how jobs arrive: http (pull) or celery (site queue)"
+    )
+    broker_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672//",
+        description="Celery broker holding the queue site.<SDC> (amqp://... or redis://...)",
+    )
+    concurrency: int = Field(default=1, ge=1, description="jobs run at once (celery transport)")

@@ -108,6 +108,10 @@ class SiteAgent:
         job = self.jobs.claim(self.site, self.owner)
         if job is None:
             return None
+        return self.run_claimed(job)
+
+    def run_claimed(self, job: JobPublic) -> JobResult:
+        """Run a job this agent holds the lease of (however it was claimed), and report."""
         workdir = self.config.workroot.resolve() / f"job-{job.id}-epoch-{job.lease_epoch}"
         with Heartbeat(self.jobs, job, self.owner, self.config.heartbeat_seconds) as beat:
             try:
