@@ -7,14 +7,12 @@ import json
 import os
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import BinaryIO
 
-import uvicorn
 from fastapi import FastAPI
 
 from dss.backend import StorageBackend
@@ -23,6 +21,7 @@ from dss.posix import PosixBackend
 from dss.server import create_app
 from dss.static_tokens import StaticTokenVerifier
 from dss.tokens import Identity, Role, token_digest
+from sdc.demo.serving import serve_in_thread
 
 READER = "reader-token"
 FR_AGENT = "fr-agent-token"
@@ -47,22 +46,11 @@ def known_tokens() -> StaticTokenVerifier:
 @contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
     """Run `app` under a real uvicorn on a free loopback port; yield its base URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    served = serve_in_thread(app)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield served.url
     finally:
-        server.should_exit = True
-        thread.join(10)
+        served.stop()
 
 
 def dss_for(backend: StorageBackend, site: str = "SDC-FR") -> AbstractContextManager[str]:

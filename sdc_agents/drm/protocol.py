@@ -104,17 +104,30 @@ class BatchSystem(Protocol):
 
 def make_job_dirs(job: JobSpec) -> None:
     """Create the job's directories; its fresh ones start empty (no stale outputs)."""
+    # each is tried with one mkdir first: for a new node that is all it costs, where
+    # makedirs and rmtree would stat every path before
+    for directory in dict.fromkeys((job.workdir, job.logdir, job.tmpdir)):
+        _make_dir(directory)
     for directory in job.fresh_dirs:
-        shutil.rmtree(directory, ignore_errors=True)
-    os.makedirs(job.workdir, exist_ok=True)
-    # the others sit beside or inside it: a plain mkdir each, no existence checks first
-    for directory in dict.fromkeys((job.logdir, job.tmpdir, *job.fresh_dirs)):
         try:
             os.mkdir(directory)
         except FileExistsError:
-            pass
+            shutil.rmtree(directory)
+            os.mkdir(directory)
         except FileNotFoundError:
-            os.makedirs(directory, exist_ok=True)
+            os.makedirs(directory)
+
+
+def _make_dir(directory: Path) -> None:
+    """`mkdir -p`, starting from the directory itself rather than from the root."""
+    try:
+        os.mkdir(directory)
+    except FileExistsError:
+        if not directory.is_dir():
+            raise
+    except FileNotFoundError:
+        _make_dir(directory.parent)
+        _make_dir(directory)
 
 
 def log_tail(job: JobSpec, lines: int = 20) -> str:

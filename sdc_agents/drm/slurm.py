@@ -149,9 +149,12 @@ class SlurmBatchSystem:
 
     def submit(self, job: JobSpec) -> str:
         """Write the batch script beside the logs and sbatch it."""
-        make_job_dirs(job)
         script = job.logdir / "job.sbatch"
-        script.write_text(sbatch_script(job, self.partition))
+        try:
+            make_job_dirs(job)
+            script.write_text(sbatch_script(job, self.partition))
+        except OSError as exc:
+            raise SubmitError(f"cannot prepare {job.name}: {exc}") from exc
         done = _run(["sbatch", "--parsable", str(script)])
         if done.returncode != 0:
             raise SubmitError(f"sbatch refused {job.name}: {done.stderr.strip()}")

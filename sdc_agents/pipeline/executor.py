@@ -20,11 +20,10 @@ from sdc_agents.pipeline.graph import FanOut, Invocation, PipelineGraph
 from sdc_agents.pipeline.jobprep import (
     PreparedNode,
     ResourceError,
-    outputs_missing,
     prepare,
     requested,
 )
-from sdc_agents.pipeline.provenance import ChecksumCache, Value, provenance_hash
+from sdc_agents.pipeline.provenance import MISSING, ChecksumCache, Value, provenance_hash
 from sdc_agents.pipeline.records import DONE_STATES, NodeRecord, NodeState
 
 Reader = tuple[str, str]  # ("node" | "fanout" | "gather", id)
@@ -208,7 +207,11 @@ class Executor:
         invocation, record = self.nodes[node_id], self._record(node_id)
         try:
             prepared = prepare(
-                invocation, self.values, self.workdir, self.commands[id(invocation.executable)]
+                invocation,
+                self.values,
+                self.workdir,
+                self.commands[id(invocation.executable)],
+                self.checksums,
             )
         except ResourceError as exc:
             record.fail(ErrorClass.BAD_RESOURCES, str(exc))
@@ -227,7 +230,7 @@ class Executor:
         if self._reusable(record):
             record.state = NodeState.REUSED
             return self._settle(invocation, record)
-        for path in record.output_files():
+        for path in record.outputs.values():
             self.checksums.forget(path)
         try:
             record.job_id = self.batch.submit(job)
@@ -244,7 +247,7 @@ class Executor:
             return False
         if before.get("state") not in DONE_STATES or before.get("outputs") != record.outputs:
             return False
-        now = {str(f): self.checksums.of(f)[0] for f in record.output_files()}
+        now = _merged(self.checksums.sums(path) for path in record.outputs.values())
         if not now or now != before.get("output_checksums"):
             return False
         record.output_checksums = now
@@ -259,17 +262,18 @@ class Executor:
         record.flags = outcome.flags
         if outcome.error_class is not None:
             record.fail(outcome.error_class, outcome.message, log_tail(prepared.job))
-        elif missing := outputs_missing(prepared.outputs):
-            record.fail(
-                ErrorClass.MISSING_OUTPUT,
-                f"declared output(s) not written: {', '.join(missing)}",
-                log_tail(prepared.job),
-            )
         else:
-            record.state = NodeState.SUCCEEDED
-            record.output_checksums = {
-                str(f): self.checksums.of(f)[0] for f in record.output_files()
-            }
+            # one open per output file tells both whether it exists and its checksum
+            sums = {port: self.checksums.sums(path) for port, path in prepared.outputs.items()}
+            if missing := [port for port, s in sums.items() if MISSING[0] in s.values()]:
+                record.fail(
+                    ErrorClass.MISSING_OUTPUT,
+                    f"declared output(s) not written: {', '.join(missing)}",
+                    log_tail(prepared.job),
+                )
+            else:
+                record.state = NodeState.SUCCEEDED
+                record.output_checksums = _merged(sums.values())
         self._settle(self.nodes[node_id], record)
 
     def _settle(self, invocation: Invocation, record: NodeRecord) -> None:
@@ -293,6 +297,10 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _merged(mappings: Iterable[dict[str, str]]) -> dict[str, str]:
+    return {key: value for mapping in mappings for key, value in mapping.items()}
 
 
 def _flat(value: Value) -> list[str]:

@@ -10,7 +10,7 @@ from sdc_agents.drm.protocol import JobSpec
 from sdc_agents.pipeline.commandline import command_line
 from sdc_agents.pipeline.dsl import ComputingResources
 from sdc_agents.pipeline.graph import Invocation
-from sdc_agents.pipeline.provenance import Value, files_of
+from sdc_agents.pipeline.provenance import ChecksumCache, Value
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,16 @@ def node_dir(workdir: Path, node_id: str) -> Path:
 
 
 def prepare(
-    invocation: Invocation, values: dict[str, Value], workdir: Path, prefix: list[str]
+    invocation: Invocation,
+    values: dict[str, Value],
+    workdir: Path,
+    prefix: list[str],
+    checksums: ChecksumCache,
 ) -> PreparedNode:
-    """Lay out the node's directory and build its command line (list inputs -> list files)."""
+    """Lay out the node's directory and build its command line (list inputs -> list files).
+
+    The input files are checksummed on the way (`checksums`), as the provenance hash needs.
+    """
     exe = invocation.executable
     home = node_dir(workdir, invocation.node_id)
     inputs = {port: values[ref] for port, ref in invocation.inputs.items()}
@@ -50,7 +57,7 @@ def prepare(
         else:
             ports[port] = value
     outputs = {o.name: str(home / "out" / f"{o.name}{o.suffix}") for o in exe.outputs}
-    input_files = {port: files_of(value) for port, value in inputs.items()}
+    input_files = {port: checksums.files(value) for port, value in inputs.items()}
     lineage = {
         o.name: [str(f) for port in (o.lineage or exe.input_names) for f in input_files[port]]
         for o in exe.outputs
@@ -91,8 +98,3 @@ def requested(resources: ComputingResources) -> dict[str, object]:
         "gpus": resources.gpus,
         "tmpdir": resources.tmpdir,
     }
-
-
-def outputs_missing(outputs: dict[str, str]) -> list[str]:
-    """Declared output ports whose path the command did not create."""
-    return [port for port, path in outputs.items() if not Path(path).exists()]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sdc_agents.pipeline.provenance import ChecksumCache, Value, files_of
+from sdc_agents.pipeline.provenance import ChecksumCache, Value
 from sdc_agents.pipeline.records import DONE_STATES, NodeRecord, RunState
 
 MANIFEST_NAME = "manifest.json"
@@ -35,7 +35,7 @@ def manifest_document(
         if node.state not in DONE_STATES:
             continue
         for port, value in node.outputs.items():
-            for path in files_of(value):
+            for path in checksums.files(value):
                 adler32, size = checksums.of(path)
                 files.append(
                     {

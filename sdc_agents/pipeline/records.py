@@ -7,7 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sdc_agents.pipeline.provenance import Value, files_of
+from sdc_agents.pipeline.provenance import Value
 
 
 class NodeState(StrEnum):
@@ -51,10 +51,6 @@ class NodeRecord:
     used: dict[str, Any] | None = None
     flags: list[str] = field(default_factory=list)
     output_checksums: dict[str, str] = field(default_factory=dict)
-
-    def output_files(self) -> list[Path]:
-        """Every file the node's outputs stand for (a directory output: its files)."""
-        return [f for value in self.outputs.values() for f in files_of(value)]
 
     def fail(self, error_class: str, message: str, log_tail: str = "") -> None:
         """Mark the node FAILED with why."""
