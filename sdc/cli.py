@@ -1,27 +1,85 @@
-"""The `sdc` command: assembles each area's Typer sub-app; no business logic lives here."""
+"""The `sdc` command: assembles each area's Typer sub-app; no business logic lives here.
+
+Every command runs in a fresh process (and the acceptance tests start hundreds), so an area's
+module is imported only when one of its commands, or its help, is asked for: `sdc --help`
+lists the areas from the table below without importing any of them.
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import Any
 
 import typer
-from pydantic import ValidationError
+from typer.core import TyperGroup
 
-from sdc.commands import agent, archive, demo, dss, placement, scheduler
 from sdc.commands.common import fail
+from sdc.commands.demo import demo
 from sdc.commands.server import server
-from sdc.settings import ConfigError, Settings
+
+# area -> (the module whose `app` holds its commands, the area's help)
+AREAS = {
+    "archive": (
+        "sdc.commands.archive",
+        "The central metadata archive (EAS): schema, sites, tokens, products, lineage.",
+    ),
+    "dss": (
+        "sdc.commands.dss",
+        "The per-site storage service: serve, transfer between sites, audit.",
+    ),
+    "placement": (
+        "sdc.commands.placement",
+        "Plan a primary and secondary SDC for every observation and a processing SDC per tile.",
+    ),
+    "scheduler": (
+        "sdc.commands.scheduler",
+        "The metascheduler: jobs from the plan and arriving data, dispatch, retries.",
+    ),
+    "agent": ("sdc.commands.agent", "The SDC site agent and the Pipeline Runner."),
+}
+
+
+class LazyArea(TyperGroup):
+    """An area's command group whose module is imported on first use."""
+
+    def __init__(self, name: str, module: str, help_text: str) -> None:
+        super().__init__(name=name, help=help_text, no_args_is_help=True)
+        self.module = module
+        self.loaded = False
+
+    def _load(self) -> None:
+        if not self.loaded:
+            real = typer.main.get_group(importlib.import_module(self.module).app)
+            self.commands.update(real.commands)
+            self.loaded = True
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """The area's commands (imports the area)."""
+        self._load()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """One of the area's commands (imports the area)."""
+        self._load()
+        return super().get_command(ctx, cmd_name)
+
+
+class SdcGroup(TyperGroup):
+    """The root group: the top-level commands plus every area, loaded lazily."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for name, (module, help_text) in AREAS.items():
+            self.add_command(LazyArea(name, module, help_text))
+
 
 app = typer.Typer(
+    cls=SdcGroup,
     help="Run a space survey's data processing across many science data centres (SDCs).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(archive.app, name="archive")
-app.add_typer(dss.app, name="dss")
-app.add_typer(placement.app, name="placement")
-app.add_typer(scheduler.app, name="scheduler")
-app.add_typer(agent.app, name="agent")
 app.command()(server)
 
 
@@ -33,6 +91,10 @@ def root(
     ),
 ) -> None:
     """Build the one Settings object every command receives."""
+    from pydantic import ValidationError
+
+    from sdc.settings import ConfigError, Settings
+
     try:
         ctx.obj = Settings(config_file=config) if config else Settings()
     except ConfigError as exc:
@@ -41,7 +103,7 @@ def root(
         fail(f"invalid settings: {exc}")
 
 
-app.command("demo")(demo.demo)
+app.command("demo")(demo)
 
 
 def main() -> None:

@@ -5,24 +5,22 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
 from sdc.commands import agent_daemon
 from sdc.commands.common import EXIT_ERROR, EXIT_UNAVAILABLE, fail, settings_of
-from sdc_agents.drm import BATCH_SYSTEMS, LocalBatchSystem, SlurmBatchSystem
-from sdc_agents.drm.protocol import BatchSystem
-from sdc_agents.examples import EXAMPLE_PIPELINE, write_example_inputs
-from sdc_agents.pipeline import PipelineError, load_pipeline
-from sdc_agents.pipeline.config import RunnerConfig
-from sdc_agents.pipeline.records import NodeRecord, RunReport, RunState
-from sdc_agents.pipeline.render import graph_dot, write_png
-from sdc_agents.pipeline.run import execute, prepare_run
 
-app = typer.Typer(help="The SDC site agent and the Pipeline Runner.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from sdc_agents.drm.protocol import BatchSystem
+    from sdc_agents.pipeline.config import RunnerConfig
+    from sdc_agents.pipeline.records import RunReport
+
+app = typer.Typer(no_args_is_help=True)  # its help: sdc.cli.AREAS
 pipeline_app = typer.Typer(
     help="Run Euclid-style Pipeline Scripts on this machine.", no_args_is_help=True
 )
@@ -46,6 +44,13 @@ def pipeline_run(
     as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
 ) -> None:
     """Run a pipeline: every check first, then the nodes, then the manifest in WORKDIR."""
+    from rich.progress import Progress
+
+    from sdc_agents.drm import BATCH_SYSTEMS
+    from sdc_agents.pipeline import PipelineError
+    from sdc_agents.pipeline.records import NodeRecord, RunState
+    from sdc_agents.pipeline.run import execute, prepare_run
+
     config = settings_of(ctx).pipeline_runner
     drm_name = drm or config.drm
     if drm_name not in BATCH_SYSTEMS:
@@ -86,6 +91,11 @@ def pipeline_graph(
     out: Path | None = typer.Option(None, "--out", help="write the graph: .dot or .png"),
 ) -> None:
     """Print the static data-flow graph (a @parallel block stands for all its instances)."""
+    from rich.table import Table
+
+    from sdc_agents.pipeline import PipelineError, load_pipeline
+    from sdc_agents.pipeline.render import graph_dot, write_png
+
     try:
         graph = load_pipeline(script)
     except PipelineError as exc:
@@ -120,6 +130,8 @@ def pipeline_example(
     frames: int = typer.Option(4, "--frames", min=1, help="raw frames to split"),
 ) -> None:
     """Write synthetic FITS inputs and inputs.yaml for the example pipeline."""
+    from sdc_agents.examples import EXAMPLE_PIPELINE, write_example_inputs
+
     inputs = write_example_inputs(directory, frames)
     console.print(
         f"wrote {inputs}; run it with:\n"
@@ -128,12 +140,16 @@ def pipeline_example(
 
 
 def _batch_system(name: str, config: RunnerConfig, parallel: int) -> tuple[BatchSystem, float]:
+    from sdc_agents.drm import LocalBatchSystem, SlurmBatchSystem
+
     if name == "slurm":
         return SlurmBatchSystem(config.slurm_partition), config.slurm_poll_s
     return LocalBatchSystem(max_jobs=parallel), config.local_poll_s
 
 
 def _node_table(report: RunReport) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"pipeline {report.pipeline}: {report.state}")
     for column in ("node", "state", "error", "wall s", "max RSS MB", "message / log tail"):
         table.add_column(column)

@@ -8,12 +8,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from eas.errors import ArchiveError
-from eas.job_client import JobClient
 from sdc.commands.common import fail, settings_of
-from sdc_agents.agent.build import AgentSetupError, build_agent, build_consumer
 
 console = Console()
 
@@ -36,6 +32,9 @@ def run(
     once: bool = typer.Option(False, "--once", help="run at most one job, then exit"),
 ) -> None:
     """Pull this site's jobs, stage inputs, run pipelines, register outputs (SIGTERM drains)."""
+    from eas.errors import ArchiveError
+    from sdc_agents.agent.build import AgentSetupError, build_agent, build_consumer
+
     settings = settings_of(ctx)
     if transport not in (None, "http", "celery"):
         fail(f"unknown transport {transport!r}; use http or celery", 2)
@@ -79,6 +78,11 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
     """The jobs this site's agents hold: owner, lease epoch and expiry, resources."""
+    from rich.table import Table
+
+    from eas.errors import ArchiveError
+    from eas.job_client import JobClient
+
     config = settings_of(ctx).agent
     site, token = site or config.site, token or config.token
     if not site or not token:

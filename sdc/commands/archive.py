@@ -7,29 +7,23 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
-from sqlalchemy.exc import OperationalError
 
-from eas.core import lineage as lineage_core
-from eas.core import products as product_core
-from eas.core.sites import list_sites
-from eas.core.tokens import create_token
-from eas.db import make_engine
-from eas.loaders import load_maintenance, load_sites
-from eas.migrate import current_revision, head_revision, upgrade
-from eas.schemas import Direction, ProductPublic, Role, SitePublic
+# the enums are in the commands' signatures; everything else is imported where it is used
+from eas.schemas import Direction, Role
 from sdc.commands.common import archive_session, fail, settings_of
 
-app = typer.Typer(
-    help="The central metadata archive (EAS): schema, sites, tokens, products, lineage.",
-    no_args_is_help=True,
-)
+app = typer.Typer(no_args_is_help=True)  # its help: sdc.cli.AREAS
 token_app = typer.Typer(help="Bearer tokens for the archive API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 console = Console()
 
 
 def _migrate(ctx: typer.Context, fresh: bool) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from eas.db import make_engine
+    from eas.migrate import current_revision, head_revision, upgrade
+
     settings = settings_of(ctx)
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
@@ -66,6 +60,8 @@ def upgrade_command(ctx: typer.Context) -> None:
 @app.command("load-sites")
 def load_sites_command(ctx: typer.Context, file: Path) -> None:
     """Create or update the sites listed in FILE (sites.yaml); all or nothing."""
+    from eas.loaders import load_sites
+
     with archive_session(settings_of(ctx)) as session:
         created, updated = load_sites(session, file)
     typer.echo(f"{file}: {created} site(s) created, {updated} updated")
@@ -74,6 +70,8 @@ def load_sites_command(ctx: typer.Context, file: Path) -> None:
 @app.command("load-maintenance")
 def load_maintenance_command(ctx: typer.Context, file: Path) -> None:
     """Store the maintenance windows listed in FILE (maintenance.yaml); all or nothing."""
+    from eas.loaders import load_maintenance
+
     with archive_session(settings_of(ctx)) as session:
         stored = load_maintenance(session, file)
     typer.echo(f"{file}: {stored} maintenance window(s) stored")
@@ -87,6 +85,8 @@ def token_create(
     name: str | None = typer.Option(None, help="who holds it (default: role[@site])"),
 ) -> None:
     """Mint a token and print it once; only its hash is stored."""
+    from eas.core.tokens import create_token
+
     holder = name or (f"{role}@{site}" if site else role)
     with archive_session(settings_of(ctx)) as session:
         _, secret = create_token(session, role, holder, site)
@@ -96,6 +96,11 @@ def token_create(
 @app.command()
 def sites(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """List the sites."""
+    from rich.table import Table
+
+    from eas.core.sites import list_sites
+    from eas.schemas import SitePublic
+
     with archive_session(settings_of(ctx)) as session:
         rows = list_sites(session)
         found = [(SitePublic.model_validate(s), len(s.maintenance_windows)) for s in rows]
@@ -129,6 +134,11 @@ def products(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Find data products by type, observation, tile, version and metadata."""
+    from rich.table import Table
+
+    from eas.core import products as product_core
+    from eas.schemas import ProductPublic
+
     with archive_session(settings_of(ctx)) as session:
         wanted = product_core.ProductFilter(
             product_type=product_type,
@@ -165,6 +175,10 @@ def lineage(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show what a product was made from (ancestors) or what was made from it."""
+    from rich.table import Table
+
+    from eas.core import lineage as lineage_core
+
     with archive_session(settings_of(ctx)) as session:
         graph = lineage_core.walk_lineage(session, product_id, direction, depth)
     if as_json:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 from rich.console import Console
 
-from sdc.settings import Settings
-
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
+
+    from sdc.settings import Settings
 
 # Exit codes that mean something (documented in docs/cli.md).
 EXIT_OK = 0
@@ -27,6 +27,8 @@ err_console = Console(stderr=True)
 
 def settings_of(ctx: typer.Context) -> Settings:
     """The Settings built once by the root callback."""
+    from sdc.settings import Settings  # imported by then: this costs nothing
+
     obj = ctx.find_root().obj
     if not isinstance(obj, Settings):
         raise RuntimeError("settings were not built by the root callback")

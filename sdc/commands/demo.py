@@ -5,23 +5,19 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from eas.db import make_engine, make_session_factory
-from eas.migrate import upgrade
-from metascheduler.config import SchedulerConfig
-from metascheduler.loop import Scheduler
 from sdc.commands.common import fail, settings_of
-from sdc.demo.fleet import start_fleet, write_agent_settings
-from sdc.demo.observe import write_calibration
-from sdc.demo.plan import PlannedSurvey, load_into_archive, plan_survey, resume_planned
-from sdc.demo.scenario import Scenario
-from sdc.demo.summary import Summary, summarise
-from sdc_agents.examples import EXAMPLE_PIPELINE
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from sdc.demo.plan import PlannedSurvey
+    from sdc.demo.scenario import Scenario
+    from sdc.demo.summary import Summary
 
 console = Console()
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -41,6 +37,17 @@ def demo(
     serve: bool = typer.Option(True, help="keep the servers up at the end until Ctrl-C"),
 ) -> None:
     """Run the federation end to end: plan, observe, schedule, run, fail over, summarise."""
+    # imported here, as in every command: `sdc` starts without the areas it does not use
+    from eas.db import make_engine, make_session_factory
+    from eas.migrate import upgrade
+    from metascheduler.config import SchedulerConfig
+    from metascheduler.loop import Scheduler
+    from sdc.demo.fleet import start_fleet, write_agent_settings
+    from sdc.demo.observe import write_calibration
+    from sdc.demo.plan import load_into_archive, plan_survey, resume_planned
+    from sdc.demo.scenario import Scenario
+    from sdc.demo.summary import summarise
+
     if transport != "http":
         fail(f"transport {transport!r} is not available in the demo yet; use http", 2)
     sites_file = REPO_CONFIG / "sites.yaml"
@@ -112,6 +119,8 @@ def demo(
 
 
 def _pipelines(masters: dict[str, str]) -> dict[str, object]:
+    from sdc_agents.examples import EXAMPLE_PIPELINE
+
     examples = EXAMPLE_PIPELINE.parent
     return {
         "calibrate": {
@@ -128,6 +137,8 @@ def _pipelines(masters: dict[str, str]) -> dict[str, object]:
 
 
 def _progress() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console,
@@ -147,6 +158,8 @@ def _print_plan(planned: PlannedSurvey) -> None:
 
 
 def _print_summary(summary: Summary, scenario: Scenario, seconds: float) -> None:
+    from rich.table import Table
+
     table = Table("site", "plan share", "jobs run", "share of jobs", title="jobs per site")
     total = sum(line.jobs for line in summary.sites) or 1
     for line in summary.sites:

@@ -11,9 +11,7 @@ import typer
 from sdc.commands.common import EXIT_ERROR, err_console, fail, settings_of
 from sdc.commands.dss_archive import archive_session, dss_url_of, print_audit
 
-app = typer.Typer(
-    help="The per-site storage service: serve, transfer between sites, audit.", no_args_is_help=True
-)
+app = typer.Typer(no_args_is_help=True)  # its help: sdc.cli.AREAS
 
 
 @app.command("serve")

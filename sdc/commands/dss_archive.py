@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from sdc.commands.common import fail, settings_of
 
@@ -65,6 +64,8 @@ def dss_url_of(archive: ArchiveClient, site: str) -> str:
 
 def print_audit(site: str, report: AuditReport, fixes: Sequence[FixResult]) -> None:
     """The findings as a table, then what --fix did."""
+    from rich.table import Table
+
     console = Console()
     if report.clean:
         console.print(f"{site}: storage and archive agree ({report.checked} paths checked)")

@@ -7,29 +7,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import Progress as RichProgress
-from rich.table import Table
 
-from placement.baselines import METHODS, baseline
-from placement.check import check_plan
-from placement.config import PlacementConfig
-from placement.explain import explain
-from placement.feasibility import InfeasibleError
-from placement.files import InputError, read_plan, write_plan, write_survey
-from placement.generator import PATTERNS, SurveySpec, generate_survey
-from placement.model import Plan, Problem
-from placement.problem_files import load_problem
-from placement.report import write_report
-from placement.solve import Progress, SolveOptions, solve
+# the choices named in the commands' help; everything else is imported where it is used
+from placement.baselines import METHODS
+from placement.generator import PATTERNS
 from sdc.commands.common import EXIT_ERROR, EXIT_INFEASIBLE, fail, settings_of
 
-app = typer.Typer(
-    help="Plan a primary and secondary SDC for every observation and a processing SDC per tile.",
-    no_args_is_help=True,
-)
+if TYPE_CHECKING:
+    from placement.config import PlacementConfig
+    from placement.model import Plan, Problem
+    from placement.solve import Progress
+
+app = typer.Typer(no_args_is_help=True)  # its help: sdc.cli.AREAS
 console = Console()
 
 SURVEY = typer.Option(..., "--survey", help="Survey directory (observations.csv, tiles.csv).")
@@ -53,6 +46,9 @@ def _problem(
     previous: Path | None = None,
     frozen_until: str | None = None,
 ) -> Problem:
+    from placement.files import InputError
+    from placement.problem_files import load_problem
+
     config = _config(ctx)
     if frozen_until and previous is None:
         fail("--frozen-until needs --previous (the plan whose assignments are frozen)", 2)
@@ -70,6 +66,8 @@ def _problem(
 
 
 def _read_plan(path: Path, problem: Problem) -> Plan:
+    from placement.files import InputError, read_plan
+
     try:
         return read_plan(path, problem.survey, problem.site_names)
     except InputError as exc:
@@ -77,6 +75,8 @@ def _read_plan(path: Path, problem: Problem) -> Plan:
 
 
 def _print_metrics(metrics: dict[str, float], title: str) -> None:
+    from rich.table import Table
+
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -95,6 +95,9 @@ def generate_survey_command(
     deep_fields: int = typer.Option(3, "--deep-fields", min=0, help="Deep fields revisited."),
 ) -> None:
     """Generate a Euclid-like synthetic survey."""
+    from placement.files import write_survey
+    from placement.generator import SurveySpec, generate_survey
+
     if pattern not in PATTERNS:
         fail(f"--pattern: unknown strip pattern {pattern!r}; choose from {', '.join(PATTERNS)}", 2)
     survey = generate_survey(
@@ -120,6 +123,13 @@ def solve_command(
     seed: int = typer.Option(0, "--seed", help="CP-SAT random seed."),
 ) -> None:
     """Solve the placement; exit 3 (and write nothing) when the input is infeasible."""
+    from rich.progress import Progress as RichProgress
+
+    from placement.check import check_plan
+    from placement.feasibility import InfeasibleError
+    from placement.files import write_plan
+    from placement.solve import SolveOptions, solve
+
     config = _config(ctx)
     problem = _problem(ctx, survey, sites, maintenance, previous, frozen_until)
     options = SolveOptions(
@@ -167,6 +177,8 @@ def check_command(
     as_json: bool = JSON,
 ) -> None:
     """Recompute every metric and hard constraint from the files; exit 1 on any violation."""
+    from placement.check import check_plan
+
     problem = _problem(ctx, survey, sites, maintenance, previous, frozen_until)
     result = check_plan(problem, _read_plan(plan_file, problem))
     if as_json:
@@ -199,6 +211,11 @@ def baseline_command(
     maintenance: Path | None = MAINTENANCE,
 ) -> None:
     """Write a baseline plan (it may break constraints: `check` tells which)."""
+    from placement.baselines import baseline
+    from placement.check import check_plan
+    from placement.files import write_plan
+    from placement.model import Plan
+
     if method not in METHODS:
         fail(f"--method: unknown baseline {method!r}; choose from {', '.join(METHODS)}", 2)
     problem = _problem(ctx, survey, sites, maintenance)
@@ -219,6 +236,9 @@ def report_command(
     maintenance: Path | None = MAINTENANCE,
 ) -> None:
     """Sky map, share over time, copies per site (PNGs) and a Markdown summary."""
+    from placement.check import check_plan
+    from placement.report import write_report
+
     problem = _problem(ctx, survey, sites, maintenance)
     written = write_report(problem, _read_plan(plan_file, problem), check_plan, out)
     for path in written:
@@ -235,6 +255,8 @@ def explain_command(
     maintenance: Path | None = MAINTENANCE,
 ) -> None:
     """Why this site: which sites were excluded and by what, and the copies the choice avoids."""
+    from placement.explain import explain
+
     problem = _problem(ctx, survey, sites, maintenance)
     try:
         lines = explain(problem, _read_plan(plan_file, problem), item)

@@ -8,18 +8,10 @@ from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from eas.db import make_session_factory
-from eas.job_schemas import JobPublic
-from metascheduler.loop import Scheduler
-from metascheduler.queries import bump_priority, explain_job, list_jobs
 from sdc.commands.common import archive_session, fail, open_archive, settings_of
 
-app = typer.Typer(
-    help="The metascheduler: jobs from the plan and arriving data, dispatch, retries.",
-    no_args_is_help=True,
-)
+app = typer.Typer(no_args_is_help=True)  # its help: sdc.cli.AREAS
 console = Console()
 
 
@@ -33,6 +25,9 @@ def run(
     broker: str | None = typer.Option(None, help="Celery broker URL (scheduler.broker_url)"),
 ) -> None:
     """Run the scheduler daemon: create jobs, dispatch, fail over, reclaim expired leases."""
+    from eas.db import make_session_factory
+    from metascheduler.loop import Scheduler
+
     settings = settings_of(ctx)
     if transport not in (None, "http", "celery"):
         fail(f"unknown transport {transport!r}; use http or celery", 2)
@@ -67,6 +62,11 @@ def jobs(
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
     """List jobs."""
+    from rich.table import Table
+
+    from eas.job_schemas import JobPublic
+    from metascheduler.queries import list_jobs
+
     with archive_session(settings_of(ctx)) as session:
         rows = [
             JobPublic.model_validate(r)
@@ -88,6 +88,8 @@ def jobs(
 @app.command()
 def why(ctx: typer.Context, job_id: int = typer.Argument(..., help="job id")) -> None:
     """Say exactly why a job is not running."""
+    from metascheduler.queries import explain_job
+
     settings = settings_of(ctx)
     with archive_session(settings_of(ctx)) as session:
         lines = explain_job(session, job_id, datetime.now(UTC), settings.scheduler)
@@ -102,6 +104,8 @@ def priority(
     delta: str = typer.Argument(..., help="change, e.g. +10 or -5"),
 ) -> None:
     """Raise or lower a job's priority."""
+    from metascheduler.queries import bump_priority
+
     try:
         change = int(delta)
     except ValueError:
