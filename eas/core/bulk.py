@@ -46,6 +46,42 @@ def insert_if_absent(session: Session, model: type[Base], values: dict[str, Any]
     return bool(result.rowcount == 1)
 
 
+def insert_new(
+    session: Session,
+    key: InstrumentedAttribute[Key],
+    rows: Sequence[dict[str, Any]],
+    what: str,
+) -> None:
+    """Insert rows whose `key` values must all be new; Conflict naming the stored ones.
+
+    On PostgreSQL COPY itself refuses a stored key, so the happy path asks nothing first
+    (looking 20,000 keys up cost more than copying the rows); only after a refusal does a
+    lookup name the culprits, the COPY having run in a savepoint that is then rolled back.
+    """
+    model: type[Base] = key.class_
+    name = key.key
+    if session.get_bind().dialect.name != "postgresql":
+        _refuse_stored(session, key, [row[name] for row in rows], what)
+        insert_rows(session, model, rows)
+        return
+    savepoint = session.begin_nested()
+    try:
+        insert_rows(session, model, rows)
+    except Conflict:
+        savepoint.rollback()
+        _refuse_stored(session, key, [row[name] for row in rows], what)
+        raise
+    savepoint.commit()
+
+
+def _refuse_stored(
+    session: Session, key: InstrumentedAttribute[Key], keys: Iterable[Key], what: str
+) -> None:
+    taken = sorted(existing_keys(session, key, keys))
+    if taken:
+        raise Conflict(f"{what}(s) already stored: {', '.join(map(str, taken[:20]))}")
+
+
 def insert_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
     """Insert `rows` (dicts keyed by column name) into `model`'s table without committing."""
     if not rows:
@@ -92,6 +128,11 @@ def _json_text(value: Any) -> str:
     return json.dumps(value).translate(_ESCAPES)
 
 
+def _timestamp_text(value: datetime) -> str:
+    # A naive timestamp is UTC here (as UTCDateTime binds it), not the session's time zone.
+    return value.isoformat() if value.tzinfo is not None else value.isoformat() + "+00:00"
+
+
 def _bool_text(value: bool) -> str:
     return "t" if value else "f"
 
@@ -109,7 +150,7 @@ def _formatter(column: Any) -> Callable[[Any], str]:
     elif isinstance(kind, Integer | Float):
         text = str
     elif isinstance(kind, DateTime):
-        text = datetime.isoformat
+        text = _timestamp_text
     elif isinstance(kind, JSON):
         text = _json_text
     else:
