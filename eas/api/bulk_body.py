@@ -19,7 +19,7 @@ Row = TypeVar("Row")
 
 
 def parse_rows(body: bytes, rows: TypeAdapter[list[Row]]) -> list[Row]:
-    """`body` validated by `rows`; a 422 worded as FastAPI's own, a 400 for text no database takes."""
+    """`body` validated by `rows`: 422 as FastAPI words it, 400 for text no database takes."""
     try:
         return rows.validate_json(body)
     except ValidationError as exc:
@@ -41,9 +41,23 @@ def _python_reads(body: bytes) -> bool:
 
 def request_body_schema(rows: TypeAdapter[Any]) -> dict[str, Any]:
     """OpenAPI `requestBody` of a route that reads its body with `parse_rows`."""
+    schema = rows.json_schema()
+    # pydantic points at "#/$defs/...", which is not where an OpenAPI document keeps them.
+    definitions = schema.pop("$defs", {})
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": rows.json_schema()}},
+            "content": {"application/json": {"schema": _inlined(schema, definitions)}},
         }
     }
+
+
+def _inlined(node: Any, definitions: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        reference = node.get("$ref", "")
+        if reference.startswith("#/$defs/"):
+            return _inlined(definitions[reference.removeprefix("#/$defs/")], definitions)
+        return {key: _inlined(value, definitions) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inlined(item, definitions) for item in node]
+    return node

@@ -20,7 +20,6 @@ from eas.errors import BadRequest, Conflict
 from eas.models import Observation, Tile, TileObservation
 from eas.schemas import ObservationIn, TileIn
 
-
 _OBSERVATION_DEFAULTS: dict[str, Any] = {"footprint": None, "survey": "wide"}
 
 

@@ -114,6 +114,33 @@ def test_a_failed_request_writes_nothing(api: Api) -> None:
     assert [o["obs_id"] for o in found] == [1]
 
 
+def test_bulk_observation_bodies_are_checked_before_anything_is_stored(api: Api) -> None:
+    planner = {**api.as_("planner"), "Content-Type": "application/json"}
+    post = api.http.post
+    truncated = post("/api/v1/observations", content=b'[{"obs_id": 1', headers=planner)
+    assert truncated.status_code == 422 and "JSON" in str(truncated.json()["detail"])
+    not_a_list = post("/api/v1/observations", json=_obs(1)[0], headers=planner)
+    assert not_a_list.status_code == 422
+    unknown_field = [{**_obs(1)[0], "colour": "red"}]
+    answer = post("/api/v1/observations", json=unknown_field, headers=planner)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", 0, "colour"]
+    twice = post("/api/v1/observations", json=_obs(5, 6, 5), headers=planner)
+    assert twice.status_code == 400 and "given twice: 5" in twice.json()["detail"]
+    assert api.http.get("/api/v1/observations/6", headers=planner).status_code == 404
+    # A naive start is UTC, as everywhere in the archive (COPY would read it in the
+    # session's time zone); absent optional fields take their defaults.
+    naive = [{"obs_id": 7, "start": "2027-03-01T12:00:00", "ra": 1, "dec": 2, "size_bytes": 3}]
+    assert post("/api/v1/observations", json=naive, headers=planner).status_code == 201
+    stored = api.http.get("/api/v1/observations/7", headers=planner).json()
+    assert stored["start"] in ("2027-03-01T12:00:00Z", "2027-03-01T12:00:00+00:00")
+    assert stored["survey"] == "wide" and stored["footprint"] is None
+    documented = api.http.get("/openapi.json").json()["paths"]["/api/v1/observations"]["post"]
+    schema = documented["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["type"] == "array" and "obs_id" in schema["items"]["properties"]
+    assert "$ref" not in str(schema)
+
+
 def test_products_register_query_and_lineage(api: Api) -> None:
     agent, reader = api.as_("agent_fr"), api.as_("reader")
     api.http.post("/api/v1/observations", json=_obs(1), headers=api.as_("planner"))

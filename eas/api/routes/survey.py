@@ -30,7 +30,8 @@ async def add_observations(request: Request, session: SessionDep, _: Planner) ->
 
 
 def _store_observations(session: Session, body: bytes) -> int:
-    return core.add_observation_rows(session, parse_rows(body, OBSERVATION_ROWS))
+    rows = parse_rows(body, OBSERVATION_ROWS)
+    return core.add_observation_rows(session, rows)
 
 
 @router.get("/observations")
