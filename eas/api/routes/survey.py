@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from eas.api.bulk_body import parse_rows, request_body_schema
 from eas.api.deps import ConfigDep, Planner, Reader, SessionDep
+from eas.api.direct_input import parse_rows, request_body_schema
 from eas.core import survey as core
 from eas.schemas import OBSERVATION_ROWS, Inserted, ObservationPublic, TileIn, TilePublic
 
