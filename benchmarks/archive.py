@@ -33,7 +33,7 @@ import requests
 from fastapi import FastAPI
 
 from eas.client import ArchiveClient
-from eas.core.lineage import WALK_SQL, walk_lineage
+from eas.core.lineage import walk_lineage
 from eas.core.tokens import create_token
 from eas.db import make_engine, make_session_factory, transaction
 from eas.migrate import upgrade
@@ -271,9 +271,23 @@ WITH RECURSIVE walk(parent, child, job_id, depth) AS (
 )
 SELECT parent, min(depth) FROM walk GROUP BY parent
 """
-RAW_SAME_ANSWER = (
-    WALK_SQL["ancestors"].replace(":product_id", "%(product_id)s").replace(":depth", "%(depth)s")
+# The baseline that returns what the archive's answer is made of (every edge with its depth,
+# and each reached product's type), fixed here so that changing the archive's own SQL cannot
+# change what it is measured against.
+RAW_SAME_ANSWER = """
+WITH RECURSIVE walk(parent, child, job_id, depth) AS (
+    SELECT u.product_id, g.product_id, g.job_id, 1
+      FROM usage u JOIN generation g ON g.job_id = u.job_id
+     WHERE g.product_id = %(product_id)s
+    UNION
+    SELECT u.product_id, g.product_id, g.job_id, w.depth + 1
+      FROM usage u JOIN generation g ON g.job_id = u.job_id JOIN walk w ON g.product_id = w.parent
+     WHERE w.depth < %(depth)s
 )
+SELECT parent, child, job_id, depth,
+       (SELECT product_type FROM data_product WHERE product_id = walk.parent)
+  FROM walk
+"""
 
 
 def bench_lineage(dsn: str, url: str, token: str, sqlalchemy_url: str, starts: list[str]) -> float:

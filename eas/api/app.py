@@ -43,6 +43,7 @@ def create_app(database_url: str, config: ArchiveConfig | None = None) -> FastAP
     app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(UnicodeEncodeError, _not_unicode)
+    app.add_exception_handler(ValueError, _nul_character)
     return app
 
 
@@ -88,3 +89,11 @@ async def _out_of_range(_request: Request, exc: Exception) -> JSONResponse:
 async def _not_unicode(_request: Request, exc: Exception) -> JSONResponse:
     # JSON can carry lone surrogates (\ud800); no database can store them.
     return JSONResponse({"detail": f"text is not valid Unicode: {exc}"}, status_code=400)
+
+
+async def _nul_character(_request: Request, exc: Exception) -> JSONResponse:
+    # psycopg2 refuses to send text with NUL characters (PostgreSQL cannot store them); a
+    # URL can carry one (%00). Any other ValueError is a bug: re-raised, it stays a 500.
+    if "NUL (0x00)" not in str(exc):
+        raise exc
+    return JSONResponse({"detail": "text must not contain NUL (0x00) characters"}, status_code=400)

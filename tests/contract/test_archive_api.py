@@ -209,6 +209,9 @@ def test_product_pages_are_exactly_what_the_response_model_gives(api: Api) -> No
         == 400
     )
     assert api.http.get("/api/v1/products").status_code == 401
+    # PostgreSQL cannot hold NUL characters: a 400 there, nothing found on SQLite.
+    for path in ("/products/a%00b/lineage", "/products/a%00b", "/products?type=a%00b"):
+        assert api.http.get("/api/v1" + path, headers=reader).status_code in (200, 400, 404)
     described = api.http.get("/openapi.json").json()["paths"]["/api/v1/products"]["get"]
     assert {p["name"] for p in described["parameters"]} >= {"type", "obs_id", "meta", "cursor"}
     assert "ProductPage" in str(described["responses"]["200"])
