@@ -15,13 +15,16 @@ def make_engine(url: str, **options: Any) -> Engine:
     if url.startswith("sqlite"):
         # Requests run in worker threads; each pooled connection is used by one at a time.
         engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
-        event.listen(
-            engine, "connect", _sqlite_pragmas(in_memory=":memory:" in url or url == "sqlite://")
-        )
+        event.listen(engine, "connect", _sqlite_pragmas(in_memory=is_in_memory(url)))
         return engine
     # Recycling old connections instead of pinging on every checkout saves a round trip
     # per request; a connection the server dropped fails one request, not the pool.
     return create_engine(url, pool_recycle=1800, **options)
+
+
+def is_in_memory(url: str) -> bool:
+    """Whether `url` names a private in-memory SQLite database (one per connection)."""
+    return url.startswith("sqlite") and (":memory:" in url or url == "sqlite://")
 
 
 def _sqlite_pragmas(in_memory: bool) -> Any:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import DataError, IntegrityError
 
 from eas.api.routes import auth, lineage, plans, products, replicas, sites, survey
 from eas.api.tokens import TokenCache
 from eas.config import ArchiveConfig
-from eas.db import make_engine, make_session_factory
+from eas.db import is_in_memory, make_engine, make_session_factory
 from eas.errors import ArchiveError
 
 API_PREFIX = "/api/v1"
@@ -30,6 +32,7 @@ def create_app(database_url: str, config: ArchiveConfig | None = None) -> FastAP
     options = {} if database_url.startswith("sqlite") else {"pool_size": config.pool_size}
     engine = make_engine(database_url, **options)
     app.state.engine = engine
+    app.state.reader = _autocommit_twin(engine, database_url, options)
     app.state.sessions = make_session_factory(engine)
     app.state.config = config
     app.state.token_cache = TokenCache(config.token_cache_seconds)
@@ -40,7 +43,23 @@ def create_app(database_url: str, config: ArchiveConfig | None = None) -> FastAP
     app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(UnicodeEncodeError, _not_unicode)
+    app.add_exception_handler(ValueError, _nul_character)
     return app
+
+
+def _autocommit_twin(engine: Engine, database_url: str, options: dict[str, Any]) -> Engine:
+    """An engine for single-statement reads: no BEGIN, no COMMIT, no per-request session.
+
+    One SELECT is a transaction of its own; an explicit one only added two round trips and
+    the session's bookkeeping to every read. It keeps its own pool (switching a pooled
+    connection in and out of autocommit costs more than the read) and is disposed with
+    `engine`, which the callers of `create_app` dispose.
+    """
+    if is_in_memory(database_url):
+        return engine.execution_options(isolation_level="AUTOCOMMIT")  # a private database
+    reader = make_engine(database_url, isolation_level="AUTOCOMMIT", **options)
+    event.listen(engine, "engine_disposed", lambda _engine: reader.dispose())
+    return reader
 
 
 @asynccontextmanager
@@ -70,3 +89,11 @@ async def _out_of_range(_request: Request, exc: Exception) -> JSONResponse:
 async def _not_unicode(_request: Request, exc: Exception) -> JSONResponse:
     # JSON can carry lone surrogates (\ud800); no database can store them.
     return JSONResponse({"detail": f"text is not valid Unicode: {exc}"}, status_code=400)
+
+
+async def _nul_character(_request: Request, exc: Exception) -> JSONResponse:
+    # psycopg2 refuses to send text with NUL characters (PostgreSQL cannot store them); a
+    # URL can carry one (%00). Any other ValueError is a bug: re-raised, it stays a 500.
+    if "NUL (0x00)" not in str(exc):
+        raise exc
+    return JSONResponse({"detail": "text must not contain NUL (0x00) characters"}, status_code=400)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from eas.api.tokens import Principal, TokenCache, look_up
@@ -43,6 +44,15 @@ async def _config(request: Request) -> ArchiveConfig:
 
 
 ConfigDep = Annotated[ArchiveConfig, Depends(_config)]
+
+
+async def _read_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.reader
+    return engine
+
+
+# For routes that answer with one SELECT: an autocommit engine, no session, no transaction.
+ReadEngineDep = Annotated[Engine, Depends(_read_engine)]
 _bearer = HTTPBearer(auto_error=False)
 
 

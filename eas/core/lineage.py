@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from eas.core.bulk import existing_keys
 from eas.errors import BadRequest, Forbidden, NotFound
 from eas.models import DataProduct, Generation, Job, Usage
 from eas.models.base import utcnow
-from eas.schemas import LineageEdge, LineageGraph, LineageIn, LineageNode
+from eas.schemas import LineageGraph, LineageIn
 
 MAX_DEPTH = 50
 
@@ -72,35 +74,63 @@ WALK_SQL = {
 }
 
 
-def walk_lineage(session: Session, product_id: str, direction: str, depth: int) -> LineageGraph:
-    """Ancestors or descendants of a product to `depth` hops, with the edges between them."""
+def walk_lineage(
+    session: Session | Connection, product_id: str, direction: str, depth: int
+) -> LineageGraph:
+    """Ancestors or descendants of a product to `depth` hops, with the edges between them.
+
+    Takes a session or, for readers outside any transaction, a connection.
+    """
     if direction not in ("ancestors", "descendants"):
         raise BadRequest(f"direction must be ancestors or descendants, not {direction!r}")
     if not 1 <= depth <= MAX_DEPTH:
         raise BadRequest(f"depth must be between 1 and {MAX_DEPTH}, not {depth}")
-    connection = session.connection()
-    # The driver's own parameter style, run as is: SQLAlchemy's statement handling cost as
-    # much as the query itself here.
-    sql = WALK_SQL[direction]
-    if connection.dialect.paramstyle == "pyformat":
-        sql = sql.replace(":product_id", "%(product_id)s").replace(":depth", "%(depth)s")
-    rows = connection.exec_driver_sql(sql, {"product_id": product_id, "depth": depth}).all()
-    if not rows and session.get(DataProduct, product_id) is None:
+    connection = session.connection() if isinstance(session, Session) else session
+    rows = _walk_rows(connection, WALK_SQL[direction], {"product_id": product_id, "depth": depth})
+    if not rows and not _is_product(connection, product_id):
         raise NotFound(f"no product {product_id}")
     nearest: dict[str, tuple[int, str]] = {}
     for parent, child, _job, hops, product_type in rows:
         node = parent if direction == "ancestors" else child
         if node not in nearest or hops < nearest[node][0]:
             nearest[node] = (hops, product_type)
-    nodes = sorted((d, p, t) for p, (d, t) in nearest.items())
-    edges = sorted({(parent, child, job) for parent, child, job, _, _ in rows})
-    # Rows straight from the database: constructed without re-validating every field.
-    return LineageGraph.model_construct(
-        product_id=product_id,
-        direction=direction,
-        depth=depth,
-        nodes=[
-            LineageNode.model_construct(product_id=p, product_type=t, depth=d) for d, p, t in nodes
-        ],
-        edges=[LineageEdge.model_construct(parent=p, child=c, job_id=j) for p, c, j in edges],
+    # One validation of plain dicts (pydantic-core) costs less than constructing each model.
+    return LineageGraph.model_validate(
+        {
+            "product_id": product_id,
+            "direction": direction,
+            "depth": depth,
+            "nodes": [
+                {"product_id": p, "product_type": t, "depth": d}
+                for d, p, t in sorted((d, p, t) for p, (d, t) in nearest.items())
+            ],
+            "edges": [
+                {"parent": p, "child": c, "job_id": j}
+                for p, c, j in sorted({(p, c, j) for p, c, j, _, _ in rows})
+            ],
+        }
     )
+
+
+def _walk_rows(connection: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
+    """The walk's rows, through the driver's own cursor in its own parameter style.
+
+    SQLAlchemy's statement and result handling cost as much as the recursive query itself.
+    """
+    if connection.dialect.paramstyle == "pyformat":
+        sql = sql.replace(":product_id", "%(product_id)s").replace(":depth", "%(depth)s")
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _is_product(connection: Connection, product_id: str) -> bool:
+    found = connection.execute(
+        select(DataProduct.product_id).where(DataProduct.product_id == product_id)
+    )
+    return found.first() is not None

@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, func, select, type_coerce
+from sqlalchemy import Connection, Select, bindparam, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -91,13 +94,11 @@ def decode_cursor(cursor: str) -> str:
         raise BadRequest(f"malformed cursor {cursor!r}") from exc
 
 
-def _metadata_condition(
-    session: Session, query: Select[Any], wanted: dict[str, Scalar]
-) -> Select[Any]:
+def _metadata_condition(dialect: str, query: Select[Any], wanted: dict[str, Scalar]) -> Select[Any]:
     for key in wanted:
         if not METADATA_KEY.match(key):
             raise BadRequest(f"metadata key {key!r} must match {METADATA_KEY.pattern}")
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         # JSONB containment, served by the GIN index on metadata.
         return query.where(type_coerce(DataProduct.product_metadata, JSONB).contains(wanted))
     for key, value in wanted.items():
@@ -117,30 +118,98 @@ def _metadata_condition(
     return query
 
 
+# The filters that compare one column with one value, by name; "after" is the cursor's id.
+_COMPARISONS: dict[str, tuple[Any, Callable[[Any, Any], Any]]] = {
+    "product_type": (DataProduct.product_type, operator.eq),
+    "obs_id": (DataProduct.obs_id, operator.eq),
+    "tile_id": (DataProduct.tile_id, operator.eq),
+    "version": (DataProduct.version, operator.eq),
+    "created_from": (DataProduct.created, operator.ge),
+    "created_to": (DataProduct.created, operator.lt),
+    "after": (DataProduct.product_id, operator.gt),
+}
+
+
+def _comparison_values(wanted: ProductFilter, cursor: str | None) -> dict[str, Any]:
+    values = {
+        name: getattr(wanted, name)
+        for name in _COMPARISONS
+        if name != "after" and getattr(wanted, name) is not None
+    }
+    if cursor is not None:
+        values["after"] = decode_cursor(cursor)
+    return values
+
+
+def _page_of(query: Select[Any], values: dict[str, Any], limit: Any) -> Select[Any]:
+    """`query` narrowed by `values` (see _COMPARISONS), by product id, `limit` rows."""
+    for name, value in values.items():
+        column, compare = _COMPARISONS[name]
+        query = query.where(compare(column, value))
+    return query.order_by(DataProduct.product_id).limit(limit)
+
+
 def query_products(
     session: Session, wanted: ProductFilter, cursor: str | None = None, limit: int = 100
 ) -> tuple[list[DataProduct], str | None]:
     """One page of products matching `wanted`, by product id; returns (rows, next cursor)."""
-    query = select(DataProduct).order_by(DataProduct.product_id)
-    for column, value in (
-        (DataProduct.product_type, wanted.product_type),
-        (DataProduct.obs_id, wanted.obs_id),
-        (DataProduct.tile_id, wanted.tile_id),
-        (DataProduct.version, wanted.version),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if wanted.created_from is not None:
-        query = query.where(DataProduct.created >= wanted.created_from)
-    if wanted.created_to is not None:
-        query = query.where(DataProduct.created < wanted.created_to)
+    # One row more than the page tells whether another page follows.
+    query = _page_of(select(DataProduct), _comparison_values(wanted, cursor), limit + 1)
     if wanted.metadata:
-        query = _metadata_condition(session, query, wanted.metadata)
-    if cursor is not None:
-        query = query.where(DataProduct.product_id > decode_cursor(cursor))
-    rows = list(session.scalars(query.limit(limit + 1)))
+        query = _metadata_condition(session.get_bind().dialect.name, query, wanted.metadata)
+    rows = list(session.scalars(query))
     if len(rows) > limit:
         return rows[:limit], encode_cursor(rows[limit - 1].product_id)
+    return rows, None
+
+
+# The columns of `ProductPublic`, in its order, under its names.
+_PUBLIC_COLUMNS = (
+    DataProduct.product_id,
+    DataProduct.product_type,
+    DataProduct.obs_id,
+    DataProduct.tile_id,
+    DataProduct.version,
+    DataProduct.product_metadata.label("metadata"),
+    DataProduct.size_bytes,
+    DataProduct.adler32,
+    DataProduct.md5,
+    DataProduct.created,
+)
+
+
+@lru_cache(maxsize=128)
+def _public_page_template(names: tuple[str, ...]) -> Select[Any]:
+    """The page query comparing the columns `names` with bound parameters of those names.
+
+    Built once per combination: constructing the statement cost more than running it,
+    and reusing one statement object also reuses SQLAlchemy's compiled form and result
+    metadata.
+    """
+    placeholders: dict[str, Any] = {name: bindparam(name) for name in names}
+    return _page_of(select(*_PUBLIC_COLUMNS), placeholders, bindparam("page_rows"))
+
+
+def query_product_rows(
+    connection: Connection, wanted: ProductFilter, cursor: str | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], str | None]:
+    """`query_products` as plain dicts shaped like `ProductPublic` (no ORM objects).
+
+    For readers that only pass rows on: loading ORM objects and validating a response model
+    from each cost more than the indexed query itself.
+    """
+    values = _comparison_values(wanted, cursor)
+    if wanted.metadata:  # metadata conditions depend on the values; built afresh
+        query = _page_of(select(*_PUBLIC_COLUMNS), values, limit + 1)
+        query = _metadata_condition(connection.dialect.name, query, wanted.metadata)
+        result = connection.execute(query)
+    else:
+        query = _public_page_template(tuple(values))
+        result = connection.execute(query, {**values, "page_rows": limit + 1})
+    names = list(result.keys())
+    rows = [dict(zip(names, row, strict=True)) for row in result]
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1]["product_id"])
     return rows, None
 
 

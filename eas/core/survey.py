@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,11 +14,13 @@ from astropy.coordinates import SkyCoord
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from eas.core.bulk import existing_keys, insert_rows
+from eas.core.bulk import existing_keys, insert_new, insert_rows
 from eas.core.lookup import fetch
 from eas.errors import BadRequest, Conflict
 from eas.models import Observation, Tile, TileObservation
 from eas.schemas import ObservationIn, TileIn
+
+_OBSERVATION_DEFAULTS: dict[str, Any] = {"footprint": None, "survey": "wide"}
 
 
 def _no_duplicates(ids: Sequence[int], what: str) -> None:
@@ -29,14 +31,16 @@ def _no_duplicates(ids: Sequence[int], what: str) -> None:
 
 def add_observations(session: Session, observations: Sequence[ObservationIn]) -> int:
     """Insert observations in bulk; Conflict naming ids already stored (nothing is inserted)."""
-    ids = [o.obs_id for o in observations]
-    _no_duplicates(ids, "observation")
-    taken = sorted(existing_keys(session, Observation.obs_id, ids))
-    if taken:
-        raise Conflict(f"observation(s) already stored: {', '.join(map(str, taken[:20]))}")
-    rows = [o.model_dump() for o in observations]
-    insert_rows(session, Observation, rows)
-    return len(rows)
+    return add_observation_rows(session, [o.model_dump() for o in observations])
+
+
+def add_observation_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """`add_observations` for rows already validated (`eas.schemas.ObservationRow` dicts)."""
+    _no_duplicates([row["obs_id"] for row in rows], "observation")
+    # Every row carries every column, so one COPY (or executemany) statement takes them all.
+    complete = [{**_OBSERVATION_DEFAULTS, **row} for row in rows]
+    insert_new(session, Observation.obs_id, complete, "observation")
+    return len(complete)
 
 
 def get_observation(session: Session, obs_id: int) -> Observation:

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from eas.api import create_app
+from eas.schemas import ProductPage
 from tests import archive_support
 from tests.archive_support import observation, product, seed
 
@@ -114,6 +115,33 @@ def test_a_failed_request_writes_nothing(api: Api) -> None:
     assert [o["obs_id"] for o in found] == [1]
 
 
+def test_bulk_observation_bodies_are_checked_before_anything_is_stored(api: Api) -> None:
+    planner = {**api.as_("planner"), "Content-Type": "application/json"}
+    post = api.http.post
+    truncated = post("/api/v1/observations", content=b'[{"obs_id": 1', headers=planner)
+    assert truncated.status_code == 422 and "JSON" in str(truncated.json()["detail"])
+    not_a_list = post("/api/v1/observations", json=_obs(1)[0], headers=planner)
+    assert not_a_list.status_code == 422
+    unknown_field = [{**_obs(1)[0], "colour": "red"}]
+    answer = post("/api/v1/observations", json=unknown_field, headers=planner)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", 0, "colour"]
+    twice = post("/api/v1/observations", json=_obs(5, 6, 5), headers=planner)
+    assert twice.status_code == 400 and "given twice: 5" in twice.json()["detail"]
+    assert api.http.get("/api/v1/observations/6", headers=planner).status_code == 404
+    # A naive start is UTC, as everywhere in the archive (COPY would read it in the
+    # session's time zone); absent optional fields take their defaults.
+    naive = [{"obs_id": 7, "start": "2027-03-01T12:00:00", "ra": 1, "dec": 2, "size_bytes": 3}]
+    assert post("/api/v1/observations", json=naive, headers=planner).status_code == 201
+    stored = api.http.get("/api/v1/observations/7", headers=planner).json()
+    assert stored["start"] in ("2027-03-01T12:00:00Z", "2027-03-01T12:00:00+00:00")
+    assert stored["survey"] == "wide" and stored["footprint"] is None
+    documented = api.http.get("/openapi.json").json()["paths"]["/api/v1/observations"]["post"]
+    schema = documented["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["type"] == "array" and "obs_id" in schema["items"]["properties"]
+    assert "$ref" not in str(schema)
+
+
 def test_products_register_query_and_lineage(api: Api) -> None:
     agent, reader = api.as_("agent_fr"), api.as_("reader")
     api.http.post("/api/v1/observations", json=_obs(1), headers=api.as_("planner"))
@@ -148,6 +176,45 @@ def test_products_register_query_and_lineage(api: Api) -> None:
     assert api.http.post("/api/v1/lineage", json=edges, headers=agent).status_code == 201
     graph = api.http.get("/api/v1/products/cal0/lineage?depth=2", headers=reader).json()
     assert [n["product_id"] for n in graph["nodes"]] == ["raw"]
+
+
+def test_product_pages_are_exactly_what_the_response_model_gives(api: Api) -> None:
+    # The page is serialised from database rows without ProductPage; it must not differ.
+    agent, reader = api.as_("agent_fr"), api.as_("reader")
+    api.http.post("/api/v1/observations", json=_obs(1), headers=api.as_("planner"))
+    for i in range(3):
+        body = product(f"q{i}", "QUALITY_REPORT", obs_id=1, md5="0" * 32 if i else None)
+        body.metadata = {"band": "NIR", "n": i, "ok": i == 1, "score": 0.5 + i, "tags": ["a"]}
+        api.http.post("/api/v1/products", json=body.model_dump(mode="json"), headers=agent)
+    for params in (
+        {"type": "QUALITY_REPORT", "obs_id": 1, "limit": 2},
+        {"meta": ["band=NIR", "ok=true"]},
+        {"created_from": "2000-01-01T00:00:00Z", "version": "1.0"},
+    ):
+        answer = api.http.get("/api/v1/products", params=params, headers=reader)
+        assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+        expected = ProductPage.model_validate(answer.json()).model_dump(mode="json")
+        assert answer.json() == expected and answer.json()["items"]
+    one = api.http.get("/api/v1/products/q1", headers=reader).json()
+    page = api.http.get("/api/v1/products", params={"meta": "n=1"}, headers=reader).json()
+    assert page["items"] == [one]
+    bad = api.http.get("/api/v1/products", params={"obs_id": "x", "limit": 0}, headers=reader)
+    assert bad.status_code == 422
+    assert {tuple(e["loc"]) for e in bad.json()["detail"]} == {
+        ("query", "obs_id"),
+        ("query", "limit"),
+    }
+    assert (
+        api.http.get("/api/v1/products", params={"cursor": "***"}, headers=reader).status_code
+        == 400
+    )
+    assert api.http.get("/api/v1/products").status_code == 401
+    # PostgreSQL cannot hold NUL characters: a 400 there, nothing found on SQLite.
+    for path in ("/products/a%00b/lineage", "/products/a%00b", "/products?type=a%00b"):
+        assert api.http.get("/api/v1" + path, headers=reader).status_code in (200, 400, 404)
+    described = api.http.get("/openapi.json").json()["paths"]["/api/v1/products"]["get"]
+    assert {p["name"] for p in described["parameters"]} >= {"type", "obs_id", "meta", "cursor"}
+    assert "ProductPage" in str(described["responses"]["200"])
 
 
 def test_agents_write_replicas_only_for_their_site(api: Api) -> None:

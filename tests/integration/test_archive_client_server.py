@@ -66,6 +66,10 @@ def test_client_round_trip_and_typed_errors(served: tuple[str, dict[str, str]]) 
             planner.add_observations([observation(i, hours=i) for i in range(50)], batch_size=20)
             == 50
         )
+        # Batches travel in parallel; the failing one (a stored id) is the error raised.
+        clash = [observation(i, hours=i) for i in (100, 101, 102, 3, 104)]
+        with pytest.raises(Conflict, match="already stored: 3"):
+            planner.add_observations(clash, batch_size=2, parallel=3)
         assert (
             planner.add_tiles([TileIn(tile_id=1, ra=10, dec=0, radius_deg=1, obs_ids=[1, 2])]) == 1
         )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine
 
-from eas.api.deps import Agent, Reader, SessionDep
+from eas.api.deps import Agent, ReadEngineDep, Reader, SessionDep
 from eas.core import lineage as core
 from eas.schemas import Direction, LineageGraph, LineageIn, LineageRecorded
 
@@ -19,13 +21,23 @@ def record_lineage(lineage: LineageIn, session: SessionDep, who: Agent) -> Linea
     return LineageRecorded(job_id=job.id)
 
 
-@router.get("/products/{product_id}/lineage")
-def walk_lineage(
+@router.get("/products/{product_id}/lineage", response_model=LineageGraph)
+async def walk_lineage(
     product_id: str,
-    session: SessionDep,
+    reads: ReadEngineDep,
     _: Reader,
     direction: Direction = "ancestors",
     depth: int = Query(3, ge=1, le=core.MAX_DEPTH),
-) -> LineageGraph:
+) -> Response:
     """Ancestors or descendants of a product, to a depth."""
-    return core.walk_lineage(session, product_id, direction, depth)
+    graph = await run_in_threadpool(_walk_json, reads, product_id, direction, depth)
+    return Response(graph, media_type="application/json")
+
+
+def _walk_json(reads: Engine, product_id: str, direction: str, depth: int) -> bytes:
+    # One statement on an autocommit connection; the graph is already a validated model,
+    # so it is serialised once here instead of being validated again by FastAPI.
+    with reads.connect() as connection:
+        return (
+            core.walk_lineage(connection, product_id, direction, depth).model_dump_json().encode()
+        )

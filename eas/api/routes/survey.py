@@ -4,21 +4,34 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from eas.api.deps import ConfigDep, Planner, Reader, SessionDep
+from eas.api.direct_input import parse_rows, request_body_schema
 from eas.core import survey as core
-from eas.schemas import Inserted, ObservationIn, ObservationPublic, TileIn, TilePublic
+from eas.schemas import OBSERVATION_ROWS, Inserted, ObservationPublic, TileIn, TilePublic
 
 router = APIRouter(tags=["survey"])
 
 
-@router.post("/observations", status_code=status.HTTP_201_CREATED)
-def add_observations(
-    observations: list[ObservationIn], session: SessionDep, _: Planner
-) -> Inserted:
-    """Insert observations in bulk (all or none)."""
-    return Inserted(inserted=core.add_observations(session, observations))
+@router.post(
+    "/observations",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=request_body_schema(OBSERVATION_ROWS),
+)
+async def add_observations(request: Request, session: SessionDep, _: Planner) -> Inserted:
+    """Insert observations in bulk (all or none): a JSON list of ObservationIn."""
+    body = await request.body()
+    # Validation and COPY in one worker thread: neither holds up the event loop.
+    inserted = await run_in_threadpool(_store_observations, session, body)
+    return Inserted(inserted=inserted)
+
+
+def _store_observations(session: Session, body: bytes) -> int:
+    rows = parse_rows(body, OBSERVATION_ROWS)
+    return core.add_observation_rows(session, rows)
 
 
 @router.get("/observations")
