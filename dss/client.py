@@ -185,17 +185,22 @@ class StorageClient:
         response = self._retrying(lambda: self._request("POST", url))
         return str(response.json()["quarantined_as"])
 
-    def transfer(self, product_id: str, *, timeout: float = 3600.0) -> TransferResult:
+    def transfer(
+        self, product_id: str, *, wait_seconds: float | None = None, timeout: float = 3600.0
+    ) -> TransferResult:
         """Ask this DSS to pull `product_id` from its best source replica and register it.
 
         One attempt, waiting up to `timeout` seconds for the copy: asking again is safe (the
         archive's replica row makes the copy happen once) but is the caller's choice.
+        `wait_seconds` bounds how long the DSS waits for another transfer of the same product
+        to this site before refusing with Conflict (default: the DSS's own limit).
         """
         url = f"{self.base_url}/api/v1/transfers"
+        request: dict[str, object] = {"product_id": product_id}
+        if wait_seconds is not None:
+            request["wait_seconds"] = wait_seconds
         try:
-            response = self._session.post(
-                url, json={"product_id": product_id}, timeout=(self._timeout[0], timeout)
-            )
+            response = self._session.post(url, json=request, timeout=(self._timeout[0], timeout))
         except requests.RequestException as exc:
             raise Unavailable(f"POST {url}: {exc}") from exc
         if response.status_code >= 400:
