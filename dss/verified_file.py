@@ -31,8 +31,12 @@ class VerifiedFile:
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="dss-get")
         self._writing: Future[None] | None = None
 
-    def write(self, chunk: bytes) -> None:
-        """Queue the next chunk (raises an earlier chunk's write error, e.g. disk full)."""
+    def write(self, chunk: bytes | memoryview) -> None:
+        """Queue the next chunk; raises an earlier chunk's write error (e.g. disk full).
+
+        The chunk is read by the worker until the following `write` (or `finish`) returns:
+        its buffer may be refilled only after that.
+        """
         self._wait()
         self._writing = self._worker.submit(self._absorb, chunk)
 
@@ -67,6 +71,6 @@ class VerifiedFile:
             writing, self._writing = self._writing, None
             writing.result()
 
-    def _absorb(self, chunk: bytes) -> None:
+    def _absorb(self, chunk: bytes | memoryview) -> None:
         self._out.write(chunk)
         self._sums.update(chunk)
