@@ -6,7 +6,6 @@ Plain `requests`, no server-side imports: the site agents import this module.
 from __future__ import annotations
 
 import http.client
-import itertools
 import os
 import tempfile
 import time
@@ -41,7 +40,7 @@ from dss.verified_file import VerifiedFile
 
 T = TypeVar("T")
 P = TypeVar("P", bytes, memoryview)
-GET_BUFFER = 1024 * 1024  # per recv_into call chain; two per GET
+GET_BUFFER = 4 * 1024 * 1024  # filled per readinto: a few recv_into calls
 TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, Unavailable)
 
 
@@ -129,15 +128,13 @@ class StorageClient:
 
         A broken transfer resumes with `Range` from where it stopped; the file appears at
         `destination` only once verified (and fsynced first when `durable`). The body goes
-        from the socket into two reused buffers, taking turns: one is filled while the
-        file's worker thread writes and checksums the other.
+        from the socket into one reused buffer, several MiB per `recv_into` chain.
         """
         expected = self.stat(path)
         target = VerifiedFile(destination, expected, verify_md5=verify_md5, durable=durable)
-        turns = itertools.cycle([memoryview(bytearray(GET_BUFFER)) for _ in range(2)])
+        buffer = memoryview(bytearray(GET_BUFFER))
 
         def fill(response: http.client.HTTPResponse) -> memoryview:
-            buffer = next(turns)
             return buffer[: response.readinto(buffer)]
 
         try:
