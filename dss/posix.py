@@ -47,7 +47,7 @@ class PosixUpload:
     to start putting them on disk, so the fsync before publishing has little left to do.
     """
 
-    WRITE_BATCH = 2 * 1024 * 1024
+    WRITE_BATCH = 1024 * 1024
     WRITEBACK_EVERY = 16 * 1024 * 1024
 
     def __init__(self, backend: PosixBackend, path: str, staging: Path, stream: BinaryIO) -> None:

@@ -13,11 +13,11 @@ from dss.backend import DeclaredChecksums, FileStat, PutOutcome, StorageError, U
 from dss.checksums import normalise_adler32, normalise_md5
 
 # The upload's write (hashing; the posix backend writes on a thread of its own) runs in a
-# worker thread, given at least 2 MiB at a time so thread hand-overs (each a wait for the
+# worker thread, given at least 1 MiB at a time so thread hand-overs (each a wait for the
 # scheduler on a busy machine) cost little next to the work; hashlib, zlib-ng and file
 # writes release the GIL.
-WRITE_BATCH = 2 * 1024 * 1024
-MAX_BACKLOG = 2 * WRITE_BATCH  # with the batch in the worker: <= ~8 MiB per upload
+WRITE_BATCH = 1024 * 1024
+MAX_BACKLOG = 2 * WRITE_BATCH  # with the batch in the worker: <= ~4 MiB per upload
 
 
 class BadUpload(ValueError):

@@ -14,14 +14,15 @@ _SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class LargeChunkFileResponse(FileResponse):
-    """A FileResponse reading 2 MiB at a time: 32x fewer trips through a worker thread and the
-    event loop than Starlette's 64 KiB (each trip waits for the scheduler on a busy machine).
+    """A FileResponse reading 1 MiB at a time: 16x fewer trips through a worker thread and the
+    event loop than Starlette's 64 KiB (each trip waits for the scheduler on a busy machine);
+    larger reads fall out of the CPU cache before they are sent and cost more than they save.
 
     It sends with `http.response.pathsend` (sendfile) where the ASGI server offers it
     (uvicorn does not yet: it then reads in a worker thread) and supports `Range`s.
     """
 
-    chunk_size = 2 * 1024 * 1024
+    chunk_size = 1024 * 1024
 
 
 class RangeNotSatisfiable(ValueError):
