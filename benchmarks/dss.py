@@ -6,7 +6,8 @@
 
 Figures: GET through the DSS with client-side adler32 verification vs a raw loopback
 sendfile + zlib.adler32; PUT vs `cp` + fsync; one-pass adler32+md5 vs md5 alone; peak RSS of
-the `sdc dss serve` process under 10 concurrent PUTs and then 10 concurrent GETs.
+the `sdc dss serve` process under 10 concurrent PUTs and then 10 concurrent GETs (and what it
+held at rest before them).
 Every big file lives in one temporary directory removed at the end.
 """
 
@@ -257,6 +258,7 @@ def main() -> None:
                 )
 
             n = args.concurrency
+            idle_rss = server.memory_info().rss
             with PeakRss(server) as rss, ThreadPoolExecutor(n) as pool:
                 puts = [
                     pool.submit(
@@ -273,7 +275,8 @@ def main() -> None:
             print(
                 f"{n} concurrent PUTs {n * mib / put_wall:.0f} MiB/s total, then {n} "
                 f"concurrent GETs {n * mib / get_wall:.0f} MiB/s total; peak server RSS "
-                f"{rss.peak / (1 << 20):.0f} MB (target < 200 MB)"
+                f"{rss.peak / (1 << 20):.0f} MB (target < 200 MB), of which "
+                f"{idle_rss / (1 << 20):.0f} MB before the transfers (the `sdc` process at rest)"
             )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -5,6 +5,7 @@ Plain `requests`, no server-side imports: the site agents import this module.
 
 from __future__ import annotations
 
+import http.client
 import os
 import tempfile
 import time
@@ -23,12 +24,23 @@ from dss.checksums import (
     Checksums,
     checksums_of_file,
 )
-from dss.client_errors import ChecksumMismatch, DssError, NotFound, Unavailable, error_for
+from dss.client_errors import (
+    REASON_HEADER,
+    ChecksumMismatch,
+    DssError,
+    NotFound,
+    Unavailable,
+    error_for,
+    error_of,
+)
+from dss.raw_get import CONNECTION_ERRORS, raw_get
 from dss.replica_urls import file_url
 from dss.transfer import TransferResult
 from dss.verified_file import VerifiedFile
 
 T = TypeVar("T")
+P = TypeVar("P", bytes, memoryview)
+GET_BUFFER = 1024 * 1024  # filled per readinto; larger buffers fall out of the CPU cache
 TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, Unavailable)
 
 
@@ -66,8 +78,9 @@ class StorageClient:
         self._delays = backoff_delays(retries, backoff_seconds, max_backoff_seconds)
         self._timeout = timeout
         self._sleep = sleep
+        self._auth = {"Authorization": f"Bearer {token}"}
         self._session = requests.Session()
-        self._session.headers["Authorization"] = f"Bearer {token}"
+        self._session.headers.update(self._auth)
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -114,13 +127,19 @@ class StorageClient:
         """Fetch `path` into `destination`, verifying adler32 (and md5) while reading.
 
         A broken transfer resumes with `Range` from where it stopped; the file appears at
-        `destination` only once verified (and fsynced first when `durable`).
+        `destination` only once verified (and fsynced first when `durable`). The body goes
+        from the socket into one reused 1 MiB buffer (a few `recv_into` calls per fill).
         """
         expected = self.stat(path)
         target = VerifiedFile(destination, expected, verify_md5=verify_md5, durable=durable)
+        buffer = memoryview(bytearray(GET_BUFFER))
+
+        def fill(response: http.client.HTTPResponse) -> memoryview:
+            return buffer[: response.readinto(buffer)]
+
         try:
-            for chunk in self.chunks(expected):
-                target.write(chunk)
+            for part in self._body(expected, fill):
+                target.write(part)
             return target.finish()
         finally:
             target.discard()
@@ -131,21 +150,33 @@ class StorageClient:
         Raises ChecksumMismatch when the file's checksums are no longer those of `expected`
         (it was replaced in between); the reader verifies the bytes themselves.
         """
+        return self._body(expected, lambda response: response.read(READ_CHUNK))
+
+    def _body(
+        self, expected: FileStat, read: Callable[[http.client.HTTPResponse], P]
+    ) -> Iterator[P]:
+        """What `read` returns, until it returns nothing and the whole file came.
+
+        A connection that breaks or ends early is reopened with a `Range` from the first
+        missing byte; the retry budget starts over whenever bytes arrived.
+        """
         url = self.url(expected.path)
         offset = failures = 0
         while True:
             before = offset
             try:
-                headers = {"Range": f"bytes={offset}-"} if offset else {}
-                with self._session.get(
-                    url, headers=headers, stream=True, timeout=self._timeout
-                ) as response:
-                    _check_same_file(response, expected, resuming=offset > 0)
-                    for chunk in response.iter_content(READ_CHUNK):
-                        offset += len(chunk)
-                        yield chunk
-                return
-            except TRANSIENT_ERRORS + (requests.exceptions.ChunkedEncodingError,) as exc:
+                headers = dict(self._auth)
+                if offset:
+                    headers["Range"] = f"bytes={offset}-"
+                with raw_get(url, headers, self._timeout) as response:
+                    _check_same_file(response, url, expected, resuming=offset > 0)
+                    while part := read(response):
+                        offset += len(part)
+                        yield part
+                if offset >= expected.size:
+                    return
+                raise ConnectionError(f"connection closed at byte {offset} of {expected.size}")
+            except (*CONNECTION_ERRORS, Unavailable) as exc:
                 if offset > before:
                     failures = 0  # progress was made: the retry budget starts over
                 if failures >= len(self._delays):
@@ -185,17 +216,22 @@ class StorageClient:
         response = self._retrying(lambda: self._request("POST", url))
         return str(response.json()["quarantined_as"])
 
-    def transfer(self, product_id: str, *, timeout: float = 3600.0) -> TransferResult:
+    def transfer(
+        self, product_id: str, *, wait_seconds: float | None = None, timeout: float = 3600.0
+    ) -> TransferResult:
         """Ask this DSS to pull `product_id` from its best source replica and register it.
 
         One attempt, waiting up to `timeout` seconds for the copy: asking again is safe (the
         archive's replica row makes the copy happen once) but is the caller's choice.
+        `wait_seconds` bounds how long the DSS waits for another transfer of the same product
+        to this site before refusing with Conflict (default: the DSS's own limit).
         """
         url = f"{self.base_url}/api/v1/transfers"
+        request: dict[str, object] = {"product_id": product_id}
+        if wait_seconds is not None:
+            request["wait_seconds"] = wait_seconds
         try:
-            response = self._session.post(
-                url, json={"product_id": product_id}, timeout=(self._timeout[0], timeout)
-            )
+            response = self._session.post(url, json=request, timeout=(self._timeout[0], timeout))
         except requests.RequestException as exc:
             raise Unavailable(f"POST {url}: {exc}") from exc
         if response.status_code >= 400:
@@ -237,15 +273,18 @@ class StorageClient:
         raise AssertionError("unreachable")
 
 
-def _check_same_file(response: requests.Response, expected: FileStat, *, resuming: bool) -> None:
+def _check_same_file(
+    response: http.client.HTTPResponse, url: str, expected: FileStat, *, resuming: bool
+) -> None:
     """Refuse an error answer, a file that changed since `expected`, or an ignored Range."""
-    if response.status_code >= 400:
-        raise error_for(response)
-    sums = (response.headers.get("X-Checksum-Adler32"), response.headers.get("X-Checksum-MD5"))
+    if response.status >= 400:
+        reason = response.getheader(REASON_HEADER)
+        raise error_of("GET", url, response.status, response.read(64 * 1024), reason)
+    sums = (response.getheader("X-Checksum-Adler32"), response.getheader("X-Checksum-MD5"))
     if sums != (expected.adler32, expected.md5):
         raise ChecksumMismatch(f"{expected.path} changed on the DSS while it was being read")
-    if resuming and response.status_code != 206:
-        raise DssError(f"{response.url}: the DSS ignored the Range of a resumed GET")
+    if resuming and response.status != 206:
+        raise DssError(f"{url}: the DSS ignored the Range of a resumed GET")
 
 
 @contextmanager

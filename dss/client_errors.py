@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import requests
 
 
@@ -65,15 +67,26 @@ ERROR_OF_STATUS: dict[int, type[DssError]] = {
 }
 ERROR_OF_STATUS[StorageFull.status] = StorageFull
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
+REASON_HEADER = "X-DSS-Error"
 
 
 def error_for(response: requests.Response) -> DssError:
     """The typed error for a failed response, carrying the server's explanation."""
+    method = response.request.method or "?"
+    reason = response.headers.get(REASON_HEADER)
+    return error_of(method, response.url, response.status_code, response.content, reason)
+
+
+def error_of(method: str, url: str, status: int, body: bytes, reason: str | None) -> DssError:
+    """The typed error for a failed answer given as its parts (any HTTP library).
+
+    `reason`: the X-DSS-Error header, which repeats the explanation for bodiless answers.
+    """
     try:
-        detail = response.json().get("detail", "")
-    except ValueError:
-        detail = response.headers.get("X-DSS-Error", response.text[:200])
-    message = f"{response.request.method} {response.url}: {response.status_code} {detail}".strip()
-    if response.status_code in TRANSIENT_STATUSES:
+        detail = json.loads(body).get("detail", "")
+    except (ValueError, AttributeError):
+        detail = reason or body[:200].decode("utf-8", "replace")
+    message = f"{method} {url}: {status} {detail}".strip()
+    if status in TRANSIENT_STATUSES:
         return Unavailable(message)
-    return ERROR_OF_STATUS.get(response.status_code, DssError)(message)
+    return ERROR_OF_STATUS.get(status, DssError)(message)

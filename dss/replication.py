@@ -111,8 +111,8 @@ def replicate(
             continue
         if policy.clock() >= deadline:
             raise TransferRefused(
-                f"{product_id} is still being copied to {here.site} by another transfer "
-                f"(waited {policy.wait_seconds:g} s)"
+                f"{product_id} is still being copied to {here.site}: another transfer did "
+                f"not finish within {policy.wait_seconds:g} s"
             )
         waited = True  # someone else holds the row: their copy is ours
         policy.sleep(policy.poll_seconds)

@@ -28,7 +28,6 @@ from dss.receive import (
     TruncatedUpload,
     declared_checksums,
     expected_length,
-    idle_limited,
     receive_upload,
 )
 from dss.registry import open_backend, open_verifier
@@ -104,8 +103,8 @@ def create_app(
         length = expected_length(request.headers)
         upload = await run_in_threadpool(store.begin_upload, target)
         try:
-            body = idle_limited(request.stream(), config.body_idle_timeout_seconds)
-            outcome, stat = await receive_upload(body, upload, declared, length)
+            idle = config.body_idle_timeout_seconds
+            outcome, stat = await receive_upload(request.stream(), upload, declared, length, idle)
         except ClientDisconnect:
             log.info("DSS %s: client went away during PUT %s; upload dropped", site, target)
             return Response(status_code=400)

@@ -9,6 +9,7 @@ site's DSS, so the DSS needs no credential of its own.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import requests
 from fastapi import APIRouter, Depends, Header, Response
@@ -29,6 +30,12 @@ class TransferRequest(BaseModel):
     """Which product to bring to this site."""
 
     product_id: str = Field(min_length=1, max_length=128)
+    wait_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="How long to wait for another transfer of the same product here "
+        "(at most the DSS's own transfer_wait_seconds)",
+    )
 
 
 class NoArchive(Exception):
@@ -59,9 +66,14 @@ def transfer_router(
             storage=storage,
             source_dss=lambda url: StorageClient(url, token),
         )
+        wait = policy.wait_seconds
+        if request.wait_seconds is not None:
+            wait = min(wait, request.wait_seconds)
         try:
             with ArchiveClient(config.archive_url, token) as archive:
-                result = replicate(request.product_id, archive, here, policy)
+                result = replicate(
+                    request.product_id, archive, here, replace(policy, wait_seconds=wait)
+                )
         except requests.RequestException as exc:
             raise ArchiveUnreachable(f"archive unreachable at {config.archive_url}: {exc}") from exc
         status = 201 if result.outcome is TransferOutcome.COPIED else 200

@@ -1,24 +1,24 @@
 """Bring a job's inputs to this site: local replicas are read, others copied here first.
 
-A copy is pulled from the best source replica (AVAILABLE, its site not in maintenance),
-verified by checksum on the way in and on the way into the local DSS, and recorded in the
-archive as COPYING, then AVAILABLE; a failed copy ends BAD, never AVAILABLE.
+The copy is the inter-SDC transfer (`StorageClient.transfer`, `POST /api/v1/transfers`):
+this site's DSS pulls the product from the best source replica (AVAILABLE, its site not in
+maintenance) straight into its storage, verifies it against the archive's checksums and
+records it COPYING -> AVAILABLE (BAD on failure, never AVAILABLE). The archive's replica row
+is the lock, so concurrent stagings of one product to one site copy it once; the agent moves
+no bytes between sites itself, it only reads the local replica into the job's directory.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from dss.audit import ReplicaState
 from dss.client import StorageClient
-from dss.replica_urls import dss_base, replica_path
-from dss.transfer import AlreadyThere, CopyFrom, NoSource, SiteReplica, choose_source
+from dss.client_errors import DssError
+from dss.replica_urls import replica_path
+from dss.transfer import TransferOutcome
 from eas.client import ArchiveClient
-from eas.schemas import ReplicaIn, ReplicaPublic
 
 
 class StagingError(RuntimeError):
@@ -33,6 +33,14 @@ class StagingReport:
     copied: int
 
 
+@dataclass(frozen=True)
+class LocalReplica:
+    """Where a product lives in this site's DSS, and whether this staging copied it there."""
+
+    path: str
+    copied: bool
+
+
 class Stager:
     """Stages products for one site through its DSS."""
 
@@ -41,102 +49,53 @@ class Stager:
         site: str,
         archive: ArchiveClient,
         local_dss: StorageClient,
-        remote_dss: Callable[[str], StorageClient],
+        remote_dss: Callable[[str], StorageClient] | None = None,
         copy_wait_seconds: float = 300.0,
     ) -> None:
+        """`copy_wait_seconds`: how long to wait for another transfer of the same product here.
+
+        `remote_dss` is no longer used (the local DSS reaches the source itself); it is
+        accepted so that existing callers keep working.
+        """
+        del remote_dss
         self.site = site
         self.copy_wait_seconds = copy_wait_seconds
         self.archive = archive
         self.local_dss = local_dss
-        self.remote_dss = remote_dss
 
     def stage(self, product_ids: list[str], into: Path) -> StagingReport:
-        """Fetch every product into `into`, copying to this site's DSS what it lacks."""
+        """Fetch every product into `into`, having this site's DSS copy in what it lacks."""
         into.mkdir(parents=True, exist_ok=True)
         files, copied = [], 0
         for product_id in product_ids:
-            replicas = self.archive.list_replicas(product_id=product_id)
-            local = self._ensure_local(product_id, replicas, into)
-            copied += local is not None
-            url = local or next(
-                r.url for r in replicas if r.site == self.site and r.state == "AVAILABLE"
-            )
-            path = replica_path(url)
-            target = into / Path(path).name
-            self.local_dss.get(path, target)
+            local = self._ensure_local(product_id)
+            copied += local.copied
+            target = into / PurePosixPath(local.path).name
+            try:
+                self.local_dss.get(local.path, target)
+            except DssError as exc:
+                raise StagingError(f"cannot read {product_id} from {self.site}: {exc}") from exc
             files.append(target)
         return StagingReport(files, copied)
 
-    def replicate(self, product_id: str, spool: Path) -> bool:
-        """Make sure this site holds an AVAILABLE replica; True when a copy was made."""
-        spool.mkdir(parents=True, exist_ok=True)
-        replicas = self.archive.list_replicas(product_id=product_id)
-        return self._ensure_local(product_id, replicas, spool) is not None
+    def replicate(self, product_id: str, spool: Path | None = None) -> bool:
+        """Make sure this site holds an AVAILABLE replica; True when this call copied it.
 
-    def _ensure_local(
-        self, product_id: str, replicas: list[ReplicaPublic], spool: Path
-    ) -> str | None:
-        """The new local replica URL when a copy was made; None when one was already here."""
-        in_maintenance = self._sites_in_maintenance()
-        decision = choose_source(
-            (
-                SiteReplica(r.site, ReplicaState(r.state), r.url)
-                for r in replicas
-                if r.state in ReplicaState.__members__
-            ),
-            self.site,
-            in_maintenance,
-        )
-        if isinstance(decision, AlreadyThere):
-            return None
-        if isinstance(decision, NoSource):
-            raise StagingError(f"cannot stage {product_id} to {self.site}: {decision.reason}")
-        if not isinstance(decision, CopyFrom):
-            self._await_copy(product_id)  # another transfer is bringing it here: wait for it
-            return None
-        return self._copy(product_id, decision.source, spool)
+        `spool` is not used any more (the bytes go DSS to DSS); kept for existing callers.
+        """
+        del spool
+        return self._ensure_local(product_id).copied
 
-    def _await_copy(self, product_id: str) -> None:
-        deadline = time.monotonic() + self.copy_wait_seconds
-        while time.monotonic() < deadline:
-            states = {
-                r.state for r in self.archive.list_replicas(product_id=product_id, site=self.site)
-            }
-            if "AVAILABLE" in states:
-                return
-            if "COPYING" not in states:
-                break
-            time.sleep(0.5)
-        raise StagingError(
-            f"{product_id}: another transfer to {self.site} did not finish "
-            f"within {self.copy_wait_seconds:.0f} s"
-        )
-
-    def _copy(self, product_id: str, source: SiteReplica, spool_dir: Path) -> str:
-        path = replica_path(source.path)
-        url = self.local_dss.url(path)
-        copying = ReplicaIn(site=self.site, url=url, state="COPYING")
-        record = self.archive.add_replica(product_id, copying)
+    def _ensure_local(self, product_id: str) -> LocalReplica:
+        """This site's AVAILABLE replica, asking the local DSS to transfer it in if needed."""
+        replicas = self.archive.list_replicas(product_id=product_id, site=self.site)
+        here = next((r for r in replicas if r.state == "AVAILABLE"), None)
+        if here is not None:
+            return LocalReplica(replica_path(here.url), copied=False)
         try:
-            source_dss = self.remote_dss(dss_base(source.path))
-            spool = spool_dir / f".{Path(path).name}.incoming"
-            source_dss.get(path, spool)  # verified while reading
-            try:
-                stat = self.local_dss.put(path, spool)  # verified by the local DSS
-            finally:
-                spool.unlink(missing_ok=True)
-            product = self.archive.get_product(product_id)
-            if stat.adler32 != product.adler32:
-                raise StagingError(
-                    f"{product_id}: copy has adler32 {stat.adler32}, archive says {product.adler32}"
-                )
-        except Exception:
-            self.archive.set_replica_state(record.id, "BAD")
-            raise
-        self.archive.set_replica_state(record.id, "AVAILABLE")
-        return url
-
-    def _sites_in_maintenance(self) -> set[str]:
-        now = datetime.now(UTC)
-        windows = self.archive.list_maintenance(start=now, end=now + timedelta(seconds=1))
-        return {w.site for w in windows}
+            result = self.local_dss.transfer(product_id, wait_seconds=self.copy_wait_seconds)
+        except DssError as exc:
+            # 409 when no source is usable or another transfer here did not finish in time,
+            # 502 when the source's bytes were bad (the replica row is BAD), 404 unknown id.
+            raise StagingError(f"cannot stage {product_id} to {self.site}: {exc}") from exc
+        return LocalReplica(result.path, copied=result.outcome is TransferOutcome.COPIED)
