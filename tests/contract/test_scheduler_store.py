@@ -15,9 +15,10 @@ from eas.db import transaction
 from eas.errors import Conflict
 from eas.models import Job as JobRow
 from eas.schemas import AssignmentIn, MaintenanceWindowIn, PlanIn, TileIn
-from metascheduler.claims import Outcome, claim_next, finish, heartbeat, start
+from metascheduler.claims import claim_next
 from metascheduler.config import SchedulerConfig
 from metascheduler.jobs import ErrorClass
+from metascheduler.leases import Outcome, finish, heartbeat, start
 from metascheduler.loop import Scheduler
 from tests import archive_support
 from tests.archive_support import EPOCH, observation, product, seed
