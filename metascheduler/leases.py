@@ -83,6 +83,8 @@ def refusal(session: Session, lease: Lease, site: str | None = None) -> ArchiveE
         return NotFound(f"no job {lease.job_id}")
     if site is not None and row.target_site != site:
         return Forbidden(f"job {row.id} runs at {row.target_site}, not at {site}")
+    if row.lease_epoch == lease.epoch and row.state not in HELD_STATES:
+        return Conflict(f"job {lease.job_id} is {row.state}, not held")
     if row.lease_epoch != lease.epoch or row.lease_owner != lease.owner:
         return Conflict(
             f"stale lease on job {lease.job_id}: epoch {lease.epoch} of {lease.owner}, "
@@ -169,13 +171,14 @@ def finish_many(
     answers: list[JobRow | ArchiveError] = []
     seen: set[int] = set()
     for lease, _ in reports:
-        if lease.job_id in held_ids and lease.job_id not in seen:
-            seen.add(lease.job_id)
-            answers.append(rows[lease.job_id])
-        elif lease.job_id in seen:
-            answers.append(Conflict(f"job {lease.job_id} was reported twice in one batch"))
-        else:
+        row = rows.get(lease.job_id)
+        if row is None or (row.lease_owner, row.lease_epoch) != (lease.owner, lease.epoch):
             answers.append(refusal(session, lease, site))
+        elif lease.job_id not in seen:
+            seen.add(lease.job_id)
+            answers.append(row)
+        else:
+            answers.append(Conflict(f"job {lease.job_id} was reported twice in one batch"))
     # the refusals are read before any row changes, so no reload can undo a change
     for (_, outcome), answer in zip(reports, answers, strict=True):
         if isinstance(answer, JobRow):

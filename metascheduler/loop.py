@@ -82,7 +82,7 @@ class Scheduler:
                     present, missing = tile_inputs(session, row.tile_id, self._config)
                     row.input_product_ids = present
                 action = next_action(job_value(row, missing), sites, now)
-                if _changes(row, action) and not _unchanged_since_read(session, row):
+                if _changes(row, action) and not unchanged_since_read(session, row):
                     continue  # an agent claimed or reported meanwhile: decided next cycle
                 self._apply(row, action, now, report, queued)
             stale = self._unannounced(rows, queued, now)
@@ -178,7 +178,7 @@ def _changes(row: JobRow, action: Action) -> bool:
     return False
 
 
-def _unchanged_since_read(session: Session, row: JobRow) -> bool:
+def unchanged_since_read(session: Session, row: JobRow) -> bool:
     """Lock the row if it is still as this cycle read it (state, epoch, expiry): a claim,
     heartbeat or finish since then makes the cycle's decision on it void."""
     expiry = JobRow.lease_expiry
