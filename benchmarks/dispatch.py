@@ -242,7 +242,8 @@ def main() -> None:
         plain = celery_end_to_end(args.jobs)
         raw = skip_locked_end_to_end(dsn, args.jobs)
         print(
-            f"no-op jobs end to end, {args.jobs} jobs, 2 agents ({args.concurrency} slots each): ours {ours:,.0f} jobs/s; "
+            f"no-op jobs end to end, {args.jobs} jobs, 2 agents ({args.concurrency} slots "
+            f"each): ours {ours:,.0f} jobs/s; "
             f"plain Celery (Redis, acks_late, 2 prefork) {plain:,.0f}/s, ratio "
             f"{ours / plain:.2f} (target >= 1.0); raw SKIP LOCKED loop {raw:,.0f}/s, ratio "
             f"{ours / raw:.2f} (target >= 0.5)"
