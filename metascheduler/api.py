@@ -156,7 +156,7 @@ def finish_batch(
     return [
         ReportAnswer(job_id=r.job_id, status=a.status, detail=a.detail)
         if isinstance(a, ArchiveError)
-        else ReportAnswer(job_id=r.job_id, status=200, state=a.state)
+        else ReportAnswer(job_id=r.job_id, status=200, state=a)
         for r, a in zip(body.reports, answers, strict=True)
     ]
 

@@ -19,7 +19,7 @@ from eas.models import Job as JobRow
 from metascheduler.config import SchedulerConfig
 from metascheduler.jobs import JobState
 from metascheduler.priority import RETRY_BOOST
-from metascheduler.rows import site_state
+from metascheduler.rows import site_up
 
 MAX_CLAIM_BATCH = 500
 
@@ -109,7 +109,7 @@ def _lease(
     config: SchedulerConfig,
     start: bool,
 ) -> list[JobRow]:
-    if not site_state(session, now).up_at(site, now):
+    if not site_up(session, site, now):
         return []
     chosen: Select[int] | list[int] = candidates
     if session.get_bind().dialect.name == "postgresql":

@@ -54,8 +54,8 @@ def fence(
     now: datetime,
     config: SchedulerConfig,
     site: str | None = None,
-) -> set[int]:
-    """Extend every lease still held at its epoch (at `site`, for an agent); the ids held.
+) -> set[Lease]:
+    """Extend every lease still held at its epoch (at `site`, for an agent); those held.
 
     The rows stay locked until the transaction ends, so what the caller writes next cannot
     interleave with a reclaim.
@@ -68,12 +68,13 @@ def fence(
         .where(tuple_(JobRow.id, JobRow.lease_owner, JobRow.lease_epoch).in_(keys))
         .where(JobRow.state.in_(HELD_STATES))
         .values(heartbeat_at=now, lease_expiry=now + config.lease)
-        .returning(JobRow.id)
+        .returning(JobRow.id, JobRow.lease_owner, JobRow.lease_epoch)
         .execution_options(synchronize_session=False)
     )
     if site is not None:
         statement = statement.where(JobRow.target_site == site)
-    return set(session.scalars(statement).all())
+    # a matched row's owner is the lease's (the WHERE clause compared it): never None here
+    return {Lease(i, owner or "", epoch) for i, owner, epoch in session.execute(statement)}
 
 
 def refusal(session: Session, lease: Lease, site: str | None = None) -> ArchiveError:
@@ -155,35 +156,56 @@ def finish_many(
     now: datetime,
     config: SchedulerConfig,
     site: str | None = None,
-) -> list[JobRow | ArchiveError]:
-    """Record many attempts' ends in one transaction; per report the row or its refusal.
-
-    Each report is fenced by its own epoch: a stale one changes nothing and does not stop
-    the others.
+) -> list[str | ArchiveError]:
+    """Record many attempts' ends in one transaction; per report the job's new state or
+    the refusal. Each report is fenced by its own epoch: a stale one changes nothing and
+    does not stop the others.
     """
-    held_ids = fence(session, [lease for lease, _ in reports], now, config, site)
-    rows = {
-        row.id: row
-        for row in session.scalars(
-            select(JobRow).where(JobRow.id.in_(held_ids)).execution_options(populate_existing=True)
-        )
-    }
-    answers: list[JobRow | ArchiveError] = []
-    seen: set[int] = set()
-    for lease, _ in reports:
-        row = rows.get(lease.job_id)
-        if row is None or (row.lease_owner, row.lease_epoch) != (lease.owner, lease.epoch):
-            answers.append(refusal(session, lease, site))
-        elif lease.job_id not in seen:
-            seen.add(lease.job_id)
-            answers.append(row)
-        else:
-            answers.append(Conflict(f"job {lease.job_id} was reported twice in one batch"))
+    held_now = fence(session, [lease for lease, _ in reports], now, config, site)
     # the refusals are read before any row changes, so no reload can undo a change
-    for (_, outcome), answer in zip(reports, answers, strict=True):
-        if isinstance(answer, JobRow):
-            _end(answer, outcome, now, config)
-    return answers
+    answers: list[str | ArchiveError | None] = []
+    ending: dict[int, Outcome] = {}
+    for lease, outcome in reports:
+        if lease not in held_now:
+            answers.append(refusal(session, lease, site))
+        elif lease.job_id in ending:
+            answers.append(Conflict(f"job {lease.job_id} was reported twice in one batch"))
+        else:
+            ending[lease.job_id] = outcome
+            answers.append(None)
+    states = _end_many(session, ending, now, config)
+    pairs = zip(reports, answers, strict=True)
+    return [states[lease.job_id] if a is None else a for (lease, _), a in pairs]
+
+
+def _end_many(
+    session: Session, ending: dict[int, Outcome], now: datetime, config: SchedulerConfig
+) -> dict[int, str]:
+    """End held jobs; plain successes (the bulk of a busy agent's reports) in one UPDATE."""
+    plain = [i for i, o in ending.items() if o == Outcome(succeeded=True)]
+    if plain:
+        session.execute(
+            update(JobRow)
+            .where(JobRow.id.in_(plain))
+            .values(
+                state=JobState.SUCCEEDED.value,
+                finished=now,
+                lease_owner=None,
+                lease_expiry=None,
+                used_resources=None,
+                error_class=None,
+                wait_reason=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    states = dict.fromkeys(plain, JobState.SUCCEEDED.value)
+    others = [i for i in ending if i not in states]
+    if others:
+        query = select(JobRow).where(JobRow.id.in_(others))
+        for row in session.scalars(query.execution_options(populate_existing=True)):
+            _end(row, ending[row.id], now, config)
+            states[row.id] = row.state
+    return states
 
 
 def _end(row: JobRow, outcome: Outcome, now: datetime, config: SchedulerConfig) -> None:
