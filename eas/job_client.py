@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from eas.client import ArchiveClient, _list
 from eas.job_schemas import (
+    ClaimBatch,
     ClaimRequest,
     JobExplanation,
     JobOutcome,
+    JobOutputs,
     JobPublic,
+    JobReport,
     LeaseRef,
+    OutputsRecorded,
     PriorityChange,
+    ReportAnswer,
+    ReportBatch,
 )
+
+_JOB_LIST = TypeAdapter(list[JobPublic])
+_ANSWER_LIST = TypeAdapter(list[ReportAnswer])
 
 
 class JobClient(ArchiveClient):
@@ -30,6 +41,21 @@ class JobClient(ArchiveClient):
         answer = self._write("POST", f"/scheduler/jobs/{job_id}/claim", body, False)
         return None if answer is None else JobPublic.model_validate(answer)
 
+    def claim_batch(
+        self,
+        site: str,
+        owner: str,
+        limit: int = 1,
+        job_ids: list[int] | None = None,
+        start: bool = False,
+    ) -> list[JobPublic]:
+        """Lease up to `limit` jobs of `site` (or those of `job_ids` still QUEUED there) in
+        one call; `start`: they are RUNNING at once. Not retried: a repeated claim would
+        lease more jobs."""
+        body = ClaimBatch(site=site, owner=owner, limit=limit, job_ids=job_ids, start=start)
+        answer = self._write("POST", "/scheduler/claims", body.model_dump(), False)
+        return _JOB_LIST.validate_python(answer)
+
     def heartbeat(self, job_id: int, owner: str, epoch: int) -> JobPublic:
         """Extend a lease; Conflict when it was taken over."""
         return self._lease_call(job_id, "heartbeat", LeaseRef(owner=owner, epoch=epoch))
@@ -41,6 +67,18 @@ class JobClient(ArchiveClient):
     def finish(self, job_id: int, outcome: JobOutcome) -> JobPublic:
         """Report how the attempt ended."""
         return self._lease_call(job_id, "finish", outcome)
+
+    def finish_many(self, reports: list[JobReport]) -> list[ReportAnswer]:
+        """Report several attempts' ends in one call; one answer per report, in order."""
+        body = ReportBatch(reports=reports).model_dump()
+        return _ANSWER_LIST.validate_python(self._write("POST", "/scheduler/finishes", body, True))
+
+    def register_outputs(self, job_id: int, outputs: JobOutputs) -> OutputsRecorded:
+        """Register a held job's products, replicas and lineage, fenced by its epoch
+        (Conflict when the lease was taken over: then nothing is registered)."""
+        path = f"/scheduler/jobs/{job_id}/outputs"
+        answer = self._write("POST", path, outputs.model_dump(mode="json"), True)
+        return OutputsRecorded.model_validate(answer)
 
     def _lease_call(self, job_id: int, verb: str, body: LeaseRef) -> JobPublic:
         # Fenced by epoch, so repeating the call after a lost answer is harmless.

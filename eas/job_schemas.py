@@ -11,7 +11,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from eas.schemas import Schema
+from eas.schemas import ProductIn, ReplicaIn, Schema
+
+MAX_BATCH = 500  # jobs per claim or report call
 
 # The Celery wire contract shared by the scheduler (publisher) and the agents (consumers):
 # the task name a job message carries, and the queue of each site. The message body holds
@@ -44,6 +46,15 @@ class ClaimRequest(Schema):
     owner: str = Field(min_length=1, max_length=128)
 
 
+class ClaimBatch(ClaimRequest):
+    """An agent asks for up to `limit` jobs of its site (its free slots), or for the named
+    `job_ids` (its Celery messages); `start`: they go straight to RUNNING."""
+
+    limit: int = Field(default=1, ge=1, le=MAX_BATCH)
+    job_ids: list[int] | None = Field(default=None, max_length=MAX_BATCH)
+    start: bool = False
+
+
 class LeaseRef(Schema):
     """Who holds a job, at which fencing epoch."""
 
@@ -59,6 +70,49 @@ class JobOutcome(LeaseRef):
     message: str = ""
     used_resources: dict[str, Any] | None = None
     log_url: str | None = None
+
+
+class JobReport(JobOutcome):
+    """One job's outcome inside a batch of reports."""
+
+    job_id: int
+
+
+class ReportBatch(Schema):
+    """Several attempts' ends reported in one call; each fenced by its own epoch."""
+
+    reports: list[JobReport] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ReportAnswer(Schema):
+    """What became of one report: `status` 200 with the job's new state, or the HTTP status
+    of its refusal (403 another site's job, 404 no such job, 409 stale lease) and why."""
+
+    job_id: int
+    status: int
+    state: str | None = None
+    detail: str | None = None
+
+
+class OutputRegistration(Schema):
+    """One output file of a job: its product and its replica in the site's storage."""
+
+    product: ProductIn
+    replica: ReplicaIn
+
+
+class JobOutputs(LeaseRef):
+    """A job's outputs, registered with their lineage in one transaction under the lease."""
+
+    outputs: list[OutputRegistration] = Field(min_length=1, max_length=10_000)
+    used: list[str] = []
+
+
+class OutputsRecorded(Schema):
+    """The products a job registered."""
+
+    job_id: int
+    product_ids: list[str]
 
 
 class PriorityChange(Schema):

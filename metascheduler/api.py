@@ -8,17 +8,25 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response, status
 
 from eas.api.deps import Agent, Planner, Reader, SessionDep, require_site
+from eas.api.tokens import Principal
+from eas.errors import ArchiveError
 from eas.job_schemas import (
+    ClaimBatch,
     ClaimRequest,
     JobExplanation,
     JobOutcome,
+    JobOutputs,
     JobPublic,
     LeaseRef,
+    OutputsRecorded,
     PriorityChange,
+    ReportAnswer,
+    ReportBatch,
 )
-from metascheduler import claims, queries
+from metascheduler import claims, leases, queries
 from metascheduler.config import SchedulerConfig
 from metascheduler.jobs import ErrorClass
+from metascheduler.outputs import register_job_outputs
 
 router = APIRouter(prefix="/scheduler", tags=["scheduler"])
 
@@ -30,6 +38,30 @@ def _config(request: Request) -> SchedulerConfig:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _site_of(who: Principal) -> str | None:
+    """The site an agent token is bound to (None: an admin acts for any site)."""
+    return who.site if who.role == "agent" else None
+
+
+@router.post("/claims")
+def claim_batch(
+    body: ClaimBatch, request: Request, session: SessionDep, who: Agent
+) -> list[JobPublic]:
+    """Lease up to `limit` queued jobs of the agent's site, or those of `job_ids` still
+    QUEUED there, in one conditional update (an empty list when there is none)."""
+    require_site(who, body.site)
+    now, config = _now(), _config(request)
+    if body.job_ids is not None:
+        rows = claims.claim_listed(
+            session, body.job_ids, body.site, body.owner, now, config, body.start
+        )
+    else:
+        rows = claims.claim_queued(
+            session, body.site, body.owner, now, config, body.limit, body.start
+        )
+    return [JobPublic.model_validate(row) for row in rows]
 
 
 @router.post(
@@ -63,17 +95,14 @@ def claim_job(
     return JobPublic.model_validate(row)
 
 
-def _own_job(session: SessionDep, job_id: int, who: Agent) -> None:
-    require_site(who, queries.get_job(session, job_id).target_site)
-
-
 @router.post("/jobs/{job_id}/heartbeat")
 def heartbeat(
     job_id: int, body: LeaseRef, request: Request, session: SessionDep, who: Agent
 ) -> JobPublic:
-    """Extend the lease (409 when the epoch is stale)."""
-    _own_job(session, job_id, who)
-    row = claims.heartbeat(session, job_id, body.owner, body.epoch, _now(), _config(request))
+    """Extend the lease (409 when the epoch is stale, 403 for another site's job)."""
+    row = leases.heartbeat(
+        session, job_id, body.owner, body.epoch, _now(), _config(request), _site_of(who)
+    )
     return JobPublic.model_validate(row)
 
 
@@ -82,9 +111,20 @@ def start(
     job_id: int, body: LeaseRef, request: Request, session: SessionDep, who: Agent
 ) -> JobPublic:
     """The pipeline started."""
-    _own_job(session, job_id, who)
-    row = claims.start(session, job_id, body.owner, body.epoch, _now(), _config(request))
+    row = leases.start(
+        session, job_id, body.owner, body.epoch, _now(), _config(request), _site_of(who)
+    )
     return JobPublic.model_validate(row)
+
+
+def _outcome(body: JobOutcome) -> leases.Outcome:
+    return leases.Outcome(
+        succeeded=body.succeeded,
+        error_class=ErrorClass(body.error_class) if body.error_class else None,
+        message=body.message,
+        used_resources=body.used_resources,
+        log_url=body.log_url,
+    )
 
 
 @router.post("/jobs/{job_id}/finish")
@@ -92,16 +132,43 @@ def finish(
     job_id: int, body: JobOutcome, request: Request, session: SessionDep, who: Agent
 ) -> JobPublic:
     """Report the attempt's end; failures follow the retry policy."""
-    _own_job(session, job_id, who)
-    outcome = claims.Outcome(
-        succeeded=body.succeeded,
-        error_class=ErrorClass(body.error_class) if body.error_class else None,
-        message=body.message,
-        used_resources=body.used_resources,
-        log_url=body.log_url,
+    row = leases.finish(
+        session,
+        job_id,
+        body.owner,
+        body.epoch,
+        _outcome(body),
+        _now(),
+        _config(request),
+        _site_of(who),
     )
-    row = claims.finish(session, job_id, body.owner, body.epoch, outcome, _now(), _config(request))
     return JobPublic.model_validate(row)
+
+
+@router.post("/finishes")
+def finish_batch(
+    body: ReportBatch, request: Request, session: SessionDep, who: Agent
+) -> list[ReportAnswer]:
+    """Report several attempts' ends at once; each is fenced by its own epoch and answered
+    on its own (a stale one is refused and changes nothing, the others are recorded)."""
+    reports = [(leases.Lease(r.job_id, r.owner, r.epoch), _outcome(r)) for r in body.reports]
+    answers = leases.finish_many(session, reports, _now(), _config(request), _site_of(who))
+    return [
+        ReportAnswer(job_id=r.job_id, status=a.status, detail=a.detail)
+        if isinstance(a, ArchiveError)
+        else ReportAnswer(job_id=r.job_id, status=200, state=a)
+        for r, a in zip(body.reports, answers, strict=True)
+    ]
+
+
+@router.post("/jobs/{job_id}/outputs", status_code=status.HTTP_201_CREATED)
+def register_outputs(
+    job_id: int, body: JobOutputs, request: Request, session: SessionDep, who: Agent
+) -> OutputsRecorded:
+    """Register the job's output products, their replicas and its lineage under the lease:
+    all of it, or nothing when the epoch is stale (409)."""
+    ids = register_job_outputs(session, job_id, body, _now(), _config(request), _site_of(who))
+    return OutputsRecorded(job_id=job_id, product_ids=ids)
 
 
 @router.get("/jobs")

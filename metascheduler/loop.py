@@ -11,21 +11,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from eas.db import transaction
 from eas.models import Job as JobRow
-from metascheduler.claims import apply_failure
 from metascheduler.config import SchedulerConfig
 from metascheduler.dispatch import Dispatcher, DispatchError, make_dispatcher
 from metascheduler.jobs import ErrorClass, JobState
+from metascheduler.leases import apply_failure
 from metascheduler.planning import create_calibration_jobs, create_tile_jobs, tile_inputs
-from metascheduler.policy import Dispatch, Reclaim, Wait, next_action
+from metascheduler.policy import Action, Dispatch, Reclaim, Wait, next_action
 from metascheduler.rows import job_value, site_state
 
 log = logging.getLogger(__name__)
 OPEN_STATES = ("PENDING", "WAITING", "QUEUED", "CLAIMED", "RUNNING")
+# rows that agents change concurrently (claims, reports): the loop writes them only if unchanged
+AGENT_STATES = ("QUEUED", "CLAIMED", "RUNNING")
 
 
 @dataclass
@@ -80,6 +82,8 @@ class Scheduler:
                     present, missing = tile_inputs(session, row.tile_id, self._config)
                     row.input_product_ids = present
                 action = next_action(job_value(row, missing), sites, now)
+                if _changes(row, action) and not unchanged_since_read(session, row):
+                    continue  # an agent claimed or reported meanwhile: decided next cycle
                 self._apply(row, action, now, report, queued)
             stale = self._unannounced(rows, queued, now)
         for site, job_ids in queued.items():
@@ -158,3 +162,33 @@ class Scheduler:
             report = self.run_once()
             log.info("cycle: %s", report)
             self._stop.wait(self._config.interval_seconds)
+
+
+def _changes(row: JobRow, action: Action) -> bool:
+    """True when applying `action` writes a row that an agent may be changing right now."""
+    if row.state not in AGENT_STATES:
+        return False
+    match action:
+        case Dispatch(site=site):
+            return row.state != "QUEUED" or row.target_site != site
+        case Wait(reason=reason):
+            return row.state != "WAITING" or row.wait_reason != reason
+        case Reclaim():
+            return True
+    return False
+
+
+def unchanged_since_read(session: Session, row: JobRow) -> bool:
+    """Lock the row if it is still as this cycle read it (state, epoch, expiry): a claim,
+    heartbeat or finish since then makes the cycle's decision on it void."""
+    expiry = JobRow.lease_expiry
+    seen = (
+        update(JobRow)
+        .where(JobRow.id == row.id, JobRow.state == row.state)
+        .where(JobRow.lease_epoch == row.lease_epoch)
+        .where(expiry.is_(None) if row.lease_expiry is None else expiry == row.lease_expiry)
+        .values(lease_epoch=JobRow.lease_epoch)
+        .returning(JobRow.id)
+        .execution_options(synchronize_session=False)
+    )
+    return session.scalars(seen).first() is not None

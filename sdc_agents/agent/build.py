@@ -51,7 +51,8 @@ def build_agent(config: AgentConfig, owner: str | None = None) -> SiteAgent:
 
 
 def build_consumer(agent: SiteAgent, config: AgentConfig) -> QueueConsumer:
-    """The Celery transport for `agent`: its site's queue, claims of the named jobs."""
+    """The Celery transport for `agent`: its site's queue, batched claims of the named jobs
+    (as many as the agent has free slots), run by `config.concurrency` workers."""
 
     def run(job: JobPublic) -> None:
         result = agent.run_claimed(job)
@@ -60,7 +61,7 @@ def build_consumer(agent: SiteAgent, config: AgentConfig) -> QueueConsumer:
     return QueueConsumer(
         agent.site,
         config.broker_url,
-        claim=lambda job_id: agent.jobs.claim_job(job_id, agent.site, agent.owner),
+        claim=lambda job_ids: agent.claim(len(job_ids), job_ids),
         run=run,
         concurrency=config.concurrency,
         idle_max=config.poll_seconds,

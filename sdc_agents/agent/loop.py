@@ -20,9 +20,10 @@ import yaml
 from dss.client import StorageClient
 from eas.errors import ArchiveError, Conflict
 from eas.job_client import JobClient
-from eas.job_schemas import JobOutcome, JobPublic
+from eas.job_schemas import JobPublic, JobReport, LeaseRef
 from sdc_agents.agent.config import JOB_INPUT, JOB_INPUTS, AgentConfig, PipelineSpec
 from sdc_agents.agent.outputs import JobContext, planned_outputs, register_outputs
+from sdc_agents.agent.reporter import FinishReporter
 from sdc_agents.agent.staging import Stager, StagingError
 from sdc_agents.drm.protocol import BatchSystem
 from sdc_agents.pipeline import PipelineError
@@ -74,8 +75,7 @@ class Heartbeat:
 
     def check(self) -> None:
         """Heartbeat now; raises LeaseLost (and remembers it) when the epoch is stale."""
-        if self.lost.is_set():
-            raise LeaseLost(f"job {self._job.id}: lease was taken over")
+        self.raise_if_lost()
         try:
             self._jobs.heartbeat(self._job.id, self._owner, self._job.lease_epoch)
         except Conflict as exc:
@@ -83,6 +83,11 @@ class Heartbeat:
             raise LeaseLost(str(exc)) from exc
         except (ArchiveError, OSError) as exc:  # archive briefly away: the lease may still hold
             log.warning("heartbeat of job %s failed: %s", self._job.id, exc)
+
+    def raise_if_lost(self) -> None:
+        """Raise LeaseLost when a heartbeat already found the lease taken over."""
+        if self.lost.is_set():
+            raise LeaseLost(f"job {self._job.id}: lease was taken over")
 
 
 class SiteAgent:
@@ -101,21 +106,26 @@ class SiteAgent:
         self.site, self.owner = site, owner
         self.jobs, self.local_dss, self.stager = jobs, local_dss, stager
         self.batch, self.config = batch, config
+        self.reporter = FinishReporter(jobs.finish_many)
         self._stop = threading.Event()
 
     def run_once(self) -> JobResult | None:
         """Claim and run at most one job; None when the site has nothing to run."""
-        job = self.jobs.claim(self.site, self.owner)
-        if job is None:
-            return None
-        return self.run_claimed(job)
+        claimed = self.claim(limit=1)
+        return self.run_claimed(claimed[0]) if claimed else None
+
+    def claim(self, limit: int = 1, job_ids: list[int] | None = None) -> list[JobPublic]:
+        """Lease up to `limit` jobs of the site (or those of `job_ids` still queued here),
+        started at once: the agent runs them as soon as it has them."""
+        return self.jobs.claim_batch(self.site, self.owner, limit, job_ids, start=True)
 
     def run_claimed(self, job: JobPublic) -> JobResult:
         """Run a job this agent holds the lease of (however it was claimed), and report."""
         workdir = self.config.workroot.resolve() / f"job-{job.id}-epoch-{job.lease_epoch}"
         with Heartbeat(self.jobs, job, self.owner, self.config.heartbeat_seconds) as beat:
             try:
-                self.jobs.start(job.id, self.owner, job.lease_epoch)
+                if job.state != "RUNNING":  # claimed without start (an older claim call)
+                    self.jobs.start(job.id, self.owner, job.lease_epoch)
                 result = self._run(job, workdir, beat)
             except LeaseLost as exc:
                 log.warning("%s", exc)
@@ -165,13 +175,15 @@ class SiteAgent:
             obs_id=job.obs_id,
             tile_id=job.tile_id,
         )
-        beat.check()  # fence: a stale holder must not register anything
+        beat.raise_if_lost()  # known stale: upload nothing (the registration is fenced too)
         files = planned_outputs(context, produced, spec.outputs)
-        products = register_outputs(context, files, self.local_dss, self.jobs)
+        lease = LeaseRef(owner=self.owner, epoch=job.lease_epoch)
+        products = register_outputs(context, lease, files, self.local_dss, self.jobs)
         return JobResult(job.id, job.pipeline, True, copied_inputs=staged.copied, products=products)
 
     def _report(self, job: JobPublic, result: JobResult) -> None:
-        outcome = JobOutcome(
+        outcome = JobReport(
+            job_id=job.id,
             owner=self.owner,
             epoch=job.lease_epoch,
             succeeded=result.succeeded,
@@ -179,7 +191,7 @@ class SiteAgent:
             message=result.message[:2000],
         )
         try:
-            self.jobs.finish(job.id, outcome)
+            self.reporter.finish(outcome)
         except Conflict as exc:
             result.lost_lease = True
             log.warning("job %s: finish refused: %s", job.id, exc)

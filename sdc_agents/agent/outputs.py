@@ -12,9 +12,9 @@ from typing import Any
 
 from dss.client import StorageClient
 from dss.client_errors import Conflict as StorageConflict
-from eas.client import ArchiveClient
-from eas.errors import Conflict
-from eas.schemas import LineageIn, ProductIn, ReplicaIn
+from eas.job_client import JobClient
+from eas.job_schemas import JobOutputs, LeaseRef, OutputRegistration
+from eas.schemas import ProductIn, ReplicaIn
 
 
 def product_id_for(
@@ -73,9 +73,16 @@ def planned_outputs(
 
 
 def register_outputs(
-    job: JobContext, files: list[OutputFile], dss: StorageClient, archive: ArchiveClient
+    job: JobContext,
+    lease: LeaseRef,
+    files: list[OutputFile],
+    dss: StorageClient,
+    archive: JobClient,
 ) -> list[str]:
-    """Upload, register product + replica, record lineage; returns the product ids."""
+    """Upload every file, then register products, replicas and lineage in one call fenced
+    by the job's lease (Conflict, and nothing registered, when it was taken over); returns
+    the product ids."""
+    registrations = []
     for item in files:
         storage_path = f"products/{item.product_type}/{item.product_id}{item.path.suffix}"
         try:
@@ -94,15 +101,11 @@ def register_outputs(
             adler32=stat.adler32,
             md5=stat.md5,
         )
-        try:
-            archive.register_product(product)
-        except Conflict:
-            existing = archive.get_product(item.product_id)
-            if existing.adler32 != stat.adler32:
-                raise
         replica = ReplicaIn(site=job.site, url=dss.url(storage_path), state="AVAILABLE")
-        archive.add_replica(item.product_id, replica)
-    ids = [item.product_id for item in files]
-    if ids:
-        archive.record_lineage(LineageIn(job_id=job.job_id, used=job.input_ids, generated=ids))
-    return ids
+        registrations.append(OutputRegistration(product=product, replica=replica))
+    if not registrations:
+        return []
+    outputs = JobOutputs(
+        owner=lease.owner, epoch=lease.epoch, outputs=registrations, used=job.input_ids
+    )
+    return archive.register_outputs(job.job_id, outputs).product_ids

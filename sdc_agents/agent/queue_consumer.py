@@ -1,14 +1,17 @@
-"""The Celery transport of the site agent: consume `site.<SDC>`, claim the named job, ack.
+"""The Celery transport of the site agent: consume `site.<SDC>`, claim the named jobs, ack.
 
-A message only names a job (a Celery task `JOB_TASK(job_id)` sent by the scheduler). Per
-message the consumer claims **that job's row** through the scheduler API, acks at once and
-only then runs the job, so no message is ever held while a pipeline runs (RabbitMQ's
-consumer timeout, Redis's visibility timeout cannot fire on it). A message for a job that is
-no longer QUEUED at this site claims nothing and is dropped; a message lost after its ack
-(agent killed) is published again by the scheduler's reconciler.
+A message only names a job (a Celery task `JOB_TASK(job_id)` sent by the scheduler). The
+consumer takes as many messages as it has free slots (`concurrency` minus the jobs it
+runs), claims **those jobs' rows** in one call to the scheduler API, acks them at once and
+only then runs the claimed jobs, each in a worker thread. So no message is ever held while
+a pipeline runs (RabbitMQ's consumer timeout, Redis's visibility timeout cannot fire on
+it), and a batch of messages costs one round trip to the archive. A message for a job that
+is no longer QUEUED at this site claims nothing and is dropped; a message lost after its
+ack (agent killed) is published again by the scheduler's reconciler.
 
-Messages are taken one at a time with `basic.get` rather than a prefetching subscription: a
-prefetched message would sit unacked in the client while its worker runs a pipeline.
+Messages are taken with `basic.get`, never more than the free slots, rather than with a
+prefetching subscription: a prefetched message would sit unacked in the client while the
+slots are busy with pipelines.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,14 +63,18 @@ class ConsumerCounts:
 
 
 class QueueConsumer:
-    """Takes a site's job messages with `concurrency` worker threads, each running one job
-    at a time; `stop()` (SIGTERM) stops taking messages and lets jobs in hand finish."""
+    """Takes a site's job messages for `concurrency` worker threads, each running one job
+    at a time; `stop()` (SIGTERM) stops taking messages and lets jobs in hand finish.
+
+    `claim(job_ids)` leases those of the named jobs that are still QUEUED here and returns
+    them; `run(job)` runs one claimed job.
+    """
 
     def __init__(
         self,
         site: str,
         broker_url: str,
-        claim: Callable[[int], JobPublic | None],
+        claim: Callable[[list[int]], list[JobPublic]],
         run: Callable[[JobPublic], object],
         concurrency: int = 1,
         idle_max: float = 1.0,
@@ -75,27 +83,30 @@ class QueueConsumer:
         self._claim, self._run = claim, run
         self.concurrency, self.idle_max = concurrency, idle_max
         self.counts = ConsumerCounts()
-        self._lock = threading.Lock()
+        self._slots = threading.Condition()
+        self._running = 0
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._fetcher: threading.Thread | None = None
+        self._workers: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
-        """Start the worker threads."""
-        self._threads = [
-            threading.Thread(target=self._work, name=f"consumer-{i}", daemon=True)
-            for i in range(self.concurrency)
-        ]
-        for thread in self._threads:
-            thread.start()
+        """Start taking messages."""
+        self._workers = ThreadPoolExecutor(self.concurrency, thread_name_prefix="job")
+        self._fetcher = threading.Thread(target=self._work, name="consumer", daemon=True)
+        self._fetcher.start()
 
     def stop(self) -> None:
         """Take no more messages; jobs in hand finish."""
         self._stop.set()
+        with self._slots:
+            self._slots.notify_all()
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait for the worker threads to end (after `stop()`)."""
-        for thread in self._threads:
-            thread.join(timeout)
+        """Wait for the consumer and the jobs in hand to end (after `stop()`)."""
+        if self._fetcher is not None:
+            self._fetcher.join(timeout)
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
 
     def serve(self, handle_signals: bool = False) -> None:
         """Start, then block until `stop()` (or SIGTERM/SIGINT with `handle_signals`, from
@@ -107,9 +118,9 @@ class QueueConsumer:
         self._stop.wait()
         self.join()
 
-    def _count(self, what: str) -> None:
-        with self._lock:
-            setattr(self.counts, what, getattr(self.counts, what) + 1)
+    def _count(self, what: str, n: int = 1) -> None:
+        with self._slots:
+            setattr(self.counts, what, getattr(self.counts, what) + n)
 
     def _work(self) -> None:
         while not self._stop.is_set():
@@ -124,41 +135,76 @@ class QueueConsumer:
                 log.warning("broker %s: %s; reconnecting", self.broker_url, exc)
                 self._stop.wait(self.idle_max)
 
+    def _free_slots(self) -> int:
+        """Block until a slot is free; 0 once stopping."""
+        with self._slots:
+            while self._running >= self.concurrency and not self._stop.is_set():
+                self._slots.wait()
+            return 0 if self._stop.is_set() else self.concurrency - self._running
+
     def _take(self, connection: Connection) -> None:
         queue = job_queue(self.site)(connection.default_channel)
         queue.declare()
         idle = IDLE_FIRST
-        while not self._stop.is_set():
-            message = queue.get(no_ack=False, accept=["json"])
-            if message is None:
+        while free := self._free_slots():
+            messages: list[Message] = []
+            while len(messages) < free:
+                message = queue.get(no_ack=False, accept=["json"])
+                if message is None:
+                    break
+                messages.append(message)
+            if not messages:
                 self._stop.wait(idle)
                 idle = min(idle * 2, self.idle_max)
                 continue
             idle = IDLE_FIRST
-            job = self._claim_for(message)
-            if job is not None:
-                self._run(job)
+            jobs = self._claim_for(messages)
+            with self._slots:
+                self._running += len(jobs)
+            for job in jobs:
+                assert self._workers is not None
+                self._workers.submit(self._run_one, job)
 
-    def _claim_for(self, message: Message) -> JobPublic | None:
-        job_id = job_id_of(message)
-        if job_id is None:
-            log.warning("dropping a message that names no job: %r", message.headers)
-            message.reject(requeue=False)
-            self._count("rejected")
-            return None
+    def _run_one(self, job: JobPublic) -> None:
         try:
-            job = self._claim(job_id)
+            self._run(job)
+        except Exception:  # one job's crash must not lose the slot or stop the others
+            log.exception("job %s failed in the agent", job.id)
+        finally:
+            with self._slots:
+                self._running -= 1
+                self._slots.notify_all()
+
+    def _claim_for(self, messages: list[Message]) -> list[JobPublic]:
+        named: dict[int, list[Message]] = {}
+        for message in messages:
+            job_id = job_id_of(message)
+            if job_id is None:
+                log.warning("dropping a message that names no job: %r", message.headers)
+                message.reject(requeue=False)
+                self._count("rejected")
+            else:
+                named.setdefault(job_id, []).append(message)
+        if not named:
+            return []
+        taken = [m for batch in named.values() for m in batch]
+        try:
+            jobs = self._claim(sorted(named))
         except (ArchiveError, OSError) as exc:
             if isinstance(exc, ArchiveError) and exc.status < 500:
-                log.warning("job %s cannot be claimed here, dropped: %s", job_id, exc)
-                message.ack()
-                self._count("dropped")
-                return None
-            # the archive is away: give the message back and pause, the row is untouched
-            log.warning("claim of job %s failed, message requeued: %s", job_id, exc)
-            message.requeue()
+                log.warning("jobs %s cannot be claimed here, dropped: %s", sorted(named), exc)
+                for message in taken:
+                    message.ack()
+                self._count("dropped", len(taken))
+                return []
+            # the archive is away: give the messages back and pause, the rows are untouched
+            log.warning("claim of jobs %s failed, messages requeued: %s", sorted(named), exc)
+            for message in taken:
+                message.requeue()
             self._stop.wait(self.idle_max)
-            return None
-        message.ack()  # at once: the claimed row now holds the job, the message is done
-        self._count("dropped" if job is None else "claimed")
-        return job
+            return []
+        for message in taken:
+            message.ack()  # at once: the claimed rows now hold the jobs, the messages are done
+        self._count("claimed", len(jobs))
+        self._count("dropped", len(taken) - len(jobs))
+        return jobs

@@ -15,10 +15,11 @@ from eas.db import transaction
 from eas.errors import Conflict
 from eas.models import Job as JobRow
 from eas.schemas import AssignmentIn, MaintenanceWindowIn, PlanIn, TileIn
-from metascheduler.claims import Outcome, claim_next, finish, heartbeat, start
+from metascheduler.claims import claim_listed, claim_next, claim_queued
 from metascheduler.config import SchedulerConfig
 from metascheduler.jobs import ErrorClass
-from metascheduler.loop import Scheduler
+from metascheduler.leases import Outcome, finish, heartbeat, start
+from metascheduler.loop import Scheduler, unchanged_since_read
 from tests import archive_support
 from tests.archive_support import EPOCH, observation, product, seed
 
@@ -209,3 +210,46 @@ def test_two_agents_racing_claim_each_job_once(
     assert sorted(every) == sorted(set(every)) and len(every) == n_jobs
     if archive_url.startswith("postgresql"):
         assert claimed["agent-a"] and claimed["agent-b"]
+
+
+def test_a_batch_claim_takes_at_most_its_limit_in_one_update(
+    sessions: sessionmaker[Session],
+) -> None:
+    survey_with_plan(sessions, n_obs=6)
+    arrive(sessions, *range(6))
+    clock = Clock(EPOCH)
+    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    with transaction(sessions) as session:
+        # (on PostgreSQL a locking subquery inside the UPDATE would lock and take them all)
+        batch = claim_queued(session, "SDC-FR", "agent-a", clock.now, CONFIG, limit=4, start=True)
+        assert [(r.state, r.lease_epoch, r.started) for r in batch] == [
+            ("RUNNING", 1, clock.now)
+        ] * 4
+        named = claim_listed(
+            session, [batch[0].id, 5, 6, 99], "SDC-FR", "agent-b", clock.now, CONFIG
+        )
+        assert [r.id for r in named] == [5, 6]  # not the held job, not an unknown one
+        assert claim_listed(session, [1, 2], "SDC-DE", "agent-de", clock.now, CONFIG) == []
+    assert [r.state for r in jobs(sessions)] == ["RUNNING"] * 4 + ["CLAIMED"] * 2
+
+
+def test_the_reaper_leaves_a_lease_renewed_after_its_read(
+    sessions: sessionmaker[Session],
+) -> None:
+    survey_with_plan(sessions)
+    arrive(sessions, 0)
+    clock = Clock(EPOCH)
+    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    with transaction(sessions) as session:
+        row = claim_next(session, "SDC-FR", "agent-a", clock.now, CONFIG)
+        assert row is not None
+    reaper = sessions()
+    try:
+        seen = reaper.get(JobRow, row.id)  # the scheduler reads the expired lease...
+        assert seen is not None
+        with transaction(sessions) as session:  # ...the agent's heartbeat lands meanwhile...
+            heartbeat(session, row.id, "agent-a", 1, clock.now + timedelta(seconds=61), CONFIG)
+        assert not unchanged_since_read(reaper, seen)  # ...so the reclaim is void
+    finally:
+        reaper.close()
+    assert [(r.state, r.lease_epoch) for r in jobs(sessions)] == [("CLAIMED", 1)]

@@ -123,7 +123,8 @@ def noop_agent(jobs: JobClient, broker: str, owner: str, run: Callable[[JobPubli
         jobs.finish(job.id, JobOutcome(owner=owner, epoch=job.lease_epoch, succeeded=True))
 
     return QueueConsumer(
-        "SDC-FR", broker, lambda job_id: jobs.claim_job(job_id, "SDC-FR", owner), finish,
+        "SDC-FR", broker,
+        lambda ids: jobs.claim_batch("SDC-FR", owner, len(ids), ids, start=True), finish,
         idle_max=0.1,
     )  # fmt: skip
 

@@ -4,19 +4,23 @@ uvicorn, called with `eas.job_client.JobClient`, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from eas.errors import Conflict, Forbidden
+from eas.errors import BadRequest, Conflict, Forbidden
 from eas.job_client import JobClient
-from eas.job_schemas import JobOutcome
+from eas.job_schemas import JobOutcome, JobOutputs, JobReport, OutputRegistration
+from eas.models import DataProduct, Generation, Replica
+from eas.schemas import ReplicaIn
 from metascheduler.config import SchedulerConfig
 from metascheduler.loop import Scheduler
 from sdc.composition import server_app
 from sdc.settings import Settings
 from tests import archive_support
-from tests.archive_support import mint
+from tests.archive_support import mint, product
 from tests.contract.test_scheduler_store import arrive, survey_with_plan
 from tests.dss_fixtures import serving
 
@@ -81,3 +85,68 @@ def test_why_and_priority_for_operators(
         assert planner.bump_priority(second.id, 10).priority == first.priority + 10
         reasons = reader.why(first.id).reasons
         assert "queue position 2 at SDC-FR" in reasons
+
+
+def _outputs(owner: str, epoch: int, site: str = "SDC-FR") -> JobOutputs:
+    made = product("CAL-0", "CALIBRATED_FRAME", obs_id=0)
+    replica = ReplicaIn(site=site, url=f"http://{site}/files/CAL-0")
+    return JobOutputs(
+        owner=owner,
+        epoch=epoch,
+        outputs=[OutputRegistration(product=made, replica=replica)],
+        used=["RAW_FRAME-0"],
+    )
+
+
+def _registered(sessions: sessionmaker[Session]) -> tuple[int, int, int]:
+    """(products, replicas, generation edges) of the output CAL-0."""
+    with sessions() as session:
+        return tuple(  # type: ignore[return-value]
+            session.scalar(select(func.count()).select_from(model).where(column == "CAL-0"))
+            for model, column in (
+                (DataProduct, DataProduct.product_id),
+                (Replica, Replica.product_id),
+                (Generation, Generation.product_id),
+            )
+        )
+
+
+def test_a_stale_agents_registration_after_a_reclaim_is_refused_and_leaves_nothing(
+    server: tuple[str, dict], sessions: sessionmaker[Session]
+) -> None:
+    url, tokens = server
+    arrive(sessions, 0)
+    config = SchedulerConfig(lease_seconds=30)
+    Scheduler(sessions, config).run_once()
+    with JobClient(url, tokens["fr"]) as fr:
+        (job,) = fr.claim_batch("SDC-FR", "agent-1", limit=5, start=True)
+        assert (job.state, job.lease_epoch) == ("RUNNING", 1)
+        # agent-1 stalls past its lease: the scheduler takes the job back (epoch 2) and
+        # agent-2 claims it (epoch 3)
+        later = datetime.now(UTC) + timedelta(hours=1)
+        assert Scheduler(sessions, config, clock=lambda: later).run_once().reclaimed == 1
+        (again,) = fr.claim_batch("SDC-FR", "agent-2", limit=1, job_ids=[job.id])
+        assert again.lease_epoch == 3
+        with pytest.raises(Conflict, match="stale lease"):
+            fr.register_outputs(job.id, _outputs("agent-1", 1))
+        assert _registered(sessions) == (0, 0, 0)
+        # another site's agent, even at the right epoch
+        with JobClient(url, tokens["de"]) as de, pytest.raises(Forbidden):
+            de.register_outputs(job.id, _outputs("agent-2", 3))
+        with pytest.raises(BadRequest, match="cannot register replicas at SDC-DE"):
+            fr.register_outputs(job.id, _outputs("agent-2", 3, site="SDC-DE"))
+        assert _registered(sessions) == (0, 0, 0)
+        # the holder registers (twice: a retry after a lost answer changes nothing)
+        for _ in range(2):
+            assert fr.register_outputs(job.id, _outputs("agent-2", 3)).product_ids == ["CAL-0"]
+        assert _registered(sessions) == (1, 1, 1)
+        # one batch of reports: the stale one is refused alone, the holder's is recorded
+        answers = fr.finish_many(
+            [
+                JobReport(job_id=job.id, owner="agent-1", epoch=1, succeeded=True),
+                JobReport(job_id=job.id, owner="agent-2", epoch=3, succeeded=True),
+            ]
+        )
+        assert [(a.status, a.state) for a in answers] == [(409, None), (200, "SUCCEEDED")]
+        with pytest.raises(Conflict, match="is SUCCEEDED, not held"):
+            fr.register_outputs(job.id, _outputs("agent-2", 3))
