@@ -18,6 +18,7 @@ import numpy as np
 from placement.model import BoolArray, FloatArray, IntArray
 
 UNAVAILABLE = -1e15  # local volume of a site that cannot process the tile
+OUTSIDE_BAND = 5.0  # how much steeper imbalance costs beyond the band (pair scoring)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ def stream_assign(
     band_gb: FloatArray,
     fixed: tuple[IntArray, IntArray] | None = None,
     fixed_mask: BoolArray | None = None,
+    pair_scoring: tuple[float, float] | None = None,
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Primary and secondary per observation, and the tile local-volume table.
 
@@ -77,6 +79,8 @@ def stream_assign(
         rows, top = local[tiles], best[tiles]
         if fixed_mask is not None and fixed is not None and fixed_mask[i]:
             p, s = int(fixed[0][i]), int(fixed[1][i])
+        elif pair_scoring is not None:
+            p, s = _pick_pair(rows, top, size, ahead, band_gb[d], up, pair_scoring)
         else:
             gain_p = np.maximum(rows + size - top[:, None], 0.0).sum(axis=0)
             p = _pick(gain_p, ahead[0], size, band_gb[d], up)
@@ -104,6 +108,44 @@ def _pick(gain: FloatArray, ahead: FloatArray, size: float, band: FloatArray, up
             # ties (no tile evidence yet) go to the site furthest behind its target
             return int(np.argmax(np.where(allowed, gain - 1e-6 * ahead, -np.inf)))
     raise AssertionError("unreachable: the last candidate set is never empty")
+
+
+def pair_sites(k: int) -> tuple[IntArray, IntArray]:
+    """All ordered pairs of distinct sites: (primaries, secondaries)."""
+    p, q = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+    keep = p != q
+    return p[keep].astype(np.int64), q[keep].astype(np.int64)
+
+
+def imbalance(x: FloatArray) -> FloatArray:
+    """Penalty of a site `x` bands ahead of (behind, when negative) its running target:
+    quadratic inside the band, much steeper outside it."""
+    return np.asarray(x**2 + OUTSIDE_BAND * np.maximum(np.abs(x) - 1.0, 0.0) ** 2)
+
+
+def _pick_pair(
+    rows: FloatArray,
+    top: FloatArray,
+    size: float,
+    ahead: list[FloatArray],
+    band: FloatArray,
+    up: BoolArray,
+    weights: tuple[float, float],
+) -> tuple[int, int]:
+    """The (primary, secondary) pair trading tile gain against both roles' imbalance."""
+    k = len(up)
+    pair_p, pair_q = pair_sites(k)
+    raise_ = np.maximum(rows + size - top[:, None], 0.0)
+    gain = np.maximum(raise_[:, pair_p], raise_[:, pair_q]).sum(axis=0)
+    gain_primary = raise_[:, pair_p].sum(axis=0)
+    width = np.maximum(band, 1.0)
+    grow = [imbalance((a + size) / width) - imbalance(a / width) for a in ahead]
+    score = (
+        (-weights[0] * gain - weights[1] * gain_primary) / size + grow[0][pair_p] + grow[1][pair_q]
+    )
+    ok = up[pair_p] & up[pair_q]
+    choice = int(np.argmin(np.where(ok, score, np.inf)))
+    return int(pair_p[choice]), int(pair_q[choice])
 
 
 def best_tile_sites(local: FloatArray) -> IntArray:

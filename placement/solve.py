@@ -13,9 +13,12 @@ from placement.calendar import obs_availability, obs_days, tile_availability, ti
 from placement.evaluate import copies, plan_stats
 from placement.feasibility import InfeasibleError, precheck, stretch_message
 from placement.greedy import StreamInputs, best_tile_sites, obs_tiles, stream_assign
+from placement.local_search import improve
 from placement.model import FloatArray, Plan, Problem
 from placement.rebalance import obs_values, rebalance, tile_values
 from placement.targets import plan_targets
+
+PAIR_WEIGHTS = (4.0, 1.0)  # tile gain, primary gain: against squared bands of imbalance
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,12 @@ def _quiet(_: Progress) -> None:
     return None
 
 
-def construct(problem: Problem, margin: float, band_factor: float = 1.0) -> Plan:
+def construct(
+    problem: Problem,
+    margin: float,
+    band_factor: float = 1.0,
+    pair_scoring: tuple[float, float] | None = None,
+) -> Plan:
     """A start: targets (LP within `margin` x tolerance around outages), the greedy in a band
     around them, then the windows still out of bounds repaired by the cheapest moves.
 
@@ -93,7 +101,7 @@ def construct(problem: Problem, margin: float, band_factor: float = 1.0) -> Plan
         fixed = (problem.previous.primary, problem.previous.secondary)
         fixed_mask = survey.obs_start < problem.frozen_until
     primary, secondary, local = stream_assign(
-        inputs, (targets.primary, targets.secondary), band, fixed, fixed_mask
+        inputs, (targets.primary, targets.secondary), band, fixed, fixed_mask, pair_scoring
     )
     tile_site = best_tile_sites(local)
     t_day = tile_days(survey)
@@ -142,10 +150,17 @@ def _valid_start(problem: Problem) -> Plan:
     inst = instance_of(problem)
     error: InfeasibleError | None = None
     best: tuple[int, Plan] | None = None
-    # a wide band first (fewer copies, measured: 3.0% vs 5.3% on the full survey)
-    for margin, band_factor in ((0.6, 1.5), (0.6, 1.0), (0.8, 1.0), (0.95, 1.0)):
+    # pair scoring first (1.4% vs 2.6% on a 1-year survey), then the banded greedy
+    starts: list[tuple[float, float, tuple[float, float] | None]] = [
+        (0.6, 1.0, PAIR_WEIGHTS),
+        (0.6, 1.5, None),
+        (0.6, 1.0, None),
+        (0.8, 1.0, None),
+        (0.95, 1.0, None),
+    ]
+    for margin, band_factor, pair_scoring in starts:
         try:
-            plan = construct(problem, margin, band_factor)
+            plan = construct(problem, margin, band_factor, pair_scoring)
         except InfeasibleError as exc:
             error = exc
             continue
@@ -181,7 +196,7 @@ def solve(
         plan = replan(problem, options.time_limit, options.workers, options.seed)
         return _with_stats(problem, plan, began)
     report(Progress("balance targets and greedy", float("nan"), 0.0, 0.0))
-    plan = _valid_start(problem)
+    plan = improve_plan(problem, _valid_start(problem))
     survey = problem.survey
     _, copied, _ = copies(survey, plan.primary, plan.secondary, plan.tile_site)
     report(Progress("greedy start", copied, 0.0, 1.0))
@@ -189,8 +204,31 @@ def solve(
         from placement.lns import polish
 
         remaining = options.time_limit - (time.monotonic() - began)
-        plan = polish(problem, plan, remaining, options, report)
+        plan = improve_plan(problem, polish(problem, plan, remaining, options, report))
     return _with_stats(problem, plan, began)
+
+
+def improve_plan(problem: Problem, plan: Plan) -> Plan:
+    """Single improving moves that keep every window in bounds (placement.local_search)."""
+    survey, rules = problem.survey, problem.rules
+    obs_movable = tiles_movable = None
+    if problem.previous is not None and problem.frozen_until is not None:
+        obs_movable = survey.obs_start >= problem.frozen_until
+        tiles_movable = tile_ready(survey) >= problem.frozen_until
+    return improve(
+        survey,
+        plan,
+        obs_days(survey),
+        tile_days(survey),
+        obs_availability(problem),
+        tile_availability(problem),
+        problem.shares(),
+        rules.tolerance * (1 - 1e-6),
+        (rules.window_days, rules.tile_window_days),
+        np.array([site.storage_tb * 1000.0 for site in problem.sites]),
+        obs_movable=obs_movable,
+        tiles_movable=tiles_movable,
+    )
 
 
 def _with_stats(problem: Problem, plan: Plan, began: float) -> Plan:
