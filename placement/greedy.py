@@ -18,7 +18,6 @@ import numpy as np
 from placement.model import BoolArray, FloatArray, IntArray
 
 UNAVAILABLE = -1e15  # local volume of a site that cannot process the tile
-OUTSIDE_BAND = 5.0  # how much steeper imbalance costs beyond the band (pair scoring)
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ def stream_assign(
     band_gb: FloatArray,
     fixed: tuple[IntArray, IntArray] | None = None,
     fixed_mask: BoolArray | None = None,
-    pair_scoring: tuple[float, float] | None = None,
+    pair_scoring: tuple[float, float, float] | None = None,
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Primary and secondary per observation, and the tile local-volume table.
 
@@ -117,10 +116,10 @@ def pair_sites(k: int) -> tuple[IntArray, IntArray]:
     return p[keep].astype(np.int64), q[keep].astype(np.int64)
 
 
-def imbalance(x: FloatArray) -> FloatArray:
+def imbalance(x: FloatArray, outside: float) -> FloatArray:
     """Penalty of a site `x` bands ahead of (behind, when negative) its running target:
-    quadratic inside the band, much steeper outside it."""
-    return np.asarray(x**2 + OUTSIDE_BAND * np.maximum(np.abs(x) - 1.0, 0.0) ** 2)
+    quadratic inside the band, `outside` times steeper beyond it."""
+    return np.asarray(x**2 + outside * np.maximum(np.abs(x) - 1.0, 0.0) ** 2)
 
 
 def _pick_pair(
@@ -130,7 +129,7 @@ def _pick_pair(
     ahead: list[FloatArray],
     band: FloatArray,
     up: BoolArray,
-    weights: tuple[float, float],
+    weights: tuple[float, float, float],
 ) -> tuple[int, int]:
     """The (primary, secondary) pair trading tile gain against both roles' imbalance."""
     k = len(up)
@@ -139,7 +138,9 @@ def _pick_pair(
     gain = np.maximum(raise_[:, pair_p], raise_[:, pair_q]).sum(axis=0)
     gain_primary = raise_[:, pair_p].sum(axis=0)
     width = np.maximum(band, 1.0)
-    grow = [imbalance((a + size) / width) - imbalance(a / width) for a in ahead]
+    grow = [
+        imbalance((a + size) / width, weights[2]) - imbalance(a / width, weights[2]) for a in ahead
+    ]
     score = (
         (-weights[0] * gain - weights[1] * gain_primary) / size + grow[0][pair_p] + grow[1][pair_q]
     )
