@@ -66,6 +66,7 @@ def stream_assign(
     best = np.zeros(len(local))
     primary = np.full(n_obs, -1, dtype=np.int64)
     secondary = np.full(n_obs, -1, dtype=np.int64)
+    pairs = pair_sites(k)
     seen_today, today = 0.0, -1
     for i in inputs.order:
         d, size, up = int(inputs.day[i]), float(inputs.size[i]), inputs.obs_up[i]
@@ -79,7 +80,7 @@ def stream_assign(
         if fixed_mask is not None and fixed is not None and fixed_mask[i]:
             p, s = int(fixed[0][i]), int(fixed[1][i])
         elif pair_scoring is not None:
-            p, s = _pick_pair(rows, top, size, ahead, band_gb[d], up, pair_scoring)
+            p, s = _pick_pair(rows, top, size, np.stack(ahead), band_gb[d], up, pair_scoring, pairs)
         else:
             gain_p = np.maximum(rows + size - top[:, None], 0.0).sum(axis=0)
             p = _pick(gain_p, ahead[0], size, band_gb[d], up)
@@ -126,26 +127,25 @@ def _pick_pair(
     rows: FloatArray,
     top: FloatArray,
     size: float,
-    ahead: list[FloatArray],
+    ahead: FloatArray,
     band: FloatArray,
     up: BoolArray,
     weights: tuple[float, float, float],
+    pairs: tuple[IntArray, IntArray],
 ) -> tuple[int, int]:
-    """The (primary, secondary) pair trading tile gain against both roles' imbalance."""
-    k = len(up)
-    pair_p, pair_q = pair_sites(k)
+    """The (primary, secondary) pair trading tile gain against both roles' imbalance.
+
+    ahead[r, s]: how far site s runs ahead of its running target in role r (GB)."""
+    pair_p, pair_q = pairs
     raise_ = np.maximum(rows + size - top[:, None], 0.0)
-    gain = np.maximum(raise_[:, pair_p], raise_[:, pair_q]).sum(axis=0)
-    gain_primary = raise_[:, pair_p].sum(axis=0)
+    at_p, at_q = raise_[:, pair_p], raise_[:, pair_q]
+    gain = np.maximum(at_p, at_q).sum(axis=0)
     width = np.maximum(band, 1.0)
-    grow = [
-        imbalance((a + size) / width, weights[2]) - imbalance(a / width, weights[2]) for a in ahead
-    ]
-    score = (
-        (-weights[0] * gain - weights[1] * gain_primary) / size + grow[0][pair_p] + grow[1][pair_q]
-    )
-    ok = up[pair_p] & up[pair_q]
-    choice = int(np.argmin(np.where(ok, score, np.inf)))
+    grow = imbalance((ahead + size) / width, weights[2]) - imbalance(ahead / width, weights[2])
+    score = (-weights[0] * gain - weights[1] * at_p.sum(axis=0)) / size
+    score += grow[0][pair_p] + grow[1][pair_q]
+    score[~(up[pair_p] & up[pair_q])] = np.inf
+    choice = int(np.argmin(score))
     return int(pair_p[choice]), int(pair_q[choice])
 
 

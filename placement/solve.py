@@ -16,9 +16,10 @@ from placement.greedy import StreamInputs, best_tile_sites, obs_tiles, stream_as
 from placement.local_search import improve
 from placement.model import FloatArray, Plan, Problem
 from placement.rebalance import obs_values, rebalance, tile_values
-from placement.targets import plan_targets
+from placement.targets import DayTargets, plan_targets
 
 START_SHARE = 0.7  # of the time limit spent on greedy starts (the rest polishes)
+FINISH_SHARE = 0.1  # kept for the last local search and the stats after polishing
 # pair scoring: (tile gain, primary gain, steepness beyond the band) against squared bands
 # of imbalance; tried in this order while time allows (1-year surveys: 0.94-1.0% copies)
 PAIR_STARTS = ((8.0, 1.0, 5.0), (16.0, 1.0, 10.0), (4.0, 1.0, 5.0))
@@ -52,11 +53,34 @@ def _quiet(_: Progress) -> None:
     return None
 
 
+def volume_targets(problem: Problem, margin: float) -> DayTargets:
+    """Per-day volume targets per site and role (LP within `margin` x tolerance around
+    outages); InfeasibleError names the stretch when none exist."""
+    survey, rules = problem.survey, problem.rules
+    day, obs_up = obs_days(survey), obs_availability(problem)
+    n_days = int(day.max()) + 1
+    day_volume = np.bincount(day, weights=survey.obs_size_gb, minlength=n_days).astype(np.float64)
+    available: FloatArray = np.stack(
+        [
+            np.bincount(day, weights=survey.obs_size_gb * obs_up[:, s], minlength=n_days)
+            for s in range(len(problem.sites))
+        ],
+        axis=1,
+    )
+    targets = plan_targets(
+        day_volume, available, problem.shares(), rules.tolerance * margin, rules.window_days
+    )
+    if isinstance(targets, list):
+        raise InfeasibleError(stretch_message(problem, targets))
+    return targets
+
+
 def construct(
     problem: Problem,
     margin: float,
     band_factor: float = 1.0,
     pair_scoring: tuple[float, float, float] | None = None,
+    targets: DayTargets | None = None,
 ) -> Plan:
     """A start: targets (LP within `margin` x tolerance around outages), the greedy in a band
     around them, then the windows still out of bounds repaired by the cheapest moves.
@@ -66,23 +90,13 @@ def construct(
     outages.
     """
     survey, rules = problem.survey, problem.rules
-    shares, k = problem.shares(), len(problem.sites)
+    shares = problem.shares()
     day = obs_days(survey)
     obs_up, tile_up = obs_availability(problem), tile_availability(problem)
     n_days = int(day.max()) + 1
     day_volume = np.bincount(day, weights=survey.obs_size_gb, minlength=n_days).astype(np.float64)
-    available: FloatArray = np.stack(
-        [
-            np.bincount(day, weights=survey.obs_size_gb * obs_up[:, s], minlength=n_days)
-            for s in range(k)
-        ],
-        axis=1,
-    )
-    targets = plan_targets(
-        day_volume, available, shares, rules.tolerance * margin, rules.window_days
-    )
-    if isinstance(targets, list):
-        raise InfeasibleError(stretch_message(problem, targets))
+    if targets is None:
+        targets = volume_targets(problem, margin)
     window_volume = np.convolve(day_volume, np.ones(min(rules.window_days, n_days)), mode="valid")
     # |running - target| <= band at both ends of a window keeps its share within tolerance;
     # inside a site's re-planned stretch the LP used most of the tolerance, so the band narrows
@@ -161,12 +175,16 @@ def _best_start(problem: Problem, deadline: float) -> Plan:
         (0.6, 1.0, weights) for weights in PAIR_STARTS
     ]
     starts += [(0.6, 1.5, None), (0.6, 1.0, None), (0.8, 1.0, None), (0.95, 1.0, None)]
+    targets: dict[float, DayTargets] = {}
     for margin, band_factor, pair_scoring in starts:
         began = time.monotonic()
         if valid is not None and pair_scoring is None:
             break
         try:
-            plan = improve_plan(problem, construct(problem, margin, band_factor, pair_scoring))
+            if margin not in targets:
+                targets[margin] = volume_targets(problem, margin)
+            plan = construct(problem, margin, band_factor, pair_scoring, targets[margin])
+            plan = improve_plan(problem, plan)
         except InfeasibleError as exc:
             error = exc
             continue
@@ -213,7 +231,7 @@ def solve(
     if options.polish:
         from placement.lns import polish
 
-        remaining = options.time_limit - (time.monotonic() - began)
+        remaining = (1 - FINISH_SHARE) * options.time_limit - (time.monotonic() - began)
         plan = improve_plan(problem, polish(problem, plan, remaining, options, report))
     return _with_stats(problem, plan, began)
 
