@@ -47,6 +47,10 @@ class WindowLedger:
         self.low = np.where(total > 0, (shares - tolerance) * total, -np.inf)
         self.high = np.where(total > 0, (shares + tolerance) * total, np.inf)
 
+    def out_of_bounds(self) -> bool:
+        """True when some window's amount is outside its bounds."""
+        return bool((self.amount > self.high + 1e-9).any() or (self.amount < self.low - 1e-9).any())
+
     def rows(self, day: int) -> IntArray:
         """Ledger rows of the windows containing `day` (the horizon first)."""
         first = max(0, day - self.length + 1)

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from placement.calendar import obs_availability, obs_days, tile_availability, tile_days, tile_ready
+from placement.calendar import (
+    day0,
+    obs_availability,
+    obs_days,
+    tile_availability,
+    tile_days,
+    tile_ready,
+)
+from placement.feasibility import InfeasibleError
+from placement.files import format_time
 from placement.local_search import WindowLedger
-from placement.model import BoolArray, FloatArray, IntArray, Plan, Problem
+from placement.model import SECONDS_PER_DAY, BoolArray, FloatArray, IntArray, Plan, Problem
 from placement.rebalance import FORBIDDEN, obs_values, tile_values
+from placement.shift import MARGIN, realise, shifted_amounts
 
 MAX_REPAIRS = 20000  # moves per role while restoring windows
 CHAIN_TRIES = 12  # candidates (and partners each) tried for a two-move chain
@@ -140,12 +150,21 @@ def replan_by_moves(problem: Problem) -> tuple[Plan, bool]:
         tiles_free = tile_ready(survey) >= problem.frozen_until
     moved = np.zeros(survey.n_obs, dtype=np.bool_)
     ok = True
-    for mine, other in ((primary, secondary), (secondary, primary)):
+    for role, mine, other in (("primary", primary, secondary), ("secondary", secondary, primary)):
         value = obs_values(survey, mine, other, tile_site, obs_up)
         rows = np.arange(survey.n_obs)
         stranded = np.flatnonzero(~obs_up[rows, mine] & obs_free)
+        down = sorted({problem.site_names[int(x)] for x in mine[stranded]})
         mine[stranded] = np.argmax(value[stranded], axis=1)
         moved[stranded] = True
+        # single moves first (fewest moves); when they get stuck, the LP shift from scratch
+        start, start_moved = mine.copy(), moved.copy()
+        ledger = WindowLedger(size, day, mine, shares, tolerance, rules.window_days, n_days)
+        if restore(value, mine, ledger, size, day, obs_free, moved):
+            continue
+        mine[:], moved[:] = start, start_moved
+        if len(stranded):
+            _shift(problem, role, value, mine, day, obs_free, moved, (day[stranded], down), obs_up)
         ledger = WindowLedger(size, day, mine, shares, tolerance, rules.window_days, n_days)
         ok &= restore(value, mine, ledger, size, day, obs_free, moved)
     value = tile_values(survey, primary, secondary, tile_up)
@@ -157,3 +176,59 @@ def replan_by_moves(problem: Problem) -> tuple[Plan, bool]:
     ledger = WindowLedger(ones, t_day, tile_site, shares, tolerance, rules.tile_window_days, n_days)
     ok &= restore(value, tile_site, ledger, ones, t_day, tiles_free, tiles_moved)
     return Plan(primary, secondary, tile_site), bool(ok)
+
+
+def _shift(
+    problem: Problem,
+    role: str,
+    value: FloatArray,
+    sites: IntArray,
+    day: IntArray,
+    movable: BoolArray,
+    moved: BoolArray,
+    stranded: tuple[IntArray, list[str]],
+    obs_up: BoolArray,
+) -> None:
+    """Move the daily amounts of one role around the affected days by the LP of
+    placement.shift; InfeasibleError when no amounts keep the windows within tolerance.
+
+    stranded: the days of the roles that had to leave a site gone down, and those sites."""
+    affected, down = stranded
+    survey, rules = problem.survey, problem.rules
+    size, k = survey.obs_size_gb, len(problem.sites)
+    n_days = int(day.max()) + 1
+    first_free = int(day[movable].min()) if movable.any() else n_days
+    reach = 2 * rules.window_days
+    lo = max(first_free, int(affected.min()) - reach)
+    hi = min(n_days, int(affected.max()) + reach)
+    current = np.zeros((n_days, k))
+    np.add.at(current, (day, sites), size)
+    capacity = np.zeros((n_days, k))
+    np.add.at(capacity, (day[~movable], sites[~movable]), size[~movable])
+    # any site up may hold the role (the other role could move too): the LP is a relaxation,
+    # so when it has no solution no plan has one
+    allowed = movable[:, None] & obs_up
+    capacity += np.stack(
+        [np.bincount(day, weights=size * allowed[:, s], minlength=n_days) for s in range(k)],
+        axis=1,
+    )
+    shares = problem.shares()
+    target = shifted_amounts(
+        current, capacity, shares, rules.tolerance, rules.window_days, (lo, hi)
+    )
+    if target is None:
+        exact = shifted_amounts(
+            current, capacity, shares, rules.tolerance / MARGIN, rules.window_days, (lo, hi)
+        )
+        if exact is None:
+            first = format_time(day0(survey) + lo * SECONDS_PER_DAY)[:10]
+            last = format_time(day0(survey) + (hi - 1) * SECONDS_PER_DAY)[:10]
+            raise InfeasibleError(
+                f"balance: with the work before the frozen date kept, no re-plan keeps every "
+                f"site's {role} share within ±{rules.tolerance:.1%} in the {rules.window_days}-day "
+                f"windows between {first} and {last}: {len(affected)} {role} role(s) of "
+                f"{', '.join(down)} fall in its new maintenance and cannot be made up on the "
+                f"free days around it"
+            )
+        target = exact
+    realise(target, sites, value, size, day, movable, moved)
