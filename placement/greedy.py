@@ -48,6 +48,7 @@ def stream_assign(
     band_gb: FloatArray,
     fixed: tuple[IntArray, IntArray] | None = None,
     fixed_mask: BoolArray | None = None,
+    pair_scoring: tuple[float, float, float] | None = None,
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Primary and secondary per observation, and the tile local-volume table.
 
@@ -65,6 +66,7 @@ def stream_assign(
     best = np.zeros(len(local))
     primary = np.full(n_obs, -1, dtype=np.int64)
     secondary = np.full(n_obs, -1, dtype=np.int64)
+    pairs = pair_sites(k)
     seen_today, today = 0.0, -1
     for i in inputs.order:
         d, size, up = int(inputs.day[i]), float(inputs.size[i]), inputs.obs_up[i]
@@ -77,6 +79,8 @@ def stream_assign(
         rows, top = local[tiles], best[tiles]
         if fixed_mask is not None and fixed is not None and fixed_mask[i]:
             p, s = int(fixed[0][i]), int(fixed[1][i])
+        elif pair_scoring is not None:
+            p, s = _pick_pair(rows, top, size, np.stack(ahead), band_gb[d], up, pair_scoring, pairs)
         else:
             gain_p = np.maximum(rows + size - top[:, None], 0.0).sum(axis=0)
             p = _pick(gain_p, ahead[0], size, band_gb[d], up)
@@ -104,6 +108,45 @@ def _pick(gain: FloatArray, ahead: FloatArray, size: float, band: FloatArray, up
             # ties (no tile evidence yet) go to the site furthest behind its target
             return int(np.argmax(np.where(allowed, gain - 1e-6 * ahead, -np.inf)))
     raise AssertionError("unreachable: the last candidate set is never empty")
+
+
+def pair_sites(k: int) -> tuple[IntArray, IntArray]:
+    """All ordered pairs of distinct sites: (primaries, secondaries)."""
+    p, q = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+    keep = p != q
+    return p[keep].astype(np.int64), q[keep].astype(np.int64)
+
+
+def imbalance(x: FloatArray, outside: float) -> FloatArray:
+    """Penalty of a site `x` bands ahead of (behind, when negative) its running target:
+    quadratic inside the band, `outside` times steeper beyond it."""
+    return np.asarray(x**2 + outside * np.maximum(np.abs(x) - 1.0, 0.0) ** 2)
+
+
+def _pick_pair(
+    rows: FloatArray,
+    top: FloatArray,
+    size: float,
+    ahead: FloatArray,
+    band: FloatArray,
+    up: BoolArray,
+    weights: tuple[float, float, float],
+    pairs: tuple[IntArray, IntArray],
+) -> tuple[int, int]:
+    """The (primary, secondary) pair trading tile gain against both roles' imbalance.
+
+    ahead[r, s]: how far site s runs ahead of its running target in role r (GB)."""
+    pair_p, pair_q = pairs
+    raise_ = np.maximum(rows + size - top[:, None], 0.0)
+    at_p, at_q = raise_[:, pair_p], raise_[:, pair_q]
+    gain = np.maximum(at_p, at_q).sum(axis=0)
+    width = np.maximum(band, 1.0)
+    grow = imbalance((ahead + size) / width, weights[2]) - imbalance(ahead / width, weights[2])
+    score = (-weights[0] * gain - weights[1] * at_p.sum(axis=0)) / size
+    score += grow[0][pair_p] + grow[1][pair_q]
+    score[~(up[pair_p] & up[pair_q])] = np.inf
+    choice = int(np.argmin(score))
+    return int(pair_p[choice]), int(pair_q[choice])
 
 
 def best_tile_sites(local: FloatArray) -> IntArray:

@@ -11,11 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from placement.calendar import obs_availability, obs_days, tile_availability, tile_days, tile_ready
+from placement.calendar import obs_availability, obs_days, tile_availability, tile_days
 from placement.evaluate import copies, window_deviation
 from placement.greedy import obs_tiles
 from placement.model import IntArray, Plan, Problem
-from placement.rebalance import obs_values, rebalance, tile_values
 from placement.window_model import Assignment, Instance, solve_window
 
 
@@ -168,72 +167,26 @@ def _window_priority(
 
 
 def replan(problem: Problem, time_limit: float, workers: int, seed: int = 0) -> Plan:
-    """Re-plan from `problem.previous`: re-solve only the days whose work can no longer stay
-    (new maintenance) or whose windows are out of bounds, with churn in the objective."""
+    """Re-plan from `problem.previous` by the fewest moves (placement.replan); windows that
+    single moves and two-move chains cannot restore are re-solved with CP-SAT, churn in
+    the objective, while time lasts."""
+    from placement.replan import replan_by_moves
+
     assert problem.previous is not None
     deadline = time.monotonic() + time_limit
+    moved_plan, restored = replan_by_moves(problem)
+    if restored:
+        return moved_plan
     inst = instance_of(problem)
     prev = problem.previous
-    state = Assignment(prev.primary.copy(), prev.secondary.copy(), prev.tile_site.copy())
+    state = Assignment(moved_plan.primary, moved_plan.secondary, moved_plan.tile_site)
     before = Assignment(prev.primary, prev.secondary, prev.tile_site)
     frozen = np.zeros(len(inst.size_mb), dtype=np.bool_)
     if problem.frozen_until is not None:
         frozen = problem.survey.obs_start < problem.frozen_until
-    rows = np.arange(len(inst.size_mb))
-    stuck = ~inst.obs_up[rows, state.primary] | ~inst.obs_up[rows, state.secondary]
-    tile_rows = np.arange(len(inst.tile_day))
-    stuck_tiles = ~inst.tile_up[tile_rows, state.tile_site]
-    days = np.unique(np.concatenate([inst.obs_day[stuck], inst.tile_day[stuck_tiles]]))
     churn = int(np.median(inst.size_mb))  # moving one role costs about one input copied
-    _move_stranded(problem, inst, state, stuck & ~frozen, stuck_tiles, frozen)
-    spans = _spans(days)
-    for done, lo in enumerate(spans):
-        free = np.flatnonzero((inst.obs_day >= lo - 1) & (inst.obs_day < lo + 5) & ~frozen)
-        if len(free) == 0 or time.monotonic() >= deadline:
-            continue
-        # work stuck on a down site comes first: share what is left among those spans
-        budget = max(0.1, 0.7 * (deadline - time.monotonic()) / (len(spans) - done))
-        solve_window(inst, state, free, budget, workers, True, before, churn, seed)
-    # the outage's windows now lack the site's share: re-solve them around it, churn still costs
     _repair(inst, state, frozen, deadline, workers, seed, before, churn)
     return Plan(state.primary, state.secondary, state.tile_site)
-
-
-def _move_stranded(
-    problem: Problem,
-    inst: Instance,
-    state: Assignment,
-    stuck: Any,
-    stuck_tiles: Any,
-    frozen: Any,
-) -> None:
-    """Move work off sites that went down to its most local allowed site, then repair the
-    windows with the cheapest moves (CP-SAT then polishes what time allows)."""
-    survey, rules = problem.survey, problem.rules
-    rows = np.flatnonzero(stuck)
-    for mine, other in ((state.primary, state.secondary), (state.secondary, state.primary)):
-        value = obs_values(survey, mine, other, state.tile_site, inst.obs_up)
-        down = rows[~inst.obs_up[rows, mine[rows]]]
-        mine[down] = np.argmax(value[down], axis=1)
-    tiles = np.flatnonzero(stuck_tiles)
-    value = tile_values(survey, state.primary, state.secondary, inst.tile_up)
-    state.tile_site[tiles] = np.argmax(value[tiles], axis=1)
-    n_days = len(inst.day_volume_cum) - 1
-    tol = rules.tolerance * 0.98
-    for mine, other in ((state.primary, state.secondary), (state.secondary, state.primary)):
-        value = obs_values(survey, mine, other, state.tile_site, inst.obs_up)
-        mine[:] = rebalance(
-            survey.obs_size_gb, mine, value, inst.obs_day, inst.shares, tol,
-            rules.window_days, n_days, ~frozen,
-        )  # fmt: skip
-    ready_frozen = np.zeros(len(inst.tile_day), dtype=np.bool_)
-    if problem.frozen_until is not None:
-        ready_frozen = tile_ready(survey) < problem.frozen_until
-    value = tile_values(survey, state.primary, state.secondary, inst.tile_up)
-    state.tile_site[:] = rebalance(
-        np.ones(len(inst.tile_day)), state.tile_site, value, inst.tile_day, inst.shares, tol,
-        rules.tile_window_days, n_days, ~ready_frozen,
-    )  # fmt: skip
 
 
 def _spans(days: IntArray, width: int = 4) -> list[int]:
