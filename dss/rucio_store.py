@@ -62,12 +62,20 @@ class _Log:
 class RucioStore:
     """Files of one scope on one RSE, through one Rucio account."""
 
-    def __init__(self, config: RucioConfig, rse: str, scope: str) -> None:
+    def __init__(
+        self,
+        config: RucioConfig,
+        rse: str,
+        scope: str,
+        *,
+        rse_check_seconds: float = RSE_INFO_SECONDS,
+    ) -> None:
         self.config = config
         self.rse = rse
         self.scope = scope
+        self.rse_check_seconds = rse_check_seconds
         self._local = threading.local()
-        self._checked_at = -RSE_INFO_SECONDS
+        self._checked_at: float | None = None
         self._rse_info: dict[str, Any] = {}
 
     @property
@@ -89,7 +97,10 @@ class RucioStore:
 
     def check_rse(self, *, force: bool = False) -> None:
         """Raise RseMisconfigured (saying how to fix it) when uploads to the RSE cannot work."""
-        if not force and time.monotonic() - self._checked_at < RSE_INFO_SECONDS:
+        fresh = self._checked_at is not None and (
+            time.monotonic() - self._checked_at < self.rse_check_seconds
+        )
+        if fresh and not force:
             return
         client = self.client()
         with self.calls(f"checking RSE {self.rse}"):
