@@ -68,6 +68,10 @@ class StorageUnavailable(StorageError):
     """The storage behind the DSS cannot be reached now (e.g. the Rucio server): retry later."""
 
 
+class CorruptStoredFile(StorageError):
+    """The storage holds bytes that do not match the file's checksums (refused, not served)."""
+
+
 class StorageMisconfigured(StorageError):
     """The storage refuses writes until its operator fixes its setup; the message says how."""
 

@@ -23,7 +23,7 @@ from rucio.client.uploadclient import UploadClient
 from rucio.common import exception as rucio_errors
 from rucio.rse import rsemanager
 
-from dss.backend import ContentConflict
+from dss.backend import ContentConflict, CorruptStoredFile, StorageUnavailable
 from dss.rucio_client import RucioUnreachable, rucio_client, rucio_errors_named
 from dss.rucio_config import RucioConfig
 from dss.rucio_rse import RseMisconfigured, quota_problem, write_protocol_problem
@@ -44,6 +44,10 @@ class Replica:
     md5: str | None
 
 
+class RottenReplica(CorruptStoredFile):
+    """Rucio's download found bytes on the RSE that do not match the catalogue's adler32."""
+
+
 class _Log:
     """The logger shape rucio-clients wants (`.log` and callable); keeps the last errors."""
 
@@ -52,7 +56,7 @@ class _Log:
 
     def log(self, level: int, msg: object, *args: object, **kwargs: object) -> None:
         text = str(msg) % args if args else str(msg)
-        if level >= logging.ERROR:
+        if level >= logging.WARNING:
             self.errors.append(" ".join(text.split())[:300])
         log.log(min(level, logging.INFO), "rucio-clients: %s", text)
 
@@ -215,6 +219,12 @@ class RucioStore:
                 downloader.download_dids([{**item, "no_subdir": True}])
             except rucio_errors.NoFilesDownloaded as exc:
                 detail = "; ".join(logger.errors[-2:]) or "see the DSS log"
+                if "checksum" in " ".join(logger.errors).lower():
+                    raise RottenReplica(
+                        f"the replica of {self.scope}:{name} on {self.rse} failed Rucio's adler32 "
+                        f"check ({detail}); declare it bad in Rucio (`rucio replica state update "
+                        f"bad`) so another copy is used"
+                    ) from exc
                 raise RucioUnreachable(f"download of {self.scope}:{name} failed: {detail}") from exc
         return target
 
@@ -271,4 +281,4 @@ def upload_failure(rse: str, errors: list[str]) -> Exception:
         return RseMisconfigured(f"no quota left on RSE {rse}: {text}")
     if "protocol" in text.lower():
         return RseMisconfigured(f"RSE {rse} refused the write: {text}")
-    return RucioUnreachable(f"upload to {rse} failed: {text}")
+    return StorageUnavailable(f"upload to {rse} failed: {text}")

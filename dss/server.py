@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect
 from dss.backend import (
     ChecksumMismatch,
     ContentConflict,
+    CorruptStoredFile,
     FileMissing,
     FileStat,
     PutOutcome,
@@ -54,6 +55,7 @@ STATUS_OF: dict[type[Exception], int] = {
     ChecksumMismatch: 422,
     StorageFull: 507,
     StorageMisconfigured: 507,
+    CorruptStoredFile: 502,
     StorageUnavailable: 503,
     VerifierUnavailable: 503,
     TransferRefused: 409,

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from dss.backend import DeclaredChecksums
 from dss.client_errors import StorageFull, Unavailable
 from dss.config import DssConfig
 from dss.registry import BackendUnavailable, open_backend
 from dss.rucio_backend import RucioBackend
 from dss.rucio_client import rucio_client
-from dss.rucio_store import RucioStore
+from dss.rucio_store import RottenReplica, RucioStore
 from dss.site_audit import audit_site
 from tests import archive_support
 from tests.dss_fixtures import FlakyProxy
@@ -149,3 +150,23 @@ def test_a_quota_taken_away_while_serving_is_507_naming_the_fix(
     assert list(
         rucio_client(rucio_server.config()).list_dids(store.scope, {}, did_type="file")
     ) == ["products/a.fits"]
+
+
+def test_rotten_bytes_on_the_rse_are_refused_by_rucios_own_adler32_check(
+    rucio_server: RucioServer, tmp_path: Path
+) -> None:
+    scope = fresh_scope(rucio_server)
+    config = rucio_server.config()
+    first = RucioBackend(RucioStore(config, "SDC-DE_DISK", scope), tmp_path / "a", 1024**2)
+    upload = first.begin_upload("raw/frame.fits")
+    upload.write(b"photons" * 1000)
+    upload.commit(DeclaredChecksums())
+    did = {"scope": scope, "name": "raw/frame.fits"}
+    [replica] = rucio_client(config).list_replicas([did])
+    [pfn] = replica["rses"]["SDC-DE_DISK"]
+    Path(pfn.removeprefix("file://localhost")).write_bytes(b"PHOTONS" * 1000)  # same size
+    fresh = RucioBackend(RucioStore(config, "SDC-DE_DISK", scope), tmp_path / "b", 1024**2)
+    assert fresh.stat("raw/frame.fits").size == 7000  # the catalogue's answer
+    with pytest.raises(RottenReplica, match="on SDC-DE_DISK failed Rucio's adler32 check"):
+        fresh.local_file("raw/frame.fits")
+    assert not any((tmp_path / "b").rglob("frame.fits*"))
