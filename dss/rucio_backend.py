@@ -112,7 +112,17 @@ class RucioBackend:
     def publish(
         self, path: str, staged: Path, computed: Checksums, size: int
     ) -> tuple[PutOutcome, FileStat]:
-        """Upload verified bytes as `scope:path`, unless Rucio already holds them."""
+        """Upload verified bytes as `scope:path`, unless Rucio already holds them.
+
+        Uploads of one path are serialised in this process: rucio-clients stages every upload
+        of a name at the same `<pfn>.rucio.upload`, so two at once could mix their bytes.
+        """
+        with self._fetch_lock(f"put:{path}"):
+            return self._publish(path, staged, computed, size)
+
+    def _publish(
+        self, path: str, staged: Path, computed: Checksums, size: int
+    ) -> tuple[PutOutcome, FileStat]:
         name = did_name(path)
         incoming = FileStat(path, size, computed.adler32, computed.md5)
         here = self.store.replicas([name]).get(name)

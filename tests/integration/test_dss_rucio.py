@@ -9,12 +9,14 @@ from __future__ import annotations
 import io
 import os
 import uuid
+import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from dss.backend import DeclaredChecksums
+from dss.backend import ContentConflict, DeclaredChecksums, PutOutcome
 from dss.client_errors import StorageFull, Unavailable
 from dss.config import DssConfig
 from dss.registry import BackendUnavailable, open_backend
@@ -170,3 +172,28 @@ def test_rotten_bytes_on_the_rse_are_refused_by_rucios_own_adler32_check(
     with pytest.raises(RottenReplica, match="on SDC-DE_DISK failed Rucio's adler32 check"):
         fresh.local_file("raw/frame.fits")
     assert not any((tmp_path / "b").rglob("frame.fits*"))
+
+
+def test_concurrent_puts_of_one_path_land_once(rucio_server: RucioServer, tmp_path: Path) -> None:
+    store = RucioStore(rucio_server.config(), "SDC-DE_DISK", fresh_scope(rucio_server))
+    backend = RucioBackend(store, tmp_path, 1024**2)
+
+    def put(data: bytes) -> object:
+        upload = backend.begin_upload("tile/7/stack.fits")
+        upload.write(data)
+        try:
+            return upload.commit(DeclaredChecksums())[0]
+        except ContentConflict as exc:
+            return exc
+
+    writes = [b"same", b"same", b"other"]
+    with ThreadPoolExecutor(3) as pool:
+        outcomes = list(pool.map(put, writes))
+    stored = b"".join(backend.read("tile/7/stack.fits"))
+    assert outcomes.count(PutOutcome.CREATED) == 1
+    for data, outcome in zip(writes, outcomes, strict=True):
+        if data == stored:  # the winner, or the same bytes after it
+            assert outcome in (PutOutcome.CREATED, PutOutcome.ALREADY_PRESENT)
+        else:
+            assert isinstance(outcome, ContentConflict)
+    assert backend.stat("tile/7/stack.fits").adler32 == f"{zlib.adler32(stored):08x}"
