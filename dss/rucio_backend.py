@@ -16,7 +16,9 @@ import re
 import shutil
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -36,6 +38,8 @@ from dss.paths import RESERVED, UnsafePath
 from dss.rucio_store import Replica, RucioStore
 
 log = logging.getLogger(__name__)
+
+KNOWN_STATS = 100_000  # catalogue answers kept in memory (~200 B each)
 
 # Rucio's generic schema: a DID name is letters, digits, '/', '.', '-', '_', at most 250 long.
 _DID_NAME = re.compile(r"^[/A-Za-z0-9][/A-Za-z0-9.\-_]{0,249}$")
@@ -94,9 +98,11 @@ class RucioBackend:
         self.cache_bytes = cache_bytes
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        self._known: dict[str, FileStat] = {}  # last answers, for reads while Rucio is down
+        # the last catalogue answers, for reads while Rucio is down (least recent dropped)
+        self._known: OrderedDict[str, FileStat] = OrderedDict()
         self._lock = threading.Lock()
         self._fetching: dict[str, threading.Lock] = {}
+        self._cache_used: int | None = None  # bytes in the read cache, counted when first needed
 
     def begin_upload(self, path: str) -> RucioUpload:
         """Refuse paths Rucio cannot name or that clash with a file/directory, then stage."""
@@ -266,18 +272,27 @@ class RucioBackend:
         self._evict(keep=target)
 
     def _evict(self, keep: Path) -> None:
-        """Drop least recently used copies until the cache fits `cache_bytes`."""
-        files = [
-            f for f in self.cache_dir.rglob("*") if f.is_file() and not f.name.endswith(".part")
-        ]
-        sizes = {f: f.stat() for f in files}
-        total = sum(s.st_size for s in sizes.values())
-        for victim in sorted(files, key=lambda f: sizes[f].st_mtime_ns):
+        """Drop least recently used copies until the cache fits `cache_bytes`; the cache is
+        walked only at the first call and when the running total says it is over."""
+        with self._lock:
+            if self._cache_used is not None:
+                self._cache_used += keep.stat().st_size
+                if self._cache_used <= self.cache_bytes:
+                    return
+        sizes: dict[Path, os.stat_result] = {}
+        for found in self.cache_dir.rglob("*"):
+            with suppress(FileNotFoundError):  # evicted or deleted meanwhile
+                if found.is_file() and not found.name.endswith(".part"):
+                    sizes[found] = found.stat()
+        total = sum(status.st_size for status in sizes.values())
+        for victim in sorted(sizes, key=lambda f: sizes[f].st_mtime_ns):
             if total <= self.cache_bytes:
-                return
+                break
             if victim != keep:
                 victim.unlink(missing_ok=True)
                 total -= sizes[victim].st_size
+        with self._lock:
+            self._cache_used = total
 
     def _fetch_lock(self, path: str) -> threading.Lock:
         with self._lock:
@@ -286,6 +301,9 @@ class RucioBackend:
     def _remember(self, stat: FileStat) -> None:
         with self._lock:
             self._known[stat.path] = stat
+            self._known.move_to_end(stat.path)
+            while len(self._known) > KNOWN_STATS:
+                self._known.popitem(last=False)
 
     def _forget(self, path: str) -> None:
         with self._lock:

@@ -79,10 +79,15 @@ def test_agents_use_a_rucio_site_like_a_posix_one(
         assert [f.path for f in de.list("products/")] == [path]
         got = de.get(path, tmp_path / "copy.fits", verify_md5=True)
         assert (tmp_path / "copy.fits").read_bytes() == DATA and got.md5 == stat.md5
-    # another site pulls from the Rucio site; the audit of the Rucio site is clean
+    # another site pulls from the Rucio site, and the Rucio site from another
     with fed.storage("SDC-FR", "agent_fr") as fr:
         assert fr.transfer("P1").source == "SDC-DE"
     assert (fed.roots["SDC-FR"] / path).read_bytes() == DATA
+    other = fed.publish("P2", DATA[::-1], "SDC-ES")
+    with fed.storage("SDC-DE", "agent_de") as de:
+        assert de.transfer("P2").source == "SDC-ES"
+        assert de.stat(other).adler32 == f"{zlib.adler32(DATA[::-1]):08x}"
+    assert fed.states("P2") == {"SDC-ES": "AVAILABLE", "SDC-DE": "AVAILABLE"}
     with fed.admin() as archive, fed.storage("SDC-DE") as de:
         assert audit_site("SDC-DE", archive, de).report.clean
 
@@ -197,3 +202,18 @@ def test_concurrent_puts_of_one_path_land_once(rucio_server: RucioServer, tmp_pa
         else:
             assert isinstance(outcome, ContentConflict)
     assert backend.stat("tile/7/stack.fits").adler32 == f"{zlib.adler32(stored):08x}"
+
+
+def test_the_read_cache_keeps_to_its_size_and_downloads_again(
+    rucio_server: RucioServer, tmp_path: Path
+) -> None:
+    store = RucioStore(rucio_server.config(), "SDC-DE_DISK", fresh_scope(rucio_server))
+    backend = RucioBackend(store, tmp_path, cache_bytes=150)
+    for name in ("a.fits", "b.fits"):
+        upload = backend.begin_upload(name)
+        upload.write(name.encode() * 20)  # 120 bytes each: only one fits
+        upload.commit(DeclaredChecksums())
+    cached = [f.name for f in backend.cache_dir.rglob("*.fits")]
+    assert cached == ["b.fits"]
+    assert b"".join(backend.read("a.fits")) == b"a.fits" * 20  # through Rucio's download
+    assert [f.name for f in backend.cache_dir.rglob("*.fits")] == ["a.fits"]
