@@ -39,6 +39,7 @@ from dss.rucio_store import Replica, RucioStore
 
 log = logging.getLogger(__name__)
 
+PATH_LOCKS = 64  # stripes of the per-path locks (downloads, uploads)
 KNOWN_STATS = 100_000  # catalogue answers kept in memory (~200 B each)
 
 # Rucio's generic schema: a DID name is letters, digits, '/', '.', '-', '_', at most 250 long.
@@ -101,7 +102,8 @@ class RucioBackend:
         # the last catalogue answers, for reads while Rucio is down (least recent dropped)
         self._known: OrderedDict[str, FileStat] = OrderedDict()
         self._lock = threading.Lock()
-        self._fetching: dict[str, threading.Lock] = {}
+        # striped (bounded) per-path locks; re-entrant because a PUT may stat its own path
+        self._path_locks = [threading.RLock() for _ in range(PATH_LOCKS)]
         self._cache_used: int | None = None  # bytes in the read cache, counted when first needed
 
     def begin_upload(self, path: str) -> RucioUpload:
@@ -197,7 +199,7 @@ class RucioBackend:
                 yield chunk
 
     def delete(self, path: str) -> None:
-        """Drop our rules on the RSE for the DID (Rucio's reaper frees the bytes)."""
+        """Take the DID off the RSE (`RucioStore.release`) and drop the local copy."""
         name = did_name(path)
         if name not in self.store.replicas([name]):
             raise FileMissing(f"no file at {path}")
@@ -294,9 +296,9 @@ class RucioBackend:
         with self._lock:
             self._cache_used = total
 
-    def _fetch_lock(self, path: str) -> threading.Lock:
-        with self._lock:
-            return self._fetching.setdefault(path, threading.Lock())
+    def _fetch_lock(self, key: str) -> threading.RLock:
+        digest = hashlib.blake2b(key.encode(), digest_size=4).digest()
+        return self._path_locks[int.from_bytes(digest) % PATH_LOCKS]
 
     def _remember(self, stat: FileStat) -> None:
         with self._lock:
