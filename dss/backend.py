@@ -64,6 +64,18 @@ class StorageFull(StorageError):
     """The storage ran out of space (or quota) while writing."""
 
 
+class StorageUnavailable(StorageError):
+    """The storage behind the DSS cannot be reached now (e.g. the Rucio server): retry later."""
+
+
+class CorruptStoredFile(StorageError):
+    """The storage holds bytes that do not match the file's checksums (refused, not served)."""
+
+
+class StorageMisconfigured(StorageError):
+    """The storage refuses writes until its operator fixes its setup; the message says how."""
+
+
 class Upload(Protocol):
     """One file being written: bytes go to a hidden temporary until `commit` publishes them."""
 

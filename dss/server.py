@@ -14,11 +14,14 @@ from starlette.requests import ClientDisconnect
 from dss.backend import (
     ChecksumMismatch,
     ContentConflict,
+    CorruptStoredFile,
     FileMissing,
     FileStat,
     PutOutcome,
     StorageBackend,
     StorageFull,
+    StorageMisconfigured,
+    StorageUnavailable,
 )
 from dss.config import DssConfig
 from dss.paths import UnsafePath, storage_path, storage_prefix
@@ -33,6 +36,7 @@ from dss.receive import (
 from dss.registry import open_backend, open_verifier
 from dss.replication import SourceFailed, TransferRefused
 from dss.responses import checksum_headers, file_response
+from dss.rucio_config import RucioConfig
 from dss.tokens import Access, Identity, TokenVerifier, Verdict, VerifierUnavailable, authorize
 from dss.transfer_api import ArchiveUnreachable, NoArchive, archive_error_status, transfer_router
 from eas.errors import ArchiveError
@@ -49,6 +53,9 @@ STATUS_OF: dict[type[Exception], int] = {
     ContentConflict: 409,
     ChecksumMismatch: 422,
     StorageFull: 507,
+    StorageMisconfigured: 507,
+    CorruptStoredFile: 502,
+    StorageUnavailable: 503,
     VerifierUnavailable: 503,
     TransferRefused: 409,
     NoArchive: 501,
@@ -62,12 +69,14 @@ def create_app(
     *,
     backend: StorageBackend | None = None,
     verifier: TokenVerifier | None = None,
+    rucio: RucioConfig | None = None,
 ) -> FastAPI:
-    """The DSS of `config.site`; backend and verifier default to what `config` names."""
+    """The DSS of `config.site`; backend and verifier default to what `config` names
+    (`rucio`: the Rucio settings, for the rucio backend)."""
     if not config.site:
         raise ValueError("the DSS needs the name of the site it serves (--site / dss.site)")
     site = config.site
-    store = backend if backend is not None else open_backend(config)
+    store = backend if backend is not None else open_backend(config, rucio)
     tokens = verifier if verifier is not None else open_verifier(config)
 
     @asynccontextmanager

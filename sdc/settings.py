@@ -14,6 +14,7 @@ from pydantic_settings import (
 )
 
 from dss.config import DssConfig
+from dss.rucio_config import RucioConfig
 from eas.config import ArchiveConfig
 from metascheduler.config import SchedulerConfig
 from placement.config import PlacementConfig
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
     pipeline_runner: RunnerConfig = RunnerConfig()
     dss: DssConfig = DssConfig()
     placement: PlacementConfig = PlacementConfig()
+    rucio: RucioConfig = RucioConfig()
 
     config_file: Path | None = Field(default=None, exclude=True)
 

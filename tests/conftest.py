@@ -1,4 +1,4 @@
-"""Session-wide fixtures: a fresh PostgreSQL database per test session, service checks."""
+"""Session-wide fixtures: a fresh PostgreSQL database and a real Rucio server per test session."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.rucio_server import RucioServer, running_rucio_server
 from tests.services import port_open, require
 
 PG_HOST = os.environ.get("SDC_TEST_PG_HOST", "127.0.0.1")
@@ -36,3 +37,12 @@ def postgres_url() -> Iterator[str]:
             )
             cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def rucio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RucioServer]:
+    """The real Rucio 41.5.1 server (tests/rucio-local.sh) on a fresh database, started once
+    per session with scope `euclid`, RSEs SDC-DE_DISK and SDC-FR_DISK (posix, quota), and
+    removed afterwards; skips locally / fails under CI=true when it cannot start."""
+    with running_rucio_server(tmp_path_factory.mktemp("rucio")) as server:
+        yield server
