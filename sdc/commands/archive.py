@@ -18,6 +18,7 @@ from eas.db import make_engine
 from eas.loaders import load_maintenance, load_sites
 from eas.migrate import current_revision, head_revision, upgrade
 from eas.schemas import Direction, ProductPublic, Role, SitePublic
+from sdc.commands.archive_rucio import app as rucio_app
 from sdc.commands.common import archive_session, fail, settings_of
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Bearer tokens for the archive API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(rucio_app, name="rucio")
 console = Console()
 
 
