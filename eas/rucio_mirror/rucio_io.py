@@ -116,7 +116,11 @@ def verified_read(client: Any, rse: str, copy: RucioCopy) -> str | None:
     return the adler32 of the bytes read, for the caller to check against the archive's;
     None when the read failed."""
     from rucio.client.downloadclient import DownloadClient
+    from rucio.rse import rsemanager
 
+    # The download layer looks RSEs up through a client of its own, built from a rucio.cfg;
+    # handing it the RSE as our client sees it keeps every connection detail in Settings.
+    rsemanager.RSE_REGION.set(f"rse_info_{rse}:{client.vo}", client.get_rse(rse))
     with tempfile.TemporaryDirectory(prefix="sdc-rucio-audit-") as tmp:
         downloader = DownloadClient(client=client, tracing=False)
         results = downloader.download_dids(
