@@ -115,13 +115,17 @@ def tile_rules(tiles: Iterable[tuple[str, str, int, str, float]], now: float) ->
 
 
 def diff_rules(
-    wanted: Iterable[WantedRule], existing: Iterable[ExistingRule], account: str
+    wanted: Iterable[WantedRule],
+    existing: Iterable[ExistingRule],
+    account: str,
+    site_rses: Iterable[str],
 ) -> RuleChanges:
     """The rules to add and delete so that Rucio holds what the plan wants, never deleting a
-    rule the planner did not create (those are refused)."""
+    rule the planner did not create (those are refused); rules at RSEs other than the plan's
+    sites' (`site_rses`) are none of the plan's business."""
     wanted_by_key = {rule.key: rule for rule in wanted}
     managed_dids = {(scope, name) for scope, name, _ in wanted_by_key}
-    managed_rses = {rse for _, _, rse in wanted_by_key}
+    managed_rses = set(site_rses) | {rse for _, _, rse in wanted_by_key}
     present: set[Key] = set()
     delete: list[ExistingRule] = []
     refused: list[ExistingRule] = []

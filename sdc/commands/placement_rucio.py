@@ -69,7 +69,8 @@ def publish_to_rucio(
         )
         with rucio_errors(config, f"publish {plan_file} to Rucio at {config.url}"):
             dids = set(rules.datasets) | set(rules.containers)
-            changes = diff_rules(rules.wanted, read_rules(client, dids), config.account or "")
+            existing = read_rules(client, dids)
+            changes = diff_rules(rules.wanted, existing, config.account or "", site_rses)
             if not dry_run:
                 datasets, containers = missing_collections(client, rules)
                 create_collections(client, rules, datasets, containers)
