@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from eas.rucio_mirror.naming import obs_dataset, tile_inputs_container
@@ -80,9 +81,17 @@ def read_rules(client: Any, dids: Iterable[Did]) -> list[ExistingRule]:
                         rule["rse_expression"],
                         rule["account"],
                         rule.get("comments"),
+                        _unix(rule.get("expires_at")),
                     )
                 )
     return found
+
+
+def _unix(moment: Any) -> float | None:
+    """rucio-clients gives naive UTC datetimes."""
+    if moment is None:
+        return None
+    return float(moment.replace(tzinfo=UTC).timestamp())
 
 
 def missing_collections(client: Any, rules: PlanRules) -> tuple[list[Did], list[Did]]:
@@ -120,8 +129,9 @@ def create_collections(
 
 
 def apply_changes(client: Any, changes: RuleChanges, comment: str, advance: Advance) -> None:
-    """Add the rules (one bulk call per RSE and lifetime, at most 1,000 DIDs each), then
-    delete the planner's rules that moved; refused rules are never touched."""
+    """Add the rules (one bulk call per RSE and lifetime, at most 1,000 DIDs each), revive
+    the planner's rules deleted within the hour that the plan wants back, then delete the
+    planner's rules that moved; refused rules are never touched."""
     for (rse, lifetime), rules in sorted(
         add_groups(changes.add).items(), key=lambda g: (g[0][0], g[0][1] or 0)
     ):
@@ -134,6 +144,11 @@ def apply_changes(client: Any, changes: RuleChanges, comment: str, advance: Adva
                 comment=comment,
             )
             advance(len(chunk))
-    for rule in changes.delete:
-        client.delete_replication_rule(rule.rule_id, purge_replicas=False)
+    for old, again in changes.revive:
+        client.update_replication_rule(
+            old.rule_id, {"lifetime": again.lifetime, "comment": comment}
+        )
+        advance(1)
+    for gone in changes.delete:
+        client.delete_replication_rule(gone.rule_id, purge_replicas=False)
         advance(1)

@@ -13,6 +13,11 @@ Decisions (docs/rucio.md):
 - A rule on a DID the plan manages, at an RSE the plan uses, that the plan no longer wants is
   deleted when it is the planner's and refused (left, listed) when it is anyone else's.
 - A tile whose window has ended wants no new rule; an existing one is left to expire.
+- Rucio deletes a rule softly: it expires within the hour (`SOFT_DELETE_SECONDS`) and is
+  listed until then. A rule that expires that soon is on its way out: it satisfies nothing
+  and is not deleted again; when the plan wants it back, the planner's is revived (its
+  lifetime and comment updated), since Rucio refuses a second rule of one account on the
+  same DID and RSE.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass, field
 
 COMMENT_PREFIX = "sdc placement plan v"
 SECONDS_PER_DAY = 86400
+SOFT_DELETE_SECONDS = 3600 + 300  # rucio's soft deletion (1 h) and some clock skew
 
 Key = tuple[str, str, str]  # (scope, name, rse expression)
 
@@ -59,11 +65,16 @@ class ExistingRule:
     rse_expression: str
     account: str
     comment: str | None
+    expires_at: float | None = None  # Unix seconds
 
     @property
     def key(self) -> Key:
         """What identifies the rule across runs."""
         return self.scope, self.name, self.rse_expression
+
+    def expiring(self, now: float) -> bool:
+        """True when the rule goes within the soft-deletion delay (deleted, or nearly over)."""
+        return self.expires_at is not None and self.expires_at <= now + SOFT_DELETE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -73,12 +84,13 @@ class RuleChanges:
     add: list[WantedRule] = field(default_factory=list)
     delete: list[ExistingRule] = field(default_factory=list)
     refused: list[ExistingRule] = field(default_factory=list)
+    revive: list[tuple[ExistingRule, WantedRule]] = field(default_factory=list)
     kept: int = 0
 
     @property
     def churn(self) -> int:
-        """Rules added plus rules deleted."""
-        return len(self.add) + len(self.delete)
+        """Rules added, revived and deleted."""
+        return len(self.add) + len(self.revive) + len(self.delete)
 
 
 def plan_comment(version: int) -> str:
@@ -119,6 +131,7 @@ def diff_rules(
     existing: Iterable[ExistingRule],
     account: str,
     site_rses: Iterable[str],
+    now: float,
 ) -> RuleChanges:
     """The rules to add and delete so that Rucio holds what the plan wants, never deleting a
     rule the planner did not create (those are refused); rules at RSEs other than the plan's
@@ -127,18 +140,28 @@ def diff_rules(
     managed_dids = {(scope, name) for scope, name, _ in wanted_by_key}
     managed_rses = set(site_rses) | {rse for _, _, rse in wanted_by_key}
     present: set[Key] = set()
+    going: dict[Key, ExistingRule] = {}
     delete: list[ExistingRule] = []
     refused: list[ExistingRule] = []
     for rule in existing:
+        if rule.expiring(now):
+            if created_by_planner(rule, account):
+                going[rule.key] = rule
+            continue
         present.add(rule.key)
         if rule.key in wanted_by_key:
             continue
         if (rule.scope, rule.name) not in managed_dids or rule.rse_expression not in managed_rses:
             continue  # not about anything the plan places
         (delete if created_by_planner(rule, account) else refused).append(rule)
-    add = [r for k, r in wanted_by_key.items() if k not in present and not r.lapsed]
-    kept = sum(1 for k in wanted_by_key if k in present)
-    return RuleChanges(add=add, delete=delete, refused=refused, kept=kept)
+    missing = [r for k, r in wanted_by_key.items() if k not in present and not r.lapsed]
+    return RuleChanges(
+        add=[r for r in missing if r.key not in going],
+        delete=delete,
+        refused=refused,
+        revive=[(going[r.key], r) for r in missing if r.key in going],
+        kept=sum(1 for k in wanted_by_key if k in present),
+    )
 
 
 def add_groups(rules: Iterable[WantedRule]) -> dict[tuple[str, int | None], list[WantedRule]]:

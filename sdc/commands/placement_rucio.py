@@ -64,13 +64,12 @@ def publish_to_rucio(
             scopes = {n: config.scope_of(surveys.get(n, default_survey)) for n in numbers}
         except ValueError as exc:
             fail(str(exc))
-        rules = plan_rules(
-            problem.survey, plan, site_rses, scopes, problem.rules.latency_days, time.time()
-        )
+        now = time.time()
+        rules = plan_rules(problem.survey, plan, site_rses, scopes, problem.rules.latency_days, now)
         with rucio_errors(config, f"publish {plan_file} to Rucio at {config.url}"):
             dids = set(rules.datasets) | set(rules.containers)
             existing = read_rules(client, dids)
-            changes = diff_rules(rules.wanted, existing, config.account or "", site_rses)
+            changes = diff_rules(rules.wanted, existing, config.account or "", site_rses, now)
             if not dry_run:
                 datasets, containers = missing_collections(client, rules)
                 create_collections(client, rules, datasets, containers)
@@ -102,6 +101,17 @@ def _rows(changes: RuleChanges) -> list[dict[str, object]]:
     ]
     rows += [
         {
+            "change": "revive",
+            "did": f"{r.scope}:{r.name}",
+            "rse": r.rse,
+            "lifetime": r.lifetime,
+            "rule": old.rule_id,
+            "why": f"{r.why} (wanted back within the hour of its deletion)",
+        }
+        for old, r in changes.revive
+    ]
+    rows += [
+        {
             "change": "delete",
             "did": f"{r.scope}:{r.name}",
             "rse": r.rse_expression,
@@ -128,7 +138,7 @@ def _report(changes: RuleChanges, version: int, dry_run: bool, as_json: bool) ->
     rows = _rows(changes)
     verb = "would add" if dry_run else "added"
     summary = (
-        f"plan version {version}: {verb} {len(changes.add)} rule(s), "
+        f"plan version {version}: {verb} {len(changes.add) + len(changes.revive)} rule(s), "
         f"{'would delete' if dry_run else 'deleted'} {len(changes.delete)}, "
         f"kept {changes.kept}, refused to delete {len(changes.refused)}"
     )
@@ -138,7 +148,7 @@ def _report(changes: RuleChanges, version: int, dry_run: bool, as_json: bool) ->
                 {
                     "version": version,
                     "dry_run": dry_run,
-                    "added": len(changes.add),
+                    "added": len(changes.add) + len(changes.revive),
                     "deleted": len(changes.delete),
                     "kept": changes.kept,
                     "refused": len(changes.refused),
