@@ -64,6 +64,14 @@ class StorageFull(StorageError):
     """The storage ran out of space (or quota) while writing."""
 
 
+class StorageUnavailable(StorageError):
+    """The storage behind the DSS cannot be reached now (e.g. the Rucio server): retry later."""
+
+
+class StorageMisconfigured(StorageError):
+    """The storage refuses writes until its operator fixes its setup; the message says how."""
+
+
 class Upload(Protocol):
     """One file being written: bytes go to a hidden temporary until `commit` publishes them."""
 

@@ -11,8 +11,21 @@ class DssConfig(BaseModel):
     """One site's DSS: where it stores, where it listens, how it checks tokens."""
 
     site: str | None = Field(default=None, description="The SDC this DSS serves, e.g. SDC-FR")
-    backend: str = Field(default="posix", description="Storage backend name (posix, memory)")
-    root: Path | None = Field(default=None, description="Root directory of the posix backend")
+    backend: str = Field(default="posix", description="Storage backend (posix, memory, rucio)")
+    root: Path | None = Field(
+        default=None,
+        description="posix: the files; rucio: local work directory (staging, read cache, "
+        "quarantine)",
+    )
+    rse: str | None = Field(
+        default=None, description="rucio backend: the RSE (default rucio.site_rses[site])"
+    )
+    rucio_scope: str | None = Field(
+        default=None, description="rucio backend: scope of the DIDs (default rucio.default_scope)"
+    )
+    rucio_cache_bytes: int = Field(
+        default=10 * 1024**3, ge=0, description="rucio backend: size of the local read cache"
+    )
     memory_capacity_bytes: int | None = Field(default=None, description="memory backend limit")
     host: str = "127.0.0.1"
     port: int = 8101

@@ -4,7 +4,10 @@ Every connection detail (hosts, account, auth type, credentials, CA, timeout, VO
 explicitly, so a `rucio.cfg` lying around on the machine cannot change whom we talk to. One
 trap stays: rucio-clients runs in "server mode" (it imports `rucio.core` and reads RSEs from a
 database instead of over HTTP) when `RUCIO_CONFIG` names a config with a `[database]` section.
-`rucio_client` refuses that setup with a message saying how to fix it.
+`rucio_client` refuses that setup with a message saying how to fix it. Another: rucio-clients'
+storage-protocol layer (used by uploads and downloads) fails with `ConfigNotFound` when no
+rucio.cfg exists at all; `ensure_client_config` then points `RUCIO_CONFIG` at a neutral
+client-only file that holds no connection setting.
 
 rucio-clients keeps its auth token in one file per account (`/tmp/<user>/.rucio_<account>/`),
 whatever the server: two servers or two identities with the same account name would keep
@@ -15,15 +18,19 @@ auth type and the identity, so each (server, account, identity) keeps a token of
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import requests
 from rucio.client import Client
 from rucio.common import exception as rucio_errors
-from rucio.common.config import is_client
+from rucio.common.config import clean_cached_config, get_config_dirs, is_client
 
+from dss.backend import StorageMisconfigured, StorageUnavailable
 from dss.rucio_config import RucioConfig
 
 
@@ -31,12 +38,12 @@ class RucioSetupError(ValueError):
     """The Rucio settings are incomplete or the environment would misuse rucio-clients."""
 
 
-class RucioUnreachable(ConnectionError):
+class RucioUnreachable(StorageUnavailable):
     """The Rucio server did not answer (connection refused, timeout, DNS, TLS)."""
 
 
-class RucioRefused(Exception):
-    """The Rucio server answered with an error (authentication, permission, bad request)."""
+class RucioRefused(StorageMisconfigured):
+    """The Rucio server refused the login (wrong identity or credentials)."""
 
 
 def rucio_client(config: RucioConfig) -> Client:
@@ -45,6 +52,7 @@ def rucio_client(config: RucioConfig) -> Client:
         raise RucioSetupError("rucio.url is not set (`rucio: {url: ...}` or SDC_RUCIO__URL)")
     if not config.account:
         raise RucioSetupError("rucio.account is not set (SDC_RUCIO__ACCOUNT)")
+    ensure_client_config()
     if not is_client():
         raise RucioSetupError(
             "rucio-clients would run in server mode: RUCIO_CONFIG names a config with a "
@@ -64,6 +72,33 @@ def rucio_client(config: RucioConfig) -> Client:
         )
     client.request_retries = config.request_retries
     return client
+
+
+NEUTRAL_CONFIG = """\
+# Written by sdc (dss/rucio_client.py): rucio-clients' storage-protocol layer needs a rucio.cfg
+# to exist. Every connection setting comes from sdc's `rucio:` settings, none from here.
+[client]
+# rucio-clients re-stats an uploaded file of 0 bytes this many times, sleeping 2**n s (its
+# default 6 waits 63 s per empty file; that guards eventually-consistent object stores)
+protocol_stat_retries = 1
+[common]
+multi_vo = False
+"""
+
+
+def ensure_client_config() -> None:
+    """Make sure rucio-clients finds some config file (a neutral client-only one if none)."""
+    if "RUCIO_CONFIG" in os.environ:
+        return
+    if any(os.path.exists(os.path.join(d, "rucio.cfg")) for d in get_config_dirs()):
+        return
+    path = Path(tempfile.gettempdir()) / f"sdc-rucio-client-{os.getuid()}.cfg"
+    if not path.exists() or path.read_text() != NEUTRAL_CONFIG:
+        staging = path.with_name(f".{path.name}.{os.getpid()}")
+        staging.write_text(NEUTRAL_CONFIG)
+        os.replace(staging, path)
+    os.environ["RUCIO_CONFIG"] = str(path)  # rucio-clients reads its config from here only
+    clean_cached_config()
 
 
 class _SettingsClient(Client):  # type: ignore[misc]  # rucio-clients is untyped

@@ -19,6 +19,8 @@ from dss.backend import (
     PutOutcome,
     StorageBackend,
     StorageFull,
+    StorageMisconfigured,
+    StorageUnavailable,
 )
 from dss.config import DssConfig
 from dss.paths import UnsafePath, storage_path, storage_prefix
@@ -34,6 +36,7 @@ from dss.receive import (
 from dss.registry import open_backend, open_verifier
 from dss.replication import SourceFailed, TransferRefused
 from dss.responses import checksum_headers, file_response
+from dss.rucio_config import RucioConfig
 from dss.tokens import Access, Identity, TokenVerifier, Verdict, VerifierUnavailable, authorize
 from dss.transfer_api import ArchiveUnreachable, NoArchive, archive_error_status, transfer_router
 from eas.errors import ArchiveError
@@ -50,6 +53,8 @@ STATUS_OF: dict[type[Exception], int] = {
     ContentConflict: 409,
     ChecksumMismatch: 422,
     StorageFull: 507,
+    StorageMisconfigured: 507,
+    StorageUnavailable: 503,
     VerifierUnavailable: 503,
     TransferRefused: 409,
     NoArchive: 501,
@@ -63,12 +68,14 @@ def create_app(
     *,
     backend: StorageBackend | None = None,
     verifier: TokenVerifier | None = None,
+    rucio: RucioConfig | None = None,
 ) -> FastAPI:
-    """The DSS of `config.site`; backend and verifier default to what `config` names."""
+    """The DSS of `config.site`; backend and verifier default to what `config` names
+    (`rucio`: the Rucio settings, for the rucio backend)."""
     if not config.site:
         raise ValueError("the DSS needs the name of the site it serves (--site / dss.site)")
     site = config.site
-    store = backend if backend is not None else open_backend(config)
+    store = backend if backend is not None else open_backend(config, rucio)
     tokens = verifier if verifier is not None else open_verifier(config)
 
     @asynccontextmanager

@@ -29,7 +29,12 @@ def serve(
     tokens: Path | None = typer.Option(
         None, "--tokens", help="YAML file of hashed tokens (standalone, no archive)."
     ),
-    backend: str | None = typer.Option(None, "--backend", help="Storage backend: posix, memory."),
+    backend: str | None = typer.Option(
+        None, "--backend", help="Storage backend: posix, memory, rucio."
+    ),
+    rse: str | None = typer.Option(
+        None, "--rse", help="rucio backend: the RSE (default: rucio.site_rses[site])."
+    ),
 ) -> None:
     """Serve a site's storage over HTTP (Ctrl-C or SIGTERM stops it)."""
     import uvicorn
@@ -46,14 +51,20 @@ def serve(
         "archive_url": archive_url,
         "tokens_file": tokens,
         "backend": backend,
+        "rse": rse,
     }
-    config = settings_of(ctx).dss.model_copy(
+    settings = settings_of(ctx)
+    config = settings.dss.model_copy(
         update={key: value for key, value in given.items() if value is not None}
     )
-    if config.backend == "posix" and config.root is not None and not config.root.is_dir():
+    if (
+        config.backend in ("posix", "rucio")
+        and config.root is not None
+        and not config.root.is_dir()
+    ):
         fail(f"--root {config.root}: not a directory")
     try:
-        application = create_app(config)
+        application = create_app(config, rucio=settings.rucio)
     except (BackendUnavailable, TokenFileError, ValueError) as exc:
         fail(str(exc))
     uvicorn.run(application, host=config.host, port=config.port, log_level="info")

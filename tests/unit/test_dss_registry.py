@@ -14,6 +14,7 @@ from dss.config import DssConfig
 from dss.memory import MemoryBackend
 from dss.posix import PosixBackend
 from dss.registry import BackendUnavailable, open_backend, open_verifier
+from dss.rucio_config import RucioConfig
 from dss.static_tokens import StaticTokenVerifier
 
 
@@ -22,8 +23,25 @@ def test_backends_by_name(tmp_path: Path) -> None:
     assert isinstance(open_backend(DssConfig(backend="memory")), MemoryBackend)
     with pytest.raises(BackendUnavailable, match="needs a root"):
         open_backend(DssConfig())
-    with pytest.raises(BackendUnavailable, match=r"'tape' \(known: memory, posix\)"):
+    with pytest.raises(BackendUnavailable, match=r"'tape' \(known: memory, posix, rucio\)"):
         open_backend(DssConfig(backend="tape"))
+
+
+def test_the_rucio_backend_names_what_it_lacks(tmp_path: Path) -> None:
+    rucio = RucioConfig(url="http://127.0.0.1:1", default_scope="euclid")
+    with pytest.raises(BackendUnavailable, match="needs a local work directory"):
+        open_backend(DssConfig(backend="rucio", site="SDC-DE"), rucio)
+    with pytest.raises(BackendUnavailable, match=r"needs an RSE: --rse / dss.rse"):
+        open_backend(DssConfig(backend="rucio", site="SDC-DE", root=tmp_path), rucio)
+    mapped = rucio.model_copy(
+        update={"site_rses": {"SDC-DE": "SDC-DE_DISK"}, "default_scope": None}
+    )
+    with pytest.raises(BackendUnavailable, match="needs a scope"):
+        open_backend(DssConfig(backend="rucio", site="SDC-DE", root=tmp_path), mapped)
+    with pytest.raises(BackendUnavailable, match="needs rucio.url"):
+        open_backend(
+            DssConfig(backend="rucio", rse="X", root=tmp_path), RucioConfig(default_scope="s")
+        )
 
 
 def test_verifier_by_configuration(tmp_path: Path) -> None:

@@ -1,0 +1,282 @@
+"""The `rucio` storage backend: a site's files are file DIDs of one scope on the site's RSE.
+
+DSS path -> DID: `scope:path` (the scope from settings, the name is the path unchanged).
+A local work directory (`dss.root`) holds what Rucio cannot: uploads being received
+(`.dss/tmp/`), a read cache of verified downloads (`.dss/cache/`, served with sendfile) and
+quarantined files (`.dss/quarantine/`). Every decision about Rucio's answers is here; every
+call to Rucio is in `dss.rucio_store`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from dss.backend import (
+    ContentConflict,
+    DeclaredChecksums,
+    FileMissing,
+    FileStat,
+    PutOutcome,
+    StorageUnavailable,
+    quarantine_name,
+    same_content_or_conflict,
+    verify_declared,
+)
+from dss.checksums import READ_CHUNK, ChecksumAccumulator, Checksums, checksums_of_file
+from dss.paths import RESERVED, UnsafePath
+from dss.rucio_store import Replica, RucioStore
+
+log = logging.getLogger(__name__)
+
+# Rucio's generic schema: a DID name is letters, digits, '/', '.', '-', '_', at most 250 long.
+_DID_NAME = re.compile(r"^[/A-Za-z0-9][/A-Za-z0-9.\-_]{0,249}$")
+
+
+def did_name(path: str) -> str:
+    """The DID name of a (validated) DSS path; UnsafePath when Rucio cannot hold that name."""
+    if not _DID_NAME.match(path):
+        raise UnsafePath(
+            f"{path!r} cannot be a Rucio DID name: use letters, digits, '/', '.', '-', '_' "
+            "(at most 250 characters)"
+        )
+    return path
+
+
+class RucioUpload:
+    """Bytes staged in the work directory, checksummed, then handed to Rucio's upload."""
+
+    def __init__(self, backend: RucioBackend, path: str, staging: Path) -> None:
+        self._backend = backend
+        self._path = path
+        self._staging = staging
+        self._stream: BinaryIO = staging.open("wb")
+        self._sums = ChecksumAccumulator()
+
+    def write(self, chunk: bytes) -> None:
+        """Stage and checksum the next chunk."""
+        self._stream.write(chunk)
+        self._sums.update(chunk)
+
+    def commit(self, declared: DeclaredChecksums) -> tuple[PutOutcome, FileStat]:
+        """Verify, refuse other bytes under a name Rucio knows, upload, keep as cached copy."""
+        self._stream.close()
+        computed = self._sums.result()
+        size = self._sums.size
+        try:
+            verify_declared(computed, declared)
+            return self._backend.publish(self._path, self._staging, computed, size)
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        """Drop the staged bytes; idempotent."""
+        self._stream.close()
+        self._staging.unlink(missing_ok=True)
+
+
+class RucioBackend:
+    """Files on one RSE through rucio-clients, with a local work directory."""
+
+    def __init__(self, store: RucioStore, workdir: Path, cache_bytes: int) -> None:
+        self.store = store
+        self.workdir = workdir.resolve()
+        self.staging_dir = self.workdir / RESERVED / "tmp"
+        self.cache_dir = self.workdir / RESERVED / "cache"
+        self.cache_bytes = cache_bytes
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self._known: dict[str, FileStat] = {}  # last answers, for reads while Rucio is down
+        self._lock = threading.Lock()
+        self._fetching: dict[str, threading.Lock] = {}
+
+    def begin_upload(self, path: str) -> RucioUpload:
+        """Refuse paths Rucio cannot name or that clash with a file/directory, then stage."""
+        name = did_name(path)
+        if any(True for _ in self._available_under(f"{name}/")):
+            raise UnsafePath(f"{path} is a directory")
+        parents = [name[:i] for i, char in enumerate(name) if char == "/"]
+        for parent in sorted(self.store.replicas(parents)):
+            raise UnsafePath(f"{path}: {parent} is a file, not a directory")
+        staging = self.staging_dir / f"{uuid.uuid4().hex}.part"
+        return RucioUpload(self, path, staging)
+
+    def publish(
+        self, path: str, staged: Path, computed: Checksums, size: int
+    ) -> tuple[PutOutcome, FileStat]:
+        """Upload verified bytes as `scope:path`, unless Rucio already holds them."""
+        name = did_name(path)
+        incoming = FileStat(path, size, computed.adler32, computed.md5)
+        here = self.store.replicas([name]).get(name)
+        if here is not None:
+            existing = self._stat_of(path, here, computed)
+            return same_content_or_conflict(existing, computed, size), existing
+        known = self.store.catalogued(name)
+        if known is not None and (known.size, known.adler32) != (size, computed.adler32):
+            raise ContentConflict(
+                f"Rucio already has {self.store.scope}:{name} with other content (adler32 "
+                f"{known.adler32}, {known.size} bytes); a DID never changes content: "
+                "store these bytes under another path"
+            )
+        released = known is not None and self.store.state_here(name) is not None
+        self.store.upload(staged, name)
+        if released:  # a replica row left UNAVAILABLE by an earlier delete: bring it back
+            self.store.restore(name)
+        self._keep_in_cache(path, staged)
+        self._remember(incoming)
+        return PutOutcome.CREATED, incoming
+
+    def stat(self, path: str) -> FileStat:
+        """Size and checksums from Rucio's catalogue (the last answer while Rucio is down)."""
+        name = did_name(path)
+        try:
+            replica = self.store.replicas([name]).get(name)
+        except StorageUnavailable:
+            known = self._known.get(path)
+            if known is not None and self._cached_copy(path, known) is not None:
+                log.warning("Rucio unreachable: serving %s from the local copy", path)
+                return known
+            raise
+        if replica is None:
+            self._forget(path)
+            raise FileMissing(f"no file at {path} (no AVAILABLE replica on {self.store.rse})")
+        stat = self._stat_of(path, replica)
+        self._remember(stat)
+        return stat
+
+    def local_file(self, path: str) -> Path:
+        """A verified local copy (downloaded through Rucio once, then cached), for sendfile."""
+        stat = self._known.get(path) or self.stat(path)
+        cached = self._cached_copy(path, stat)
+        if cached is not None:
+            return cached
+        with self._fetch_lock(path):
+            cached = self._cached_copy(path, stat)
+            if cached is None:
+                base = self._cache_base(path)
+                shutil.rmtree(base, ignore_errors=True)
+                cached = self.store.download(did_name(path), base)
+        self._evict(keep=cached)
+        return cached
+
+    def read(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Bytes of the local copy from `start` to `end`."""
+        with self.local_file(path).open("rb") as stream:
+            stream.seek(start)
+            remaining = None if end is None else end - start
+            while remaining is None or remaining > 0:
+                chunk = stream.read(READ_CHUNK if remaining is None else min(READ_CHUNK, remaining))
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    def delete(self, path: str) -> None:
+        """Drop our rules on the RSE for the DID (Rucio's reaper frees the bytes)."""
+        name = did_name(path)
+        if name not in self.store.replicas([name]):
+            raise FileMissing(f"no file at {path}")
+        self.store.release(name)
+        self._forget(path)
+        shutil.rmtree(self._cache_base(path), ignore_errors=True)
+
+    def quarantine(self, path: str) -> str:
+        """Keep a verified copy under `.dss/quarantine/` in the work directory, then delete."""
+        source = self.local_file(path)
+        where = quarantine_name(path)
+        target = self.workdir / where
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(source, target)
+        self.delete(path)
+        return where
+
+    def list(self, prefix: str) -> Iterator[FileStat]:
+        """Files of the scope starting with `prefix` that have an AVAILABLE replica here."""
+        stats = sorted(self._available_under(prefix), key=lambda s: s.path)
+        yield from stats
+
+    def sweep_temporaries(self) -> int:
+        """Remove staged uploads left by a killed process."""
+        removed = 0
+        for leftover in self.staging_dir.iterdir():
+            leftover.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def _available_under(self, prefix: str) -> Iterator[FileStat]:
+        names = list(self.store.names(prefix))
+        for name, replica in self.store.replicas(names).items():
+            stat = FileStat(name, replica.size, replica.adler32, replica.md5 or "")
+            known = self._known.get(name)
+            if not replica.md5 and known is not None and known.adler32 == replica.adler32:
+                stat = known
+            yield stat
+
+    def _stat_of(self, path: str, replica: Replica, computed: Checksums | None = None) -> FileStat:
+        """A FileStat from the catalogue; md5 computed from a local copy if Rucio has none."""
+        if replica.md5:
+            return FileStat(path, replica.size, replica.adler32, replica.md5)
+        known = self._known.get(path)
+        if known is not None and known.adler32 == replica.adler32 and known.md5:
+            return known
+        if computed is not None and computed.adler32 == replica.adler32:
+            return FileStat(path, replica.size, replica.adler32, computed.md5)
+        without_md5 = FileStat(path, replica.size, replica.adler32, "")
+        self._remember(without_md5)
+        sums, _ = checksums_of_file(self.local_file(path))
+        return FileStat(path, replica.size, replica.adler32, sums.md5)
+
+    def _cache_base(self, path: str) -> Path:
+        digest = hashlib.sha256(path.encode()).hexdigest()
+        return self.cache_dir / digest[:2] / digest
+
+    def _cached_copy(self, path: str, stat: FileStat) -> Path | None:
+        local = self._cache_base(path) / path
+        try:
+            if local.stat().st_size == stat.size:
+                os.utime(local)  # least recently used goes first
+                return local
+        except FileNotFoundError:
+            pass
+        return None
+
+    def _keep_in_cache(self, path: str, staged: Path) -> None:
+        target = self._cache_base(path) / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+        self._evict(keep=target)
+
+    def _evict(self, keep: Path) -> None:
+        """Drop least recently used copies until the cache fits `cache_bytes`."""
+        files = [
+            f for f in self.cache_dir.rglob("*") if f.is_file() and not f.name.endswith(".part")
+        ]
+        sizes = {f: f.stat() for f in files}
+        total = sum(s.st_size for s in sizes.values())
+        for victim in sorted(files, key=lambda f: sizes[f].st_mtime_ns):
+            if total <= self.cache_bytes:
+                return
+            if victim != keep:
+                victim.unlink(missing_ok=True)
+                total -= sizes[victim].st_size
+
+    def _fetch_lock(self, path: str) -> threading.Lock:
+        with self._lock:
+            return self._fetching.setdefault(path, threading.Lock())
+
+    def _remember(self, stat: FileStat) -> None:
+        with self._lock:
+            self._known[stat.path] = stat
+
+    def _forget(self, path: str) -> None:
+        with self._lock:
+            self._known.pop(path, None)
