@@ -24,6 +24,9 @@ from eas.rucio_mirror.sync import (
 )
 
 BATCH = 1000
+# Rucio sorts replicas by "geoip" unless told otherwise, looking up (and trying to fetch) a
+# GeoIP database for every file: ten times slower here. Order does not matter to us.
+SORT = "random"
 Advance = Callable[[int], None]
 
 
@@ -39,7 +42,7 @@ def read_state(client: Any, rse: str, products: Sequence[ProductRecord]) -> Ruci
     for chunk in batched(products, BATCH):
         dids = [{"scope": p.scope, "name": p.product_id} for p in chunk]
         for found in client.list_replicas(
-            dids, rse_expression=rse, all_states=True, resolve_parents=True
+            dids, rse_expression=rse, all_states=True, resolve_parents=True, sort=SORT
         ):
             if rse not in found.get("states", {}):
                 continue
@@ -100,7 +103,7 @@ def rse_copies(client: Any, rse: str, scopes: Iterable[str]) -> dict[str, RucioC
         names = list(client.list_dids(scope, {}, did_type="file"))
         for chunk in batched(names, BATCH):
             dids = [{"scope": scope, "name": name} for name in chunk]
-            for found in client.list_replicas(dids, rse_expression=rse, all_states=True):
+            for found in client.list_replicas(dids, rse_expression=rse, all_states=True, sort=SORT):
                 state = found.get("states", {}).get(rse)
                 if state is None:
                     continue
