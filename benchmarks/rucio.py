@@ -275,14 +275,17 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--only", choices=("sync", "rules"), help="run one benchmark only")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
     with (
         tempfile.TemporaryDirectory(prefix="sdc-bench-rucio-") as tmp,
         running_rucio_server(Path(tmp) / "rucio") as server,
     ):
-        sync_benchmark(server, Path(tmp), args.products, args.rounds)
-        rules_benchmark(server, args.days)
+        if args.only in (None, "sync"):
+            sync_benchmark(server, Path(tmp), args.products, args.rounds)
+        if args.only in (None, "rules"):
+            rules_benchmark(server, args.days)
     print(f"load average after: {os.getloadavg()}")
 
 
