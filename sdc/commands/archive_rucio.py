@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -14,6 +14,10 @@ from rich.table import Table
 from dss.rucio_config import RucioConfig
 from sdc.commands.common import archive_session, fail, settings_of
 from sdc.commands.rucio_common import connect, rse_for, rucio_errors
+
+if TYPE_CHECKING:
+    from eas.rucio_mirror.audit import AuditReport, RucioCopy
+    from sdc.settings import Settings
 
 app = typer.Typer(
     help="Rucio mirror of the archive: products as file DIDs with replicas at the sites' RSEs.",
@@ -130,15 +134,17 @@ def audit(
     sites = site or sorted(config.site_rses)
     if not sites:
         fail("no site to audit: give --site or set rucio.site_rses")
-    scopes = set(config.survey_scopes.values()) | ({config.default_scope} - {None})
+    scopes = set(config.survey_scopes.values())
+    if config.default_scope:
+        scopes.add(config.default_scope)
     if not scopes:
         fail("no Rucio scope to audit: set rucio.survey_scopes or rucio.default_scope")
     client = connect(config, "audit")
-    reports = []
+    reports: list[tuple[AuditReport, dict[str, str]]] = []
     for name in sites:
         rse = rse_for(config, name)
         with rucio_errors(config, f"audit {name} at {rse}"):
-            theirs = rse_copies(client, rse, scopes)  # type: ignore[arg-type]
+            theirs = rse_copies(client, rse, scopes)
         with archive_session(settings, what=f"audit {name}") as session:
             ours = site_copies(session, name)
             ours.update(known_products(session, name, set(theirs) - set(ours)))
@@ -150,7 +156,13 @@ def audit(
         raise typer.Exit(1)
 
 
-def _fix(settings: Any, config: RucioConfig, client: Any, report: Any, theirs: Any) -> dict:  # type: ignore[type-arg]
+def _fix(
+    settings: Settings,
+    config: RucioConfig,
+    client: Any,
+    report: AuditReport,
+    theirs: dict[str, RucioCopy],
+) -> dict[str, str]:
     """Read back each fixable replica; record it in the archive only if its bytes verify."""
     from eas.rucio_mirror.archive_side import record_verified_replica
     from eas.rucio_mirror.rucio_io import verified_read
@@ -181,7 +193,7 @@ def _fix(settings: Any, config: RucioConfig, client: Any, report: Any, theirs: A
     return outcome
 
 
-def _print_reports(reports: list, as_json: bool) -> int:  # type: ignore[type-arg]
+def _print_reports(reports: list[tuple[AuditReport, dict[str, str]]], as_json: bool) -> int:
     """Print the differences (table or JSON); how many remain unfixed."""
     remaining = 0
     records = []

@@ -131,6 +131,13 @@ def test_publish_dry_run_then_rules_then_replan_changes_only_what_moved(
     second = _plan_file(where, survey, moved, "plan2.json", (primary + 1) % 3)
     preview = json.loads(_publish(d, where, second, "--dry-run").output)
     assert (preview["added"], preview["deleted"]) == (5, 5)
+    table = d.sdc(
+        "placement", "publish", str(second), "--survey", str(where / "survey"),
+        "--sites", str(where / "sites.yaml"), "--maintenance", str(where / "maintenance.yaml"),
+        "--to-rucio", "--dry-run",
+    )  # fmt: skip
+    assert table.exit_code == 0 and "rule changes" in table.output
+    assert "refused" in table.output and "would add 5 rule(s), would delete 5" in table.output
     assert sum(1 for _ in d.client.list_replication_rules({"scope": d.scope})) == len(rules) + 1
 
     replanned = _publish(d, where, second)
