@@ -10,11 +10,13 @@ from rich.console import Console
 
 # the enums are in the commands' signatures; everything else is imported where it is used
 from eas.schemas import Direction, Role
+from sdc.commands.archive_rucio import app as rucio_app
 from sdc.commands.common import archive_session, fail, settings_of
 
 app = typer.Typer(no_args_is_help=True)  # its help: sdc.cli.AREAS
 token_app = typer.Typer(help="Bearer tokens for the archive API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(rucio_app, name="rucio")
 console = Console()
 
 

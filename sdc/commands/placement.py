@@ -274,14 +274,29 @@ def publish(
     sites: Path | None = SITES,
     maintenance: Path | None = MAINTENANCE,
     solver: str = typer.Option("sdc-placement", help="solver name recorded with the plan"),
+    to_rucio: bool = typer.Option(
+        False, "--to-rucio", help="Also make the plan Rucio replication rules (rucio settings)."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="With --to-rucio: print the rule changes, change nothing."
+    ),
+    as_json: bool = JSON,
 ) -> None:
     """Store a plan in the archive as the new current version (its survey's new observations
-    and tiles too); the plan it replaces becomes its parent."""
+    and tiles too); the plan it replaces becomes its parent. With --to-rucio, make Rucio hold
+    the plan as replication rules, changing only the rules of what moved."""
     from metascheduler.plan_import import publish_plan
     from sdc.commands.common import archive_session
 
+    if dry_run and not to_rucio:
+        fail("--dry-run needs --to-rucio (it previews the Rucio rule changes)", 2)
     problem = _problem(ctx, survey, sites, maintenance)
     plan = _read_plan(plan_file, problem)
+    if to_rucio:
+        from sdc.commands.placement_rucio import publish_to_rucio
+
+        publish_to_rucio(settings_of(ctx), problem, plan, plan_file, solver, dry_run, as_json)
+        return
     with archive_session(settings_of(ctx), what=str(plan_file)) as session:
         row = publish_plan(session, problem.survey, plan, problem.site_names, solver)
         version, parent = row.version, row.parent_version

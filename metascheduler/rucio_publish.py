@@ -1,0 +1,154 @@
+"""Publish a placement plan to Rucio: the rules it wants (pure, from the plan), what Rucio
+holds (read), and the change applied in bulk calls. Decisions: `metascheduler.rucio_rules`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from eas.rucio_mirror.naming import obs_dataset, tile_inputs_container
+from eas.rucio_mirror.sync import batched
+from metascheduler.plan_import import archive_id
+from metascheduler.rucio_rules import (
+    ExistingRule,
+    RuleChanges,
+    WantedRule,
+    add_groups,
+    observation_rules,
+    tile_rules,
+)
+from placement.model import Plan, Survey
+
+Did = tuple[str, str]
+Advance = Callable[[int], None]
+BATCH = 1000
+SECONDS_PER_DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class PlanRules:
+    """The rules a plan wants and the Rucio collections they are set on."""
+
+    wanted: list[WantedRule]
+    datasets: list[Did]  # one per observation
+    containers: dict[Did, list[Did]]  # a tile's inputs container -> its observations' datasets
+
+
+def plan_rules(
+    survey: Survey,
+    plan: Plan,
+    site_rses: list[str],
+    obs_scopes: Mapping[int, str],
+    latency_days: float,
+    now: float,
+) -> PlanRules:
+    """The plan's rules: `site_rses[i]` is site i's RSE, `obs_scopes` the scope of each
+    observation (archive id); a tile's scope is its lowest-id input's."""
+    obs_numbers = [archive_id(o) for o in survey.obs_ids]
+    datasets = [(obs_scopes[n], obs_dataset(n)) for n in obs_numbers]
+    wanted = observation_rules(
+        (scope, name, number, site_rses[int(plan.primary[i])], site_rses[int(plan.secondary[i])])
+        for i, ((scope, name), number) in enumerate(zip(datasets, obs_numbers, strict=True))
+    )
+    containers: dict[Did, list[Did]] = {}
+    tiles = []
+    for t, tile_id in enumerate(survey.tile_ids):
+        inputs = [int(i) for i in survey.tile_inputs(t)]
+        number = archive_id(tile_id, "tile")
+        scope = obs_scopes[min(obs_numbers[i] for i in inputs)]
+        container = (scope, tile_inputs_container(number))
+        containers[container] = [datasets[i] for i in inputs]
+        window_end = float(survey.obs_start[inputs].max()) + latency_days * SECONDS_PER_DAY
+        tiles.append((scope, container[1], number, site_rses[int(plan.tile_site[t])], window_end))
+    wanted += tile_rules(tiles, now)
+    return PlanRules(wanted, datasets, containers)
+
+
+def read_rules(client: Any, dids: Iterable[Did]) -> list[ExistingRule]:
+    """Every rule Rucio holds on `dids`, whoever made it: one listing per scope."""
+    wanted = set(dids)
+    found = []
+    for scope in sorted({scope for scope, _ in wanted}):
+        for rule in client.list_replication_rules({"scope": scope}):
+            if (rule["scope"], rule["name"]) in wanted:
+                found.append(
+                    ExistingRule(
+                        rule["id"],
+                        rule["scope"],
+                        rule["name"],
+                        rule["rse_expression"],
+                        rule["account"],
+                        rule.get("comments"),
+                        _unix(rule.get("expires_at")),
+                    )
+                )
+    return found
+
+
+def _unix(moment: Any) -> float | None:
+    """rucio-clients gives naive UTC datetimes."""
+    if moment is None:
+        return None
+    return float(moment.replace(tzinfo=UTC).timestamp())
+
+
+def missing_collections(client: Any, rules: PlanRules) -> tuple[list[Did], list[Did]]:
+    """The observation datasets and tile containers Rucio does not have yet."""
+    scopes = sorted({s for s, _ in rules.datasets} | {s for s, _ in rules.containers})
+    have: set[Did] = set()
+    for scope in scopes:
+        for kind in ("dataset", "container"):
+            have.update((scope, name) for name in client.list_dids(scope, {}, did_type=kind))
+    datasets = sorted(set(rules.datasets) - have)
+    containers = sorted(set(rules.containers) - have)
+    return datasets, containers
+
+
+def create_collections(
+    client: Any, rules: PlanRules, datasets: list[Did], containers: list[Did]
+) -> None:
+    """Create the missing datasets and containers and fill the new containers, in bulk."""
+    kinds = [(d, "DATASET") for d in datasets] + [(c, "CONTAINER") for c in containers]
+    for chunk in batched(kinds, BATCH):
+        client.add_dids([{"scope": s, "name": n, "type": kind} for (s, n), kind in chunk])
+    attachments = [(c, rules.containers[c]) for c in containers]
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for (scope, name), members in attachments:
+        batch.append(
+            {"scope": scope, "name": name, "dids": [{"scope": s, "name": n} for s, n in members]}
+        )
+        size += len(members)
+        if size >= BATCH:
+            client.attach_dids_to_dids(batch, ignore_duplicate=True)
+            batch, size = [], 0
+    if batch:
+        client.attach_dids_to_dids(batch, ignore_duplicate=True)
+
+
+def apply_changes(client: Any, changes: RuleChanges, comment: str, advance: Advance) -> None:
+    """Add the rules (one bulk call per RSE and lifetime, at most 1,000 DIDs each), revive
+    the planner's rules deleted within the hour that the plan wants back, then delete the
+    planner's rules that moved; refused rules are never touched."""
+    for (rse, lifetime), rules in sorted(
+        add_groups(changes.add).items(), key=lambda g: (g[0][0], g[0][1] or 0)
+    ):
+        for chunk in batched(rules, BATCH):
+            client.add_replication_rule(
+                [{"scope": r.scope, "name": r.name} for r in chunk],
+                copies=1,
+                rse_expression=rse,
+                lifetime=lifetime,
+                comment=comment,
+            )
+            advance(len(chunk))
+    for old, again in changes.revive:
+        client.update_replication_rule(
+            old.rule_id, {"lifetime": again.lifetime, "comment": comment}
+        )
+        advance(1)
+    for gone in changes.delete:
+        client.delete_replication_rule(gone.rule_id, purge_replicas=False)
+        advance(1)
