@@ -10,16 +10,28 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from eas.db import make_engine, make_session_factory
 from eas.migrate import upgrade
 from metascheduler.config import SchedulerConfig
+from metascheduler.dispatch import make_dispatcher
 from metascheduler.loop import Scheduler
 from sdc.commands.common import fail, settings_of
 from sdc.demo.fleet import start_fleet, write_agent_settings
 from sdc.demo.observe import write_calibration
-from sdc.demo.plan import PlannedSurvey, load_into_archive, plan_survey, resume_planned
+from sdc.demo.plan import (
+    ArchiveInUse,
+    PlannedSurvey,
+    load_into_archive,
+    plan_survey,
+    resume_planned,
+)
 from sdc.demo.scenario import Scenario
+from sdc.demo.services import ServiceError, check_broker, normalise_database_url
 from sdc.demo.summary import Summary, summarise
 from sdc_agents.examples import EXAMPLE_PIPELINE
 
@@ -36,32 +48,50 @@ def demo(
     ),
     seed: int = typer.Option(1, help="survey generator seed"),
     time_limit: float = typer.Option(10.0, min=1.0, help="placement solver budget (s)"),
-    database_url: str | None = typer.Option(None, help="archive database (default: SQLite)"),
-    transport: str = typer.Option("http", help="dispatch transport: http (agents pull)"),
+    database_url: str | None = typer.Option(
+        None, help="archive database, e.g. postgresql://user@host/db (default: SQLite)"
+    ),
+    transport: str = typer.Option(
+        "http", help="how agents hear of jobs: http (they pull) or celery (a broker queue per site)"
+    ),
+    broker_url: str | None = typer.Option(
+        None,
+        help="Celery broker for --transport celery: amqp://... or redis://host:port/N "
+        "(default: scheduler.broker_url)",
+    ),
     serve: bool = typer.Option(True, help="keep the servers up at the end until Ctrl-C"),
 ) -> None:
     """Run the federation end to end: plan, observe, schedule, run, fail over, summarise."""
-    if transport != "http":
-        fail(f"transport {transport!r} is not available in the demo yet; use http", 2)
+    if transport not in ("http", "celery"):
+        fail(f"--transport {transport!r}: use http or celery", 2)
+    if broker_url is not None and transport != "celery":
+        fail("--broker-url is for --transport celery", 2)
     sites_file = REPO_CONFIG / "sites.yaml"
     if not sites_file.exists():
         fail(f"the example sites file {sites_file} is missing (install from the repository)")
+    base = settings_of(ctx)
+    dispatch = _dispatch_config(transport, broker_url or base.scheduler.broker_url)
+    try:
+        if database_url is not None:
+            database_url = normalise_database_url(database_url)
+        if dispatch.transport == "celery":
+            check_broker(dispatch.broker_url)
+    except ServiceError as exc:
+        fail(str(exc), 2)
     workspace = (keep or Path(tempfile.mkdtemp(prefix="sdc-demo-"))).resolve()
     workspace.mkdir(parents=True, exist_ok=True)
-    settings = settings_of(ctx).model_copy(
-        update={
-            "data_dir": workspace,
-            "database_url": database_url,
-            # short enough that a killed agent's job comes back soon, long enough that a
-            # heartbeat delayed by a loaded machine does not lose a live lease
-            "scheduler": SchedulerConfig(lease_seconds=30, interval_seconds=1),
-        }
+    settings = base.model_copy(
+        update={"data_dir": workspace, "database_url": database_url, "scheduler": dispatch}
     )
-    engine = make_engine(settings.resolved_database_url)
-    upgrade(engine)
-    sessions = make_session_factory(engine)
+    try:
+        engine = _open_archive(settings.resolved_database_url)
+        sessions = make_session_factory(engine)
+        planned = _resumed(sessions, engine, workspace, sites_file, sites)
+    except typer.Exit:
+        if keep is None:  # the temporary workspace is still empty: leave nothing behind
+            workspace.rmdir()
+        raise
     console.print(f"[bold]sdc demo[/] in {workspace}")
-    planned = resume_planned(sessions, workspace, sites_file, sites)
     if planned is None:
         with console.status("planning: generating the survey and solving its placement"):
             planned = plan_survey(workspace, sites_file, days, sites, seed, time_limit)
@@ -73,12 +103,13 @@ def demo(
         fleet = start_fleet(settings, sessions, planned.problem.site_names, workspace)
     except RuntimeError as exc:
         fail(f"cannot start the demo's servers: {exc}")
+    dispatcher = make_dispatcher(settings.scheduler)
     try:
         masters = write_calibration(workspace / "calibration")
         agent_yaml = write_agent_settings(workspace / "agent.yaml", _pipelines(masters))
         for site in planned.problem.site_names:
             fleet.start_agent(site, agent_yaml)
-        scheduler = Scheduler(sessions, settings.scheduler)
+        scheduler = Scheduler(sessions, settings.scheduler, dispatcher)
         scenario = Scenario(fleet, sessions, scheduler, planned, workspace, console.print)
         started = time.monotonic()
         with _progress() as progress:
@@ -106,9 +137,51 @@ def demo(
     finally:
         with console.status("stopping agents and servers"):
             fleet.stop()
+        dispatcher.close()
         engine.dispose()
     if not finished or summary.failed:
         raise typer.Exit(1)
+
+
+def _open_archive(url: str) -> Engine:
+    """The migrated archive database; exit naming it when it cannot be reached."""
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        fail(f"cannot open the archive database {_safe(url)}: {exc.orig}")
+    return engine
+
+
+def _resumed(
+    sessions: sessionmaker[Session], engine: Engine, workspace: Path, sites_file: Path, sites: int
+) -> PlannedSurvey | None:
+    """The earlier run's plan when resuming; exit when the database holds someone else's."""
+    try:
+        return resume_planned(sessions, workspace, sites_file, sites)
+    except ArchiveInUse as exc:
+        engine.dispose()
+        fail(str(exc))
+
+
+def _safe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _dispatch_config(transport: str, broker_url: str) -> SchedulerConfig:
+    """The demo's scheduler settings: the chosen transport, short leases and cycles."""
+    return SchedulerConfig(
+        # short enough that a killed agent's job comes back soon, long enough that a
+        # heartbeat delayed by a loaded machine does not lose a live lease
+        lease_seconds=30,
+        interval_seconds=1,
+        transport="celery" if transport == "celery" else "http",
+        broker_url=broker_url,
+        # a message the broker lost is published again within seconds, not the minute a
+        # long-running deployment can afford
+        republish_seconds=10,
+    )
 
 
 def _pipelines(masters: dict[str, str]) -> dict[str, object]:
