@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import tempfile
 import time
 from pathlib import Path
+from types import FrameType
 
 import typer
 from rich.console import Console
@@ -31,7 +33,7 @@ from sdc.demo.plan import (
     resume_planned,
 )
 from sdc.demo.scenario import Scenario
-from sdc.demo.services import ServiceError, check_broker, normalise_database_url
+from sdc.demo.services import ServiceError, check_broker, describe, normalise_database_url
 from sdc.demo.summary import Summary, summarise
 from sdc_agents.examples import EXAMPLE_PIPELINE
 
@@ -92,6 +94,7 @@ def demo(
             workspace.rmdir()
         raise
     console.print(f"[bold]sdc demo[/] in {workspace}")
+    console.print(describe(settings.resolved_database_url, dispatch.transport, dispatch.broker_url))
     if planned is None:
         with console.status("planning: generating the survey and solving its placement"):
             planned = plan_survey(workspace, sites_file, days, sites, seed, time_limit)
@@ -99,6 +102,7 @@ def demo(
     else:
         console.print("resuming: the survey and its plan are already in the archive")
     _print_plan(planned)
+    _stop_on_signals()
     try:
         fleet = start_fleet(settings, sessions, planned.problem.site_names, workspace)
     except RuntimeError as exc:
@@ -143,6 +147,20 @@ def demo(
         raise typer.Exit(1)
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM end the demo through its cleanup (agents drained, servers stopped).
+
+    Needed after a solve: OR-Tools' CP-SAT leaves SIGINT at the default action, which kills
+    the process outright and would leave the agent processes running.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def _open_archive(url: str) -> Engine:
     """The migrated archive database; exit naming it when it cannot be reached."""
     engine = make_engine(url)
@@ -150,7 +168,8 @@ def _open_archive(url: str) -> Engine:
         upgrade(engine)
     except OperationalError as exc:
         engine.dispose()
-        fail(f"cannot open the archive database {_safe(url)}: {exc.orig}")
+        safe = make_url(url).render_as_string(hide_password=True)
+        fail(f"cannot open the archive database {safe}: {exc.orig}")
     return engine
 
 
@@ -163,10 +182,6 @@ def _resumed(
     except ArchiveInUse as exc:
         engine.dispose()
         fail(str(exc))
-
-
-def _safe(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _dispatch_config(transport: str, broker_url: str) -> SchedulerConfig:

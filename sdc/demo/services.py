@@ -36,6 +36,15 @@ def normalise_database_url(url: str) -> str:
     return parsed.set(drivername=DRIVERS[backend]).render_as_string(hide_password=False)
 
 
+def describe(database_url: str, transport: str, broker_url: str) -> str:
+    """One line naming the archive database and the dispatch, passwords masked."""
+    database = make_url(database_url).render_as_string(hide_password=True)
+    if transport != "celery":
+        return f"archive: {database}; dispatch: agents pull over HTTP"
+    broker = Connection(broker_url).as_uri()  # masks the password
+    return f"archive: {database}; dispatch: Celery via {broker} (a queue site.<SDC> per site)"
+
+
 def check_broker(url: str, timeout: float = 5.0) -> None:
     """Connect to the Celery broker once; ServiceError names it when that fails."""
     scheme = url.split("://", 1)[0] if "://" in url else ""
