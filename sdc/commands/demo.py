@@ -35,6 +35,7 @@ from sdc.demo.plan import (
 from sdc.demo.scenario import Scenario
 from sdc.demo.services import ServiceError, check_broker, describe, normalise_database_url
 from sdc.demo.summary import Summary, summarise
+from sdc_agents.agent.config import AgentConfig
 from sdc_agents.examples import EXAMPLE_PIPELINE
 
 console = Console()
@@ -103,14 +104,19 @@ def demo(
         console.print("resuming: the survey and its plan are already in the archive")
     _print_plan(planned)
     _stop_on_signals()
+    pipelines = _pipelines(write_calibration(workspace / "calibration"))
+    agent_yaml = write_agent_settings(workspace / "agent.yaml", pipelines)
+    # the dashboard shows the agents' pipelines under the names their jobs carry
+    specs = AgentConfig.model_validate({"pipelines": pipelines}).pipelines
+    settings = settings.model_copy(
+        update={"agent": settings.agent.model_copy(update={"pipelines": specs})}
+    )
     try:
         fleet = start_fleet(settings, sessions, planned.problem.site_names, workspace)
     except RuntimeError as exc:
         fail(f"cannot start the demo's servers: {exc}")
     dispatcher = make_dispatcher(settings.scheduler)
     try:
-        masters = write_calibration(workspace / "calibration")
-        agent_yaml = write_agent_settings(workspace / "agent.yaml", _pipelines(masters))
         for site in planned.problem.site_names:
             fleet.start_agent(site, agent_yaml)
         scheduler = Scheduler(sessions, settings.scheduler, dispatcher)

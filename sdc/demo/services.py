@@ -3,6 +3,8 @@ database URL it accepts and the Celery broker it publishes to, checked before an
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from kombu import Connection
 from kombu.exceptions import OperationalError
 from sqlalchemy.engine import make_url
@@ -41,8 +43,16 @@ def describe(database_url: str, transport: str, broker_url: str) -> str:
     database = make_url(database_url).render_as_string(hide_password=True)
     if transport != "celery":
         return f"archive: {database}; dispatch: agents pull over HTTP"
-    broker = Connection(broker_url).as_uri()  # masks the password
+    broker = _masked(broker_url)
     return f"archive: {database}; dispatch: Celery via {broker} (a queue site.<SDC> per site)"
+
+
+def _masked(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def check_broker(url: str, timeout: float = 5.0) -> None:
