@@ -34,7 +34,7 @@ from sdc.demo.plan import (
 )
 from sdc.demo.scenario import Scenario
 from sdc.demo.services import ServiceError, check_broker, describe, normalise_database_url
-from sdc.demo.summary import Summary, summarise
+from sdc.demo.summary import Summary, explain_unfinished, summarise
 from sdc_agents.agent.config import AgentConfig
 from sdc_agents.examples import EXAMPLE_PIPELINE
 
@@ -136,6 +136,10 @@ def demo(
         _print_summary(summary, scenario, time.monotonic() - started)
         if not finished:
             console.print("[red]some jobs did not finish in time; see `sdc scheduler jobs`")
+        for job_id, lines in explain_unfinished(sessions, settings.scheduler).items():
+            console.print(f"[bold]sdc scheduler why {job_id}[/]")
+            for line in lines:
+                console.print(f"  {line}", highlight=False)
         _print_access(fleet.archive_url, fleet.tokens["reader"], workspace)
         if serve:
             console.print("servers are up; press Ctrl-C to stop")
