@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import tempfile
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
-from sdc.commands.common import fail, settings_of
-
-if TYPE_CHECKING:
-    from rich.progress import Progress
-
-    from sdc.demo.plan import PlannedSurvey
-    from sdc.demo.scenario import Scenario
-    from sdc.demo.summary import Summary
-
-console = Console()
-REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
+from sdc.commands.common import settings_of
 
 
 def demo(
@@ -32,166 +18,24 @@ def demo(
     ),
     seed: int = typer.Option(1, help="survey generator seed"),
     time_limit: float = typer.Option(10.0, min=1.0, help="placement solver budget (s)"),
-    database_url: str | None = typer.Option(None, help="archive database (default: SQLite)"),
-    transport: str = typer.Option("http", help="dispatch transport: http (agents pull)"),
+    database_url: str | None = typer.Option(
+        None, help="archive database, e.g. postgresql://user@host/db (default: SQLite)"
+    ),
+    transport: str = typer.Option(
+        "http", help="how agents hear of jobs: http (they pull) or celery (a broker queue per site)"
+    ),
+    broker_url: str | None = typer.Option(
+        None,
+        help="Celery broker for --transport celery: amqp://... or redis://host:port/N "
+        "(default: scheduler.broker_url)",
+    ),
     serve: bool = typer.Option(True, help="keep the servers up at the end until Ctrl-C"),
 ) -> None:
     """Run the federation end to end: plan, observe, schedule, run, fail over, summarise."""
-    # imported here, as in every command: `sdc` starts without the areas it does not use
-    from eas.db import make_engine, make_session_factory
-    from eas.migrate import upgrade
-    from metascheduler.config import SchedulerConfig
-    from metascheduler.loop import Scheduler
-    from sdc.demo.fleet import start_fleet, write_agent_settings
-    from sdc.demo.observe import write_calibration
-    from sdc.demo.plan import load_into_archive, plan_survey, resume_planned
-    from sdc.demo.scenario import Scenario
-    from sdc.demo.summary import summarise
+    # imported here: `sdc` starts without the areas a command does not use
+    from sdc.demo.run import run_demo
 
-    if transport != "http":
-        fail(f"transport {transport!r} is not available in the demo yet; use http", 2)
-    sites_file = REPO_CONFIG / "sites.yaml"
-    if not sites_file.exists():
-        fail(f"the example sites file {sites_file} is missing (install from the repository)")
-    workspace = (keep or Path(tempfile.mkdtemp(prefix="sdc-demo-"))).resolve()
-    workspace.mkdir(parents=True, exist_ok=True)
-    settings = settings_of(ctx).model_copy(
-        update={
-            "data_dir": workspace,
-            "database_url": database_url,
-            # short enough that a killed agent's job comes back soon, long enough that a
-            # heartbeat delayed by a loaded machine does not lose a live lease
-            "scheduler": SchedulerConfig(lease_seconds=30, interval_seconds=1),
-        }
-    )
-    engine = make_engine(settings.resolved_database_url)
-    upgrade(engine)
-    sessions = make_session_factory(engine)
-    console.print(f"[bold]sdc demo[/] in {workspace}")
-    planned = resume_planned(sessions, workspace, sites_file, sites)
-    if planned is None:
-        with console.status("planning: generating the survey and solving its placement"):
-            planned = plan_survey(workspace, sites_file, days, sites, seed, time_limit)
-            load_into_archive(sessions, planned, sites_file)
-    else:
-        console.print("resuming: the survey and its plan are already in the archive")
-    _print_plan(planned)
-    try:
-        fleet = start_fleet(settings, sessions, planned.problem.site_names, workspace)
-    except RuntimeError as exc:
-        fail(f"cannot start the demo's servers: {exc}")
-    try:
-        masters = write_calibration(workspace / "calibration")
-        agent_yaml = write_agent_settings(workspace / "agent.yaml", _pipelines(masters))
-        for site in planned.problem.site_names:
-            fleet.start_agent(site, agent_yaml)
-        scheduler = Scheduler(sessions, settings.scheduler)
-        scenario = Scenario(fleet, sessions, scheduler, planned, workspace, console.print)
-        started = time.monotonic()
-        with _progress() as progress:
-            task = progress.add_task("observing (simulated days)", total=None)
-            scenario.observe(lambda n, total: progress.update(task, completed=n, total=total))
-        scenario.kill_an_agent()
-        scenario.leave_maintenance()
-        with _progress() as progress:
-            task = progress.add_task("running jobs", total=None)
-            finished = scenario.drain(
-                lambda n, total: progress.update(task, completed=n, total=total), timeout=900
-            )
-        summary = summarise(sessions, planned)
-        _print_summary(summary, scenario, time.monotonic() - started)
-        if not finished:
-            console.print("[red]some jobs did not finish in time; see `sdc scheduler jobs`")
-        _print_access(fleet.archive_url, fleet.tokens["reader"], workspace)
-        if serve:
-            console.print("servers are up; press Ctrl-C to stop")
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                pass
-    finally:
-        with console.status("stopping agents and servers"):
-            fleet.stop()
-        engine.dispose()
-    if not finished or summary.failed:
-        raise typer.Exit(1)
-
-
-def _pipelines(masters: dict[str, str]) -> dict[str, object]:
-    from sdc_agents.examples import EXAMPLE_PIPELINE
-
-    examples = EXAMPLE_PIPELINE.parent
-    return {
-        "calibrate": {
-            "script": str(EXAMPLE_PIPELINE),
-            "inputs": {"raw_frames": "@job-input", **masters},
-            "outputs": {"combined": "CALIBRATED_FRAME", "quality": "QUALITY_REPORT"},
-        },
-        "mosaic": {
-            "script": str(examples / "mosaic_pipeline.py"),
-            "inputs": {"calibrated": "@job-inputs"},
-            "outputs": {"mosaic": "MOSAIC"},
-        },
-    }
-
-
-def _progress() -> Progress:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console,
+    run_demo(
+        settings_of(ctx), days, sites, keep, seed, time_limit, database_url, transport,
+        broker_url, serve,
     )  # fmt: skip
-
-
-def _print_plan(planned: PlannedSurvey) -> None:
-    from sdc.demo.summary import copied_percent
-
-    survey = planned.problem.survey
-    console.print(
-        f"survey: {survey.n_obs} observations, {survey.n_tiles} tiles, "
-        f"{len(planned.problem.sites)} sites; tile inputs copied between sites: "
-        f"[bold]{copied_percent(planned, planned.plan):.1f}%[/] with the plan, "
-        f"{copied_percent(planned, planned.round_robin):.1f}% with round-robin"
-    )
-
-
-def _print_summary(summary: Summary, scenario: Scenario, seconds: float) -> None:
-    from rich.table import Table
-
-    table = Table("site", "plan share", "jobs run", "share of jobs", title="jobs per site")
-    total = sum(line.jobs for line in summary.sites) or 1
-    for line in summary.sites:
-        table.add_row(line.site, f"{line.share:.1%}", str(line.jobs), f"{line.jobs / total:.1%}")
-    console.print(table)
-    events = scenario.events
-    facts = Table(show_header=False, title="summary")
-    facts.add_row("jobs", ", ".join(f"{k} {v}" for k, v in sorted(summary.jobs.items())))
-    facts.add_row("products", ", ".join(f"{k} {v}" for k, v in sorted(summary.products.items())))
-    facts.add_row(
-        "lineage edges", f"{summary.used_edges} used, {summary.generated_edges} generated"
-    )
-    facts.add_row(
-        "tile input copies",
-        f"{summary.tile_copies_made} made, {summary.tile_copies_predicted} predicted by the plan",
-    )
-    facts.add_row("copies to secondaries", str(events.secondary_copies))
-    if events.maintenance_site:
-        facts.add_row(
-            "maintenance", f"{events.maintenance_site}: {events.failed_over} job(s) failed over"
-        )
-    if events.killed_agent:
-        facts.add_row(
-            "killed agent", f"{events.killed_agent} during job {events.killed_job} (re-run once)"
-        )
-    facts.add_row("failed jobs", ", ".join(map(str, summary.failed)) or "none")
-    facts.add_row("wall time", f"{seconds:.0f} s")
-    console.print(facts)
-
-
-def _print_access(url: str, reader_token: str, workspace: Path) -> None:
-    console.print(f"dashboard:   {url}/")
-    console.print(f"archive API: {url}/api/v1  (docs: {url}/docs)")
-    console.print(f"reader token: {reader_token}")
-    console.print(f"workspace:   {workspace}")

@@ -89,5 +89,7 @@ def job_page(request: Request, viewer: Viewer, session: SessionDep, job_id: int)
         "resources": resource_rows(job),
         "log_tail": log_tail(job.log_url),
         "why": explain_job(session, job_id, datetime.now(UTC), config),
+        # the pipelines page names each graph after the pipeline the agents run it as
+        "pipeline_graph": job.pipeline in request.app.state.dashboard.pipelines.scripts,
     }
     return render(request, "job.html", context)

@@ -1,5 +1,6 @@
 """The demo's federation on one machine: the archive and one DSS per site in this process,
-one agent per site as a real `sdc agent run` subprocess pulling over HTTP."""
+one agent per site as a real `sdc agent run` subprocess that pulls over HTTP or consumes its
+site's Celery queue, as the scheduler's transport says."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ class Fleet:
     archive: Served
     storage: dict[str, Served]
     tokens: dict[str, str]
+    transport: str = "http"
+    broker_url: str | None = None
     agents: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -41,7 +44,6 @@ class Fleet:
 
     def start_agent(self, site: str, agent_settings: Path) -> None:
         """Start (or restart) the agent of `site` as a subprocess; its log goes to logs/."""
-        log = (self.workspace / "logs" / f"agent-{site}.log").open("ab")
         sdc = Path(sys.executable).with_name("sdc")
         command = [str(sdc), "--config", str(agent_settings), "agent", "run", "--site", site]
         command += [
@@ -49,11 +51,17 @@ class Fleet:
             self.archive_url,
             "--workroot",
             str(self.workspace / "work" / site),
+            "--transport",
+            self.transport,
         ]
+        # secrets go through the environment, not the command line `ps` shows
         env = {**os.environ, "SDC_AGENT__TOKEN": self.tokens[site]}
-        self.agents[site] = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workspace
-        )
+        if self.broker_url:
+            env["SDC_AGENT__BROKER_URL"] = self.broker_url
+        with (self.workspace / "logs" / f"agent-{site}.log").open("ab") as log:
+            self.agents[site] = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workspace
+            )
 
     def kill_agent(self, site: str) -> None:
         """kill -9 the agent of `site` (it gets no chance to hand its job back)."""
@@ -90,7 +98,8 @@ def mint_tokens(sessions: sessionmaker[Session], sites: list[str]) -> dict[str, 
 def start_fleet(
     settings: Settings, sessions: sessionmaker[Session], sites: list[str], workspace: Path
 ) -> Fleet:
-    """Serve the archive and every site's DSS; record the DSS URLs in the archive.
+    """Serve the archive and every site's DSS; record the DSS URLs in the archive. Agents
+    started later use the scheduler's transport (`settings.scheduler`).
 
     Ports are kept in `ports.json`: a resumed demo serves on the same ones, so the replica
     URLs stored by the first run stay valid.
@@ -113,7 +122,8 @@ def start_fleet(
             row = session.get(Site, site)
             assert row is not None
             row.dss_url = storage[site].url
-    return Fleet(workspace, archive, storage, tokens)
+    dispatch = settings.scheduler
+    return Fleet(workspace, archive, storage, tokens, dispatch.transport, dispatch.broker_url)
 
 
 def _port(url: str) -> int:

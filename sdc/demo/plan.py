@@ -21,6 +21,10 @@ from placement.model import Plan, Problem
 from placement.solve import SolveOptions, solve
 
 
+class ArchiveInUse(RuntimeError):
+    """The archive database already holds a plan this workspace did not make."""
+
+
 @dataclass(frozen=True)
 class PlannedSurvey:
     """The solved plan beside round-robin's, and where the files went."""
@@ -64,12 +68,21 @@ def load_into_archive(
 def resume_planned(
     sessions: sessionmaker[Session], workspace: Path, sites_file: Path, n_sites: int
 ) -> PlannedSurvey | None:
-    """The survey and plan of an earlier run in `workspace`, if it got as far as the archive."""
+    """The survey and plan of an earlier run in `workspace`, if it got as far as the archive.
+
+    ArchiveInUse when the archive has a current plan but the workspace holds none: a second
+    survey would collide with the first one's observation ids.
+    """
     survey_dir, plan_file = workspace / "survey", workspace / "plan.json"
     with sessions() as session:
         stored = session.scalar(select(PlanRow.version).where(PlanRow.status == "CURRENT"))
-    if stored is None or not plan_file.exists():
+    if stored is None:
         return None
+    if not plan_file.exists():
+        raise ArchiveInUse(
+            f"the archive database already holds plan version {stored} of another run; "
+            "use an empty database, or --keep the workspace of the run that made it"
+        )
     sites = read_sites(sites_file)[:n_sites]
     survey = read_survey(survey_dir)
     problem = Problem(sites, [], survey)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from eas.models import DataProduct, Generation, Job, Replica, Usage
+from metascheduler.config import SchedulerConfig
 from metascheduler.plan_import import archive_id
+from metascheduler.queries import explain_job
 from placement.evaluate import copies
 from placement.model import Plan
 from sdc.demo.plan import PlannedSurvey
@@ -104,3 +107,15 @@ def summarise(sessions: sessionmaker[Session], planned: PlannedSurvey) -> Summar
         tile_copies_predicted=predicted_tile_copies(planned, tiles_run),
         failed=failed,
     )
+
+
+def explain_unfinished(
+    sessions: sessionmaker[Session], config: SchedulerConfig, limit: int = 5
+) -> dict[int, list[str]]:
+    """`sdc scheduler why` for the first `limit` jobs that failed or are still open."""
+    with sessions() as session:
+        stuck = session.scalars(
+            select(Job.id).where(Job.state != "SUCCEEDED").order_by(Job.id).limit(limit)
+        ).all()
+        now = datetime.now(UTC)
+        return {job_id: explain_job(session, job_id, now, config) for job_id in stuck}

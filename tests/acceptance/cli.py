@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +24,26 @@ def run_sdc(
     return subprocess.run(
         [str(sdc), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def run_sdc_group(
+    *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`run_sdc` for a command that starts processes of its own (`sdc demo`): on timeout the
+    whole process group is killed, so no child outlives the test."""
+    full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    sdc = Path(sys.executable).with_name("sdc")
+    process = subprocess.Popen(
+        [str(sdc), *args], cwd=cwd, env=full_env, text=True, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 @contextmanager

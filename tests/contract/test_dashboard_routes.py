@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sdc.composition import server_app
 from sdc.dashboard.auth import COOKIE
 from sdc.settings import Settings
+from sdc_agents.agent.config import AgentConfig, PipelineSpec
+from sdc_agents.examples import EXAMPLE_PIPELINE
 from tests import archive_support
 from tests.dashboard_support import Seeded, seed_operations
 
@@ -238,3 +240,23 @@ def test_an_empty_archive_still_renders(
         for path in ("/", "/jobs", "/products", "/sites/timeline.png"):
             assert http.get(path).status_code == 200, path
     app.state.engine.dispose()
+
+
+def test_a_job_links_to_its_pipeline_graph_when_the_server_knows_it(
+    archive_url: str, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    seeded = seed_operations(sessions, tmp_path)
+    job = f"/jobs/{seeded.calibrate_job}"
+    spec = PipelineSpec(script=EXAMPLE_PIPELINE, inputs={}, outputs={})
+    for pipelines, linked in (({}, False), ({"calibrate": spec}, True)):
+        settings = Settings(
+            database_url=archive_url, data_dir=tmp_path, agent=AgentConfig(pipelines=pipelines)
+        )
+        app = server_app(settings)
+        with TestClient(app) as http:
+            http.post("/login", data={"token": seeded.tokens["reader"]})
+            html = http.get(job).text
+            assert ('href="/pipelines#pipeline-calibrate"' in html) is linked
+            if linked:
+                assert 'id="pipeline-calibrate"' in http.get("/pipelines").text
+        app.state.engine.dispose()

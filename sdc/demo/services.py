@@ -1,0 +1,71 @@
+"""What the demo needs to know about the real services it may be pointed at: the archive
+database URL it accepts and the Celery broker it publishes to, checked before anything starts."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from kombu import Connection
+from kombu.exceptions import OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+# The drivers this project installs: psycopg2 for PostgreSQL, the stdlib's sqlite3.
+DRIVERS = {"postgresql": "postgresql+psycopg2", "postgres": "postgresql+psycopg2"}
+BROKER_SCHEMES = ("amqp", "pyamqp", "redis", "rediss")
+
+
+class ServiceError(ValueError):
+    """A service URL the demo cannot use, or a service it cannot reach."""
+
+
+def normalise_database_url(url: str) -> str:
+    """`url` with the installed driver named: `postgresql://` and `postgres://` become
+    `postgresql+psycopg2://` (SQLAlchemy would pick psycopg 3, which is not installed)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ServiceError(f"--database-url {url!r} is not a database URL") from exc
+    backend = parsed.drivername.split("+", 1)[0]
+    if backend == "sqlite":
+        return url
+    if backend not in DRIVERS:
+        raise ServiceError(
+            f"--database-url: the demo's archive runs on PostgreSQL or SQLite, not {backend!r}"
+        )
+    if "+" in parsed.drivername:
+        return url
+    return parsed.set(drivername=DRIVERS[backend]).render_as_string(hide_password=False)
+
+
+def describe(database_url: str, transport: str, broker_url: str) -> str:
+    """One line naming the archive database and the dispatch, passwords masked."""
+    database = make_url(database_url).render_as_string(hide_password=True)
+    if transport != "celery":
+        return f"archive: {database}; dispatch: agents pull over HTTP"
+    broker = _masked(broker_url)
+    return f"archive: {database}; dispatch: Celery via {broker} (a queue site.<SDC> per site)"
+
+
+def _masked(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def check_broker(url: str, timeout: float = 5.0) -> None:
+    """Connect to the Celery broker once; ServiceError names it when that fails."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in BROKER_SCHEMES:
+        raise ServiceError(
+            f"--broker-url {url!r}: expected amqp://... (RabbitMQ) or redis://... (Redis)"
+        )
+    connection = Connection(url, connect_timeout=timeout)
+    try:
+        connection.ensure_connection(max_retries=1, timeout=timeout)
+    except (OSError, OperationalError, *connection.connection_errors) as exc:
+        raise ServiceError(f"cannot reach the Celery broker at {url}: {exc}") from exc
+    finally:
+        connection.release()
