@@ -120,7 +120,7 @@ def main() -> None:
     """Run both benchmarks and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--nodes", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3, help="direct/runner pairs, alternated")
+    parser.add_argument("--rounds", type=int, default=5, help="direct/runner pairs, alternated")
     parser.add_argument("--graph-nodes", type=int, default=100_000)
     args = parser.parse_args()
     width = os.cpu_count() or 1

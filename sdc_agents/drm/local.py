@@ -99,10 +99,13 @@ class _Turnover:
             if self._worth_waking():
                 self._changed.notify_all()
 
-    def wait(self, timeout_s: float) -> None:
+    def wait(self, timeout_s: float) -> bool:
+        """True when woken by ended jobs, False after `timeout_s`."""
         with self._changed:
-            if self._changed.wait_for(self._worth_waking, timeout_s):
+            woken = self._changed.wait_for(self._worth_waking, timeout_s)
+            if woken:
                 self.ended = 0
+            return woken
 
     def _worth_waking(self) -> bool:
         return self.ended > 0 and (self.queued <= self.low_water or self.unfinished == 0)
