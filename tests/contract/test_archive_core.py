@@ -233,6 +233,15 @@ def test_lineage_ancestors_and_descendants(sessions: sessionmaker[Session]) -> N
         ]
         with pytest.raises(NotFound):
             lineage.walk_lineage(session, "nope", "ancestors", 1)
+    # The walk is prepared once per pooled connection (PostgreSQL): it must survive a rolled
+    # back transaction, a failed one, and serve both directions on the same connection.
+    for _ in range(3):
+        with pytest.raises(NotFound), transaction(sessions) as session:
+            assert lineage.walk_lineage(session, "stack", "ancestors", 2) == two
+            assert lineage.walk_lineage(session, "dark", "descendants", 3) == down
+            products.get_product(session, "nope")
+    with sessions() as session:
+        assert lineage.walk_lineage(session, "stack", "ancestors", 2) == two
     with pytest.raises(Forbidden), transaction(sessions) as session:
         lineage.record_lineage(session, LineageIn(job_id=job.id, generated=["stack"]), "SDC-DE")
     with (
