@@ -134,7 +134,11 @@ def sync_benchmark(server: RucioServer, where: Path, n: int, rounds: int) -> Non
         scope_ours, scope_base = f"bs{r}{uuid.uuid4().hex[:8]}", f"bb{r}{uuid.uuid4().hex[:8]}"
         admin.add_scope(server.account, scope_ours)
         admin.add_scope(server.account, scope_base)
-        config = server.config(default_scope=scope_ours, survey_scopes={"wide": scope_ours})
+        config = server.config(
+            default_scope=scope_ours,
+            survey_scopes={"wide": scope_ours},
+            timeout_seconds=900,  # 1,000 files a call can take over a minute under load
+        )
         settings = {
             "database_url": url,
             "rucio": config.model_dump(mode="json") | {"password": server.password},
@@ -183,7 +187,7 @@ def sync_benchmark(server: RucioServer, where: Path, n: int, rounds: int) -> Non
                 assert result.exit_code == 0, result.output
                 ours.append(time.perf_counter() - start)
             else:
-                client = rucio_client(server.config())
+                client = rucio_client(server.config(timeout_seconds=900))
                 for i in range(0, len(files), 1000):
                     client.add_replicas(rse="SDC-DE_DISK", files=files[i : i + 1000])
                 base.append(time.perf_counter() - start)
@@ -234,7 +238,7 @@ def rules_benchmark(server: RucioServer, days: int) -> None:
     now = time.time()
 
     def publish(p: Plan, version: int) -> tuple[int, float, Counter[str], Any]:
-        client = rucio_client(server.config())
+        client = rucio_client(server.config(timeout_seconds=900))
         calls = counting(client)
         start = time.perf_counter()
         rules = plan_rules(survey, p, rses, scopes, problem.rules.latency_days, now)
