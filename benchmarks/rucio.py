@@ -235,12 +235,12 @@ def rules_benchmark(server: RucioServer, days: int) -> None:
     plan = baseline(problem, "round-robin")
     rses = [f"{n}_DISK" for n in names]
     scopes = {archive_id(o): scope for o in survey.obs_ids}
-    now = time.time()
 
     def publish(p: Plan, version: int) -> tuple[int, float, Counter[str], Any]:
         client = rucio_client(server.config(timeout_seconds=900))
         calls = counting(client)
         start = time.perf_counter()
+        now = time.time()  # as the command does: each publish at its own time
         rules = plan_rules(survey, p, rses, scopes, problem.rules.latency_days, now)
         existing = read_rules(client, set(rules.datasets) | set(rules.containers))
         changes = diff_rules(rules.wanted, existing, server.account, rses, now)
