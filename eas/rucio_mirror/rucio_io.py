@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from eas.rucio_mirror.sync import (
     RucioState,
     SyncPlan,
     attachment_batches,
+    attachments_by_batch,
     batched,
 )
 
@@ -68,9 +70,40 @@ def _file(product: ProductRecord) -> dict[str, Any]:
 
 
 def apply_sync(client: Any, rse: str, plan: SyncPlan, advance: Advance) -> None:
-    """Register `plan` in Rucio: datasets, then replicas, then attachments, in bulk calls;
-    `advance(n)` after each call with the number of items it carried."""
-    for chunk in batched(plan.new_datasets, BATCH):
+    """Register `plan` in Rucio in bulk calls, `advance(n)` after each with its item count.
+
+    Two lanes: this thread registers the replicas (`add_replicas`, 1,000 files a call)
+    while a second creates the datasets and then attaches each batch of files once it is
+    registered; Rucio's server answers both at once, so the collections cost little more
+    than the registrations themselves. The first failure stops both and is raised."""
+    split = attachments_by_batch(plan, BATCH)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rucio-collections") as lane:
+        pending: list[Future[None]] = [
+            lane.submit(_add_datasets, client, plan.new_datasets, advance)
+        ]
+        try:
+            for index, products in enumerate(batched(plan.new_replicas, BATCH)):
+                _raise_first_failure(pending)
+                client.add_replicas(rse=rse, files=[_file(p) for p in products])
+                advance(len(products))
+                pending.append(lane.submit(_attach, client, split[index], advance))
+            pending.append(lane.submit(_attach, client, split[-1], advance))
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    for future in pending:
+        future.result()
+
+
+def _raise_first_failure(pending: list[Future[None]]) -> None:
+    for future in pending:
+        if future.done():
+            future.result()
+
+
+def _add_datasets(client: Any, datasets: Sequence[Did], advance: Advance) -> None:
+    for chunk in batched(datasets, BATCH):
         client.add_dids(
             [
                 {"scope": scope, "name": name, "type": "DATASET", "meta": dataset_meta(name)}
@@ -78,10 +111,10 @@ def apply_sync(client: Any, rse: str, plan: SyncPlan, advance: Advance) -> None:
             ]
         )
         advance(len(chunk))
-    for products in batched(plan.new_replicas, BATCH):
-        client.add_replicas(rse=rse, files=[_file(p) for p in products])
-        advance(len(products))
-    for batch in attachment_batches(plan.attachments, BATCH):
+
+
+def _attach(client: Any, attachments: dict[Did, list[Did]], advance: Advance) -> None:
+    for batch in attachment_batches(attachments, BATCH):
         client.attach_dids_to_dids(
             [
                 {

@@ -116,3 +116,15 @@ def attachment_batches(
             count += len(chunk)
     if batch:
         yield batch
+
+
+def attachments_by_batch(plan: SyncPlan, size: int) -> list[dict[Did, list[Did]]]:
+    """The plan's attachments split to follow its replica batches of `size`: item i holds
+    those of the files registered by batch i, the last item those of files already there."""
+    batch_of = {(p.scope, p.product_id): i // size for i, p in enumerate(plan.new_replicas)}
+    n_batches = (len(plan.new_replicas) + size - 1) // size
+    split: list[dict[Did, list[Did]]] = [{} for _ in range(n_batches + 1)]
+    for dataset, files in plan.attachments.items():
+        for did in files:
+            split[batch_of.get(did, n_batches)].setdefault(dataset, []).append(did)
+    return split

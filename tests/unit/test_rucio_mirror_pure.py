@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from eas.rucio_mirror import ProductRecord, compare, file_meta, plan_sync
 from eas.rucio_mirror.audit import ArchiveCopy, RucioCopy
-from eas.rucio_mirror.sync import ReplicaSeen, RucioState, attachment_batches
+from eas.rucio_mirror.sync import (
+    ReplicaSeen,
+    RucioState,
+    attachment_batches,
+    attachments_by_batch,
+)
 
 TILE = ("wide", "tile-7")
 
@@ -96,3 +101,16 @@ def test_a_known_product_with_another_checksum_in_rucio_is_a_mismatch_not_fixabl
     rucio = {"k": RucioCopy("wide", "k", "00000009", None, "AVAILABLE")}
     (only,) = compare("S", "R", archive, rucio).differences
     assert only.kind == "checksum_mismatch" and not only.fixable
+
+
+def test_attachments_follow_the_replica_batches_and_end_with_files_already_there() -> None:
+    products = [_product(f"p{i}", obs=i // 2) for i in range(5)]
+    state = RucioState({("wide", "old"): ReplicaSeen("00000001")}, frozenset())
+    plan = plan_sync([*products, _product("old", obs=9)], state)
+    split = attachments_by_batch(plan, 2)
+    assert split == [
+        {("wide", "obs-0"): [("wide", "p0"), ("wide", "p1")]},
+        {("wide", "obs-1"): [("wide", "p2"), ("wide", "p3")]},
+        {("wide", "obs-2"): [("wide", "p4")]},
+        {("wide", "obs-9"): [("wide", "old")]},
+    ]
