@@ -49,6 +49,7 @@ def stream_assign(
     fixed: tuple[IntArray, IntArray] | None = None,
     fixed_mask: BoolArray | None = None,
     pair_scoring: tuple[float, float, float] | None = None,
+    prior: FloatArray | None = None,
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Primary and secondary per observation, and the tile local-volume table.
 
@@ -62,8 +63,8 @@ def stream_assign(
     day_volume = np.bincount(inputs.day, weights=inputs.size, minlength=n_days)
     cumulative = [np.vstack([np.zeros(k), np.cumsum(t, axis=0)]) for t in targets]
     done = [np.zeros(k), np.zeros(k)]
-    local = np.where(inputs.tile_up, 0.0, UNAVAILABLE)
-    best = np.zeros(len(local))
+    local = np.where(inputs.tile_up, 0.0 if prior is None else prior, UNAVAILABLE)
+    best = local.max(axis=1)
     primary = np.full(n_obs, -1, dtype=np.int64)
     secondary = np.full(n_obs, -1, dtype=np.int64)
     pairs = pair_sites(k)
