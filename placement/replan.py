@@ -18,7 +18,7 @@ from placement.calendar import (
 )
 from placement.feasibility import InfeasibleError
 from placement.files import format_time
-from placement.local_search import WindowLedger
+from placement.ledger import WindowLedger
 from placement.model import SECONDS_PER_DAY, BoolArray, FloatArray, IntArray, Plan, Problem
 from placement.rebalance import FORBIDDEN, obs_values, tile_values
 from placement.shift import MARGIN, realise, shifted_amounts
