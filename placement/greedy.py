@@ -3,10 +3,10 @@ tile inputs local, within what every rolling share window still allows.
 
 For every tile and site it keeps `local[t, s]`, the volume of the tile's inputs already stored
 at s (primary or secondary). An observation's gain for a site is how much that raises its
-tiles' best local volume. A site is allowed while no window containing today would exceed its
-share + tolerance; a site is forced when a window it is behind in is closing (its remaining
-need is a large part of the volume it can still take there), so maintenance is absorbed by
-taking more before and after the outage.
+tiles' best local volume. With pair scoring, all (primary, secondary) pairs are scored at
+once, gain against how far each site would run from its running target in each role
+(quadratic inside a band, steep beyond). Without it, the banded rules: a site above its
+band may not take more, one below it must.
 """
 
 from __future__ import annotations

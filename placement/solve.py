@@ -1,5 +1,6 @@
-"""`solve(problem) -> Plan`: balance targets, the streaming greedy, tile balance, then CP-SAT
-polishing of time windows (placement.lns) while the time budget lasts."""
+"""`solve(problem) -> Plan`: balance targets, greedy passes (pair scoring, each improved by
+local search and seeing the previous pass's tile sites), then CP-SAT polishing of time
+windows (placement.lns) with what is left of the budget; re-plans go to placement.replan."""
 
 from __future__ import annotations
 
