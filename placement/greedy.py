@@ -3,10 +3,10 @@ tile inputs local, within what every rolling share window still allows.
 
 For every tile and site it keeps `local[t, s]`, the volume of the tile's inputs already stored
 at s (primary or secondary). An observation's gain for a site is how much that raises its
-tiles' best local volume. A site is allowed while no window containing today would exceed its
-share + tolerance; a site is forced when a window it is behind in is closing (its remaining
-need is a large part of the volume it can still take there), so maintenance is absorbed by
-taking more before and after the outage.
+tiles' best local volume. With pair scoring, all (primary, secondary) pairs are scored at
+once, gain against how far each site would run from its running target in each role
+(quadratic inside a band, steep beyond). Without it, the banded rules: a site above its
+band may not take more, one below it must.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def stream_assign(
     fixed: tuple[IntArray, IntArray] | None = None,
     fixed_mask: BoolArray | None = None,
     pair_scoring: tuple[float, float, float] | None = None,
+    prior: FloatArray | None = None,
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Primary and secondary per observation, and the tile local-volume table.
 
@@ -62,8 +63,8 @@ def stream_assign(
     day_volume = np.bincount(inputs.day, weights=inputs.size, minlength=n_days)
     cumulative = [np.vstack([np.zeros(k), np.cumsum(t, axis=0)]) for t in targets]
     done = [np.zeros(k), np.zeros(k)]
-    local = np.where(inputs.tile_up, 0.0, UNAVAILABLE)
-    best = np.zeros(len(local))
+    local = np.where(inputs.tile_up, 0.0 if prior is None else prior, UNAVAILABLE)
+    best = local.max(axis=1)
     primary = np.full(n_obs, -1, dtype=np.int64)
     secondary = np.full(n_obs, -1, dtype=np.int64)
     pairs = pair_sites(k)

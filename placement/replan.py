@@ -18,7 +18,7 @@ from placement.calendar import (
 )
 from placement.feasibility import InfeasibleError
 from placement.files import format_time
-from placement.local_search import WindowLedger
+from placement.ledger import WindowLedger
 from placement.model import SECONDS_PER_DAY, BoolArray, FloatArray, IntArray, Plan, Problem
 from placement.rebalance import FORBIDDEN, obs_values, tile_values
 from placement.shift import MARGIN, realise, shifted_amounts
@@ -164,7 +164,9 @@ def replan_by_moves(problem: Problem) -> tuple[Plan, bool]:
             continue
         mine[:], moved[:] = start, start_moved
         if len(stranded):
-            _shift(problem, role, value, mine, day, obs_free, moved, (day[stranded], down), obs_up)
+            swap_with = other if role == "primary" else None  # secondaries are restored after
+            _shift(problem, role, value, (mine, swap_with), day, obs_free, moved,
+                   (day[stranded], down), obs_up)  # fmt: skip
         ledger = WindowLedger(size, day, mine, shares, tolerance, rules.window_days, n_days)
         ok &= restore(value, mine, ledger, size, day, obs_free, moved)
     value = tile_values(survey, primary, secondary, tile_up)
@@ -182,7 +184,7 @@ def _shift(
     problem: Problem,
     role: str,
     value: FloatArray,
-    sites: IntArray,
+    roles: tuple[IntArray, IntArray | None],
     day: IntArray,
     movable: BoolArray,
     moved: BoolArray,
@@ -194,6 +196,7 @@ def _shift(
 
     stranded: the days of the roles that had to leave a site gone down, and those sites."""
     affected, down = stranded
+    sites, other = roles
     survey, rules = problem.survey, problem.rules
     size, k = survey.obs_size_gb, len(problem.sites)
     n_days = int(day.max()) + 1
@@ -231,4 +234,4 @@ def _shift(
                 f"free days around it"
             )
         target = exact
-    realise(target, sites, value, size, day, movable, moved)
+    realise(target, sites, value, size, day, movable, moved, other)

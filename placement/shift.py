@@ -91,22 +91,26 @@ def realise(
     days: IntArray,
     movable: BoolArray,
     moved: BoolArray,
+    other: IntArray | None = None,
 ) -> None:
-    """Move items day by day until each site's amount is within half an item of `target`.
+    """Move items day by day until each site's running amount is within half an item of the
+    running `target` (what one day cannot match carries to the next).
 
-    Cheapest first (value[i, from] - value[i, to]; items that already moved first). Updates
-    `sites` and `moved` in place.
+    Cheapest first (value[i, from] - value[i, to]; items that already moved first). With
+    `other` (the observations' other role), an item may also go to its other role's site,
+    the two roles swapping: no link changes locality, so that costs nothing here (the other
+    role's windows are restored after). Updates `sites`, `other` and `moved` in place.
     """
     n_days, k = target.shape
     order = np.argsort(days, kind="stable")
     ptr = np.searchsorted(days[order], np.arange(n_days + 1))
+    carry = np.zeros(k)  # what earlier days could not match: window sums stay close
     for d in range(n_days):
-        items = order[ptr[d] : ptr[d + 1]]
-        items = items[movable[items]]
+        every = order[ptr[d] : ptr[d + 1]]
+        items = every[movable[every]]
         if not len(items):
             continue
-        amount = np.bincount(sites[items], weights=weights[items], minlength=k)
-        need = target[d] - amount
+        need = target[d] + carry - np.bincount(sites[every], weights=weights[every], minlength=k)
         half = float(weights[items].max()) / 2
         while True:
             givers = need < -half
@@ -114,13 +118,19 @@ def realise(
             if not givers.any() or not takers.any():
                 break
             pool = items[givers[sites[items]]]
-            gain = np.where(takers[None, :] & (value[pool] > FORBIDDEN), value[pool], -np.inf)
+            worth = np.where(value[pool] > FORBIDDEN, value[pool], -np.inf)
+            if other is not None:
+                worth[np.arange(len(pool)), other[pool]] = value[pool, sites[pool]]
+            gain = np.where(takers[None, :], worth, -np.inf)
             cost = value[pool, sites[pool]][:, None] - gain - 1e6 * moved[pool][:, None]
             if not np.isfinite(cost).any():
                 break
             j, b = np.unravel_index(int(np.argmin(cost)), cost.shape)
             i, a = int(pool[j]), int(sites[pool[j]])
+            if other is not None and other[i] == b:
+                other[i] = a
             sites[i] = int(b)
             moved[i] = True
             need[a] += weights[i]
             need[b] -= weights[i]
+        carry = need

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from placement.check import check_plan
 from placement.evaluate import copies
 from placement.feasibility import InfeasibleError
-from placement.local_search import WindowLedger
+from placement.ledger import WindowLedger
 from placement.model import MaintenanceWindow, Site
 from placement.solve import SolveOptions, construct, improve_plan, solve
 from tests.unit.placement_instances import random_problem
