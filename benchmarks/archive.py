@@ -77,7 +77,7 @@ def _serving(command: list[str], env: dict[str, str]) -> Iterator[str]:
             try:
                 requests.get(url + "/openapi.json", timeout=1)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up, or slow: loaded
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"server {command} did not start") from None
                 time.sleep(0.1)

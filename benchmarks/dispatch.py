@@ -72,59 +72,78 @@ def _job_rows(n: int) -> list[dict[str, object]]:
     return [{"pipeline": "noop", "primary_site": "SDC-FR", "ready_at": now, "deadline": later}] * n
 
 
-def ours_end_to_end(
-    url: str, token: str, sqlalchemy_url: str, jobs: int, concurrency: int
-) -> float:
-    """Jobs/s: rows created, dispatched by the scheduler, claimed and finished by 2 agents.
-
-    Each agent is the real Celery transport of `sdc agent run` (a `QueueConsumer` taking as
-    many messages as it has free slots and claiming them in one call, started at once) and
-    the agent's `FinishReporter`; the job itself does nothing, as the baseline's task.
-    """
-    engine = make_engine(sqlalchemy_url)
-    sessions = make_session_factory(engine)
-    config = SchedulerConfig(transport="celery", broker_url=BROKER)
-    clients = [JobClient(url, token), JobClient(url, token)]
-    agents = []
-    for i, client in enumerate(clients):
-        owner = f"bench-{i}"
+def noop_agent(url: str, token: str, owner: str, concurrency: int) -> None:
+    """One agent process until SIGTERM: the real Celery transport of `sdc agent run` (a
+    `QueueConsumer` taking as many messages as it has free slots, claiming them in one call,
+    started at once) and the agent's `FinishReporter`; the job itself does nothing, as the
+    baseline's task. Says it is ready in Redis."""
+    with JobClient(url, token) as client:
         reporter = FinishReporter(client.finish_many)
 
-        def finish(job: JobPublic, reporter: FinishReporter = reporter, owner: str = owner) -> None:
+        def finish(job: JobPublic) -> None:
             reporter.finish(
                 JobReport(job_id=job.id, owner=owner, epoch=job.lease_epoch, succeeded=True)
             )
 
-        def claim(
-            job_ids: list[int], client: JobClient = client, owner: str = owner
-        ) -> list[JobPublic]:
+        def claim(job_ids: list[int]) -> list[JobPublic]:
             return client.claim_batch("SDC-FR", owner, len(job_ids), job_ids, start=True)
 
-        agents.append(QueueConsumer("SDC-FR", BROKER, claim, finish, concurrency, idle_max=0.05))
-    succeeded = select(func.count()).select_from(JobRow).where(JobRow.state == "SUCCEEDED")
-    with sessions() as session:
-        before = session.scalar(succeeded) or 0
-    for agent in agents:
-        agent.start()
-    started = time.perf_counter()
-    with transaction(sessions) as session:
-        session.execute(insert(JobRow), _job_rows(jobs))
-    Scheduler(sessions, config).run_once()
-    dispatched = time.perf_counter() - started
+        agent = QueueConsumer("SDC-FR", BROKER, claim, finish, concurrency, idle_max=0.05)
+        redis.Redis.from_url(BROKER).incr("bench:agents")
+        agent.serve(handle_signals=True)
+    print(f"  agent {owner}: {agent.counts}", flush=True)
 
-    def finished() -> bool:
-        with sessions() as session:
-            return session.scalar(succeeded) == before + jobs
 
-    _wait(finished)
-    elapsed = time.perf_counter() - started
+def ours_end_to_end(
+    url: str, token: str, sqlalchemy_url: str, jobs: int, concurrency: int
+) -> float:
+    """Jobs/s: rows created, dispatched by the scheduler, claimed and finished by 2 agent
+    processes (as the baseline's 2 worker processes)."""
+    engine = make_engine(sqlalchemy_url)
+    sessions = make_session_factory(engine)
+    config = SchedulerConfig(transport="celery", broker_url=BROKER)
+    counter = redis.Redis.from_url(BROKER)
+    counter.delete("bench:agents")
+    agents = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.dispatch",
+                "--agent",
+                f"bench-{i}",
+                "--url",
+                url,
+                "--token",
+                token,
+                "--concurrency",
+                str(concurrency),
+            ],
+            cwd=REPO,
+        )  # fmt: skip
+        for i in range(2)
+    ]
+    try:
+        _wait(lambda: int(counter.get("bench:agents") or 0) == 2, 120)
+        succeeded = select(func.count()).select_from(JobRow).where(JobRow.state == "SUCCEEDED")
+        started = time.perf_counter()
+        with transaction(sessions) as session:
+            session.execute(insert(JobRow), _job_rows(jobs))
+        Scheduler(sessions, config).run_once()
+        dispatched = time.perf_counter() - started
+
+        def finished() -> bool:
+            with sessions() as session:
+                return session.scalar(succeeded) == jobs
+
+        _wait(finished)
+        elapsed = time.perf_counter() - started
+    finally:
+        for agent in agents:
+            agent.terminate()
+            agent.wait(60)
+        engine.dispose()
     print(f"  ours: created and dispatched in {dispatched:.2f} s, all done in {elapsed:.2f} s")
-    for agent in agents:
-        agent.stop()
-        agent.join()
-    for client in clients:
-        client.close()
-    engine.dispose()
     return jobs / elapsed
 
 
@@ -215,11 +234,17 @@ def main() -> None:
     parser.add_argument("--bulk", type=int, default=100_000, help="jobs created in bulk")
     parser.add_argument("--apply-async", type=int, default=10_000, help="apply_async calls")
     parser.add_argument(
-        "--concurrency", type=int, default=8, help="job slots of each of our 2 agents"
+        "--concurrency", type=int, default=32, help="job slots of each of our 2 agents"
     )
     parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--agent", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.agent:  # one of our 2 agent processes
+        noop_agent(args.url, args.token, args.agent, args.concurrency)
+        return
     if args.worker:  # the baseline's 2 prefork workers
         baseline_app(BROKER).worker_main(
             ["worker", "-c", "2", "-P", "prefork", "-Q", BASELINE_QUEUE, "-l", "warning",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from celery import Celery
@@ -11,6 +12,11 @@ from kombu.exceptions import OperationalError
 
 from eas.job_schemas import JOB_TASK, site_queue
 from metascheduler.config import SchedulerConfig
+
+# Each publish on Redis is a round trip: a large cycle publishes over a few connections at
+# once so the round trips overlap (agents start on the first messages meanwhile).
+PUBLISHERS = 4
+MESSAGES_PER_PUBLISHER = 250
 
 
 class DispatchError(RuntimeError):
@@ -59,19 +65,29 @@ class CeleryDispatcher:
         )
 
     def publish(self, site: str, job_ids: Sequence[int]) -> None:
-        """Send one `JOB_TASK(job_id)` message per job to the site's queue (one connection)."""
+        """Send one `JOB_TASK(job_id)` message per job to the site's queue."""
         queue = site_queue(site)
+        size = max(MESSAGES_PER_PUBLISHER, -(-len(job_ids) // PUBLISHERS))
+        chunks = [job_ids[i : i + size] for i in range(0, len(job_ids), size)]
         try:
-            with self._app.producer_or_acquire() as producer:
-                # Declared on every publish, not from Celery's per-connection cache: a broker
-                # that lost the queue (restart, deletion) would silently drop the messages.
-                Queue(queue, Exchange(queue, type="direct"), routing_key=queue, durable=True)(
-                    producer.channel
-                ).declare()
-                for job_id in job_ids:
-                    self._app.send_task(JOB_TASK, args=[job_id], queue=queue, producer=producer)
+            if len(chunks) <= 1:
+                self._send(queue, job_ids)
+                return
+            with ThreadPoolExecutor(len(chunks), thread_name_prefix="publish") as pool:
+                for done in [pool.submit(self._send, queue, chunk) for chunk in chunks]:
+                    done.result()
         except (OperationalError, OSError) as exc:
             raise DispatchError(f"cannot publish to {queue} at {self.broker_url}: {exc}") from exc
+
+    def _send(self, queue: str, job_ids: Sequence[int]) -> None:
+        with self._app.producer_or_acquire() as producer:
+            # Declared on every publish, not from Celery's per-connection cache: a broker
+            # that lost the queue (restart, deletion) would silently drop the messages.
+            Queue(queue, Exchange(queue, type="direct"), routing_key=queue, durable=True)(
+                producer.channel
+            ).declare()
+            for job_id in job_ids:
+                self._app.send_task(JOB_TASK, args=[job_id], queue=queue, producer=producer)
 
     def close(self) -> None:
         """Close the broker connections."""

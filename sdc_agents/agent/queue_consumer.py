@@ -33,6 +33,7 @@ from eas.job_schemas import JOB_TASK, JobPublic, site_queue
 
 log = logging.getLogger(__name__)
 IDLE_FIRST = 0.02  # seconds: first pause on an empty queue, doubled up to `idle_max`
+FETCHERS = 2
 
 
 def job_queue(site: str) -> Queue:
@@ -60,6 +61,7 @@ class ConsumerCounts:
     claimed: int = 0
     dropped: int = 0
     rejected: int = 0
+    claim_calls: int = 0  # claimed / claim_calls: the mean batch
 
 
 class QueueConsumer:
@@ -86,14 +88,20 @@ class QueueConsumer:
         self._slots = threading.Condition()
         self._running = 0
         self._stop = threading.Event()
-        self._fetcher: threading.Thread | None = None
+        self._fetchers: list[threading.Thread] = []
         self._workers: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
         """Start taking messages."""
         self._workers = ThreadPoolExecutor(self.concurrency, thread_name_prefix="job")
-        self._fetcher = threading.Thread(target=self._work, name="consumer", daemon=True)
-        self._fetcher.start()
+        # Two takers (each with its own broker connection) when there are slots to share:
+        # one waits on broker round trips while the other claims, so their latency overlaps.
+        self._fetchers = [
+            threading.Thread(target=self._work, name=f"consumer-{i}", daemon=True)
+            for i in range(min(FETCHERS, self.concurrency))
+        ]
+        for fetcher in self._fetchers:
+            fetcher.start()
 
     def stop(self) -> None:
         """Take no more messages; jobs in hand finish."""
@@ -103,8 +111,8 @@ class QueueConsumer:
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for the consumer and the jobs in hand to end (after `stop()`)."""
-        if self._fetcher is not None:
-            self._fetcher.join(timeout)
+        for fetcher in self._fetchers:
+            fetcher.join(timeout)
         if self._workers is not None:
             self._workers.shutdown(wait=True)
 
@@ -135,32 +143,43 @@ class QueueConsumer:
                 log.warning("broker %s: %s; reconnecting", self.broker_url, exc)
                 self._stop.wait(self.idle_max)
 
-    def _free_slots(self) -> int:
-        """Block until a slot is free; 0 once stopping."""
+    def _reserve_slots(self) -> int:
+        """Block until a slot is free, then reserve every free one; 0 once stopping."""
         with self._slots:
             while self._running >= self.concurrency and not self._stop.is_set():
                 self._slots.wait()
-            return 0 if self._stop.is_set() else self.concurrency - self._running
+            if self._stop.is_set():
+                return 0
+            free = self.concurrency - self._running
+            self._running = self.concurrency
+            return free
+
+    def _release_slots(self, n: int) -> None:
+        with self._slots:
+            self._running -= n
+            self._slots.notify_all()
 
     def _take(self, connection: Connection) -> None:
         queue = job_queue(self.site)(connection.default_channel)
         queue.declare()
         idle = IDLE_FIRST
-        while free := self._free_slots():
+        while free := self._reserve_slots():
             messages: list[Message] = []
-            while len(messages) < free:
-                message = queue.get(no_ack=False, accept=["json"])
-                if message is None:
-                    break
-                messages.append(message)
+            jobs: list[JobPublic] = []
+            try:
+                while len(messages) < free:
+                    message = queue.get(no_ack=False, accept=["json"])
+                    if message is None:
+                        break
+                    messages.append(message)
+                jobs = self._claim_for(messages) if messages else []
+            finally:  # a broker error gives back the slots (and, on reconnect, the messages)
+                self._release_slots(free - len(jobs))
             if not messages:
                 self._stop.wait(idle)
                 idle = min(idle * 2, self.idle_max)
                 continue
             idle = IDLE_FIRST
-            jobs = self._claim_for(messages)
-            with self._slots:
-                self._running += len(jobs)
             for job in jobs:
                 assert self._workers is not None
                 self._workers.submit(self._run_one, job)
@@ -171,9 +190,7 @@ class QueueConsumer:
         except Exception:  # one job's crash must not lose the slot or stop the others
             log.exception("job %s failed in the agent", job.id)
         finally:
-            with self._slots:
-                self._running -= 1
-                self._slots.notify_all()
+            self._release_slots(1)
 
     def _claim_for(self, messages: list[Message]) -> list[JobPublic]:
         named: dict[int, list[Message]] = {}
@@ -188,6 +205,7 @@ class QueueConsumer:
         if not named:
             return []
         taken = [m for batch in named.values() for m in batch]
+        self._count("claim_calls")
         try:
             jobs = self._claim(sorted(named))
         except (ArchiveError, OSError) as exc:

@@ -160,9 +160,14 @@ def test_kill_9_mid_job_twenty_times(world: World, agent_config: Path, tmp_path:
         with sessions() as session:
             seen = session.execute(select(JobRow.id, JobRow.state, JobRow.lease_expiry)).all()
         assert cycle.reclaimed == 1, (seen, datetime.now(UTC))
-    survivor = _agent(agent_config, tmp_path)
+    # the survivor takes 4 jobs at a time (the killed ones took one, so each kill hit one job)
+    settings = yaml.safe_load(agent_config.read_text())
+    settings["agent"]["concurrency"] = 4
+    survivor_config = tmp_path / "survivor.yaml"
+    survivor_config.write_text(yaml.safe_dump(settings))
+    survivor = _agent(survivor_config, tmp_path)
     try:
-        _until(lambda: _count(sessions, JobRow.state == "SUCCEEDED") == KILLS, 30)
+        _until(lambda: _count(sessions, JobRow.state == "SUCCEEDED") == KILLS, 60)
     finally:
         survivor.send_signal(signal.SIGTERM)
         assert survivor.wait(30) == 0  # SIGTERM drains and exits 0

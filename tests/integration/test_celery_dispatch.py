@@ -114,7 +114,7 @@ def add_jobs(sessions: sessionmaker[Session], n: int) -> list[int]:
 
 
 def noop_agent(jobs: JobClient, broker: str, owner: str, run: Callable[[JobPublic], object]
-               | None = None) -> QueueConsumer:  # fmt: skip
+               | None = None, concurrency: int = 1) -> QueueConsumer:  # fmt: skip
     """A real consumer of SDC-FR's queue whose jobs succeed at once (or run `run` first)."""
 
     def finish(job: JobPublic) -> None:
@@ -125,7 +125,7 @@ def noop_agent(jobs: JobClient, broker: str, owner: str, run: Callable[[JobPubli
     return QueueConsumer(
         "SDC-FR", broker,
         lambda ids: jobs.claim_batch("SDC-FR", owner, len(ids), ids, start=True), finish,
-        idle_max=0.1,
+        concurrency, idle_max=0.1,
     )  # fmt: skip
 
 
@@ -144,7 +144,7 @@ def states(sessions: sessionmaker[Session]) -> list[tuple[str, int, int]]:
 
 
 @on_postgresql
-@pytest.mark.parametrize("broker", ["rabbitmq"], indirect=True)  # one broker: 3,000 requests
+@pytest.mark.parametrize("broker", ["rabbitmq"], indirect=True)  # one broker: keep it short
 def test_two_agents_race_for_1000_jobs_each_claimed_once(
     server: tuple[str, dict], sessions: sessionmaker[Session], broker: str
 ) -> None:
@@ -154,7 +154,11 @@ def test_two_agents_race_for_1000_jobs_each_claimed_once(
     assert Scheduler(sessions, config).run_once().dispatched == {"SDC-FR": 1000}
     CeleryDispatcher(config).publish("SDC-FR", ids)  # every job announced twice
     with JobClient(url, tokens["fr"]) as one, JobClient(url, tokens["fr"]) as two:
-        agents = [noop_agent(one, broker, "agent-1"), noop_agent(two, broker, "agent-2")]
+        # 8 slots each: claims of up to 8 named jobs race (and single ones, as slots free)
+        agents = [
+            noop_agent(client, broker, f"agent-{i}", concurrency=8)
+            for i, client in enumerate((one, two), 1)
+        ]
         for agent in agents:
             agent.start()
         until(lambda: sum(a.counts.claimed + a.counts.dropped for a in agents) == 2000, 60)
@@ -189,7 +193,11 @@ def test_lost_messages_are_republished_and_no_job_is_lost(
     clock[0] = now + timedelta(seconds=61)
     assert scheduler.run_once().republished == 500
     with JobClient(url, tokens["fr"]) as one, JobClient(url, tokens["fr"]) as two:
-        agents = [noop_agent(one, broker, "agent-1"), noop_agent(two, broker, "agent-2")]
+        # 8 slots each: claims of up to 8 named jobs race (and single ones, as slots free)
+        agents = [
+            noop_agent(client, broker, f"agent-{i}", concurrency=8)
+            for i, client in enumerate((one, two), 1)
+        ]
         for agent in agents:
             agent.start()
         until(lambda: sum(a.counts.claimed for a in agents) == 500, 60)

@@ -1,0 +1,65 @@
+"""The agent's finish reporter: concurrent finishes share one call, each caller gets its own
+answer or its own refusal."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from eas.errors import Conflict
+from eas.job_schemas import JobReport, ReportAnswer
+from sdc_agents.agent.reporter import FinishReporter
+
+
+def report(job_id: int) -> JobReport:
+    return JobReport(job_id=job_id, owner="agent", epoch=1, succeeded=True)
+
+
+def test_reports_ending_during_a_call_go_together_in_the_next() -> None:
+    calls: list[list[int]] = []
+    first_call_started, release_first_call = threading.Event(), threading.Event()
+
+    def send(batch: list[JobReport]) -> list[ReportAnswer]:
+        calls.append([r.job_id for r in batch])
+        if len(calls) == 1:
+            first_call_started.set()
+            release_first_call.wait()
+        return [
+            ReportAnswer(job_id=r.job_id, status=409, detail=f"stale lease on job {r.job_id}")
+            if r.job_id == 3
+            else ReportAnswer(job_id=r.job_id, status=200, state="SUCCEEDED")
+            for r in batch
+        ]
+
+    reporter = FinishReporter(send)
+    answers: dict[int, object] = {}
+
+    def finish(job_id: int) -> None:
+        try:
+            answers[job_id] = reporter.finish(report(job_id)).state
+        except Conflict as exc:
+            answers[job_id] = exc
+
+    first = threading.Thread(target=finish, args=(1,))
+    first.start()
+    first_call_started.wait()
+    others = [threading.Thread(target=finish, args=(i,)) for i in (2, 3, 4)]
+    for thread in others:
+        thread.start()
+    while len(reporter._pending) < 3:  # the three queue up behind the first call
+        threading.Event().wait(0.001)
+    release_first_call.set()
+    for thread in [first, *others]:
+        thread.join()
+    assert calls[0] == [1] and sorted(calls[1]) == [2, 3, 4] and len(calls) == 2
+    assert {k: v for k, v in answers.items() if k != 3} == dict.fromkeys((1, 2, 4), "SUCCEEDED")
+    assert isinstance(answers[3], Conflict) and "stale lease on job 3" in str(answers[3])
+
+
+def test_a_failed_call_fails_every_report_in_it() -> None:
+    def send(batch: list[JobReport]) -> list[ReportAnswer]:
+        raise OSError("archive unreachable")
+
+    with pytest.raises(OSError, match="unreachable"):
+        FinishReporter(send).finish(report(1))
