@@ -68,12 +68,5 @@ class Telescope:
         except Conflict:
             new = False  # a resumed demo delivers again: the stored product stands
         self.archive.add_replica(product_id, ReplicaIn(site=primary, url=dss.url(path)))
-        stager = Stager(secondary, self.archive, self.storage[secondary], self._remote)
-        stager.replicate(product_id, self.spool / "replication")
+        Stager(secondary, self.archive, self.storage[secondary]).replicate(product_id)
         return new
-
-    def _remote(self, url: str) -> StorageClient:
-        for client in self.storage.values():
-            if client.base_url == url:
-                return client
-        raise LookupError(f"no DSS at {url}")

@@ -120,16 +120,11 @@ class Scenario:
             for site in sites.get(product.obs_id, ()):
                 if site not in self.storage:
                     continue
-                stager = Stager(site, self.archive, self.storage[site], self._remote, 5.0)
+                stager = Stager(site, self.archive, self.storage[site], copy_wait_seconds=5.0)
                 try:
-                    self.events.secondary_copies += stager.replicate(
-                        product.product_id, self.workspace / "incoming" / "replication"
-                    )
+                    self.events.secondary_copies += stager.replicate(product.product_id)
                 except StagingError as exc:  # an agent's copy is still running: next cycle
                     self.say(f"[dim]replication of {product.product_id} deferred: {exc}")
-
-    def _remote(self, url: str) -> StorageClient:
-        return next(c for c in self.storage.values() if c.base_url == url)
 
     def enter_maintenance(self) -> None:
         """The site with most queued work goes down for longer than the latency."""

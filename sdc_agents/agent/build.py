@@ -45,7 +45,7 @@ def build_agent(config: AgentConfig, owner: str | None = None) -> SiteAgent:
         known = ", ".join(sorted(BATCH_SYSTEMS))
         raise AgentSetupError(f"unknown batch system {config.drm!r} (known: {known})")
     local = StorageClient(dss_url, token)
-    stager = Stager(site, jobs, local, lambda url: StorageClient(url, token))
+    stager = Stager(site, jobs, local)
     batch = BATCH_SYSTEMS[config.drm]()
     return SiteAgent(site, owner or default_owner(site), jobs, local, stager, batch, config)
 

@@ -10,7 +10,6 @@ no bytes between sites itself, it only reads the local replica into the job's di
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -49,15 +48,9 @@ class Stager:
         site: str,
         archive: ArchiveClient,
         local_dss: StorageClient,
-        remote_dss: Callable[[str], StorageClient] | None = None,
         copy_wait_seconds: float = 300.0,
     ) -> None:
-        """`copy_wait_seconds`: how long to wait for another transfer of the same product here.
-
-        `remote_dss` is no longer used (the local DSS reaches the source itself); it is
-        accepted so that existing callers keep working.
-        """
-        del remote_dss
+        """`copy_wait_seconds`: how long to wait for another transfer of the same product here."""
         self.site = site
         self.copy_wait_seconds = copy_wait_seconds
         self.archive = archive
@@ -78,12 +71,8 @@ class Stager:
             files.append(target)
         return StagingReport(files, copied)
 
-    def replicate(self, product_id: str, spool: Path | None = None) -> bool:
-        """Make sure this site holds an AVAILABLE replica; True when this call copied it.
-
-        `spool` is not used any more (the bytes go DSS to DSS); kept for existing callers.
-        """
-        del spool
+    def replicate(self, product_id: str) -> bool:
+        """Make sure this site holds an AVAILABLE replica; True when this call copied it."""
         return self._ensure_local(product_id).copied
 
     def _ensure_local(self, product_id: str) -> LocalReplica:

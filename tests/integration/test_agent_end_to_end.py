@@ -101,7 +101,7 @@ def _arrive_at_de(world: World) -> str:
 def _agent(world: World, masters: str, owner: str = "agent-fr-1") -> tuple[SiteAgent, JobClient]:
     jobs = JobClient(world.archive, world.tokens["fr"])
     local = StorageClient(world.dss["SDC-FR"], world.tokens["fr"])
-    stager = Stager("SDC-FR", jobs, local, lambda url: StorageClient(url, world.tokens["fr"]))
+    stager = Stager("SDC-FR", jobs, local)
     config = AgentConfig(
         workroot=world.data / "agent-fr",
         heartbeat_seconds=0.2,
@@ -174,17 +174,16 @@ def test_a_copy_already_in_flight_is_awaited_not_repeated(world: World) -> None:
     _arrive_at_de(world)
     with JobClient(world.archive, world.tokens["admin"]) as admin:
         fr = StorageClient(world.dss["SDC-FR"], world.tokens["admin"])
-        remote = lambda url: StorageClient(url, world.tokens["admin"])  # noqa: E731
         # someone else started copying RAW-0 to SDC-FR and never finished
         inflight = admin.add_replica(
             "RAW-0", ReplicaIn(site="SDC-FR", url=fr.url("raw/obs-0.fits"), state="COPYING")
         )
-        impatient = Stager("SDC-FR", admin, fr, remote, copy_wait_seconds=0.5)
+        impatient = Stager("SDC-FR", admin, fr, copy_wait_seconds=0.5)
         with pytest.raises(StagingError, match="did not finish"):
-            impatient.replicate("RAW-0", world.data / "spool")
+            impatient.replicate("RAW-0")
         # the other transfer completes while we wait: nothing is copied twice
         finisher = threading.Timer(0.5, admin.set_replica_state, (inflight.id, "AVAILABLE"))
         finisher.start()
-        patient = Stager("SDC-FR", admin, fr, remote, copy_wait_seconds=30)
-        assert patient.replicate("RAW-0", world.data / "spool") is False
+        patient = Stager("SDC-FR", admin, fr, copy_wait_seconds=30)
+        assert patient.replicate("RAW-0") is False
         finisher.join()
