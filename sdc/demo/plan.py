@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,9 +16,10 @@ from eas.loaders import parse_sites
 from eas.models import Plan as PlanRow
 from metascheduler.plan_import import publish_plan
 from placement.baselines import baseline
+from placement.evaluate import copies
 from placement.files import read_plan, read_sites, read_survey, write_plan, write_survey
 from placement.generator import SurveySpec, generate_survey
-from placement.model import Plan, Problem
+from placement.model import Plan, Problem, Survey
 from placement.solve import SolveOptions, solve
 
 
@@ -25,31 +27,110 @@ class ArchiveInUse(RuntimeError):
     """The archive database already holds a plan this workspace did not make."""
 
 
+# The planner plans ahead: the demo solves at least this many days (so that the balance
+# windows have something to balance and the plan's advantage shows) and observes the first
+# `--days` of them. A one-day plan is all balance and no locality: round-robin copies less.
+PLAN_HORIZON_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """What the planner solved: the whole horizon, beside round-robin on the same survey."""
+
+    days: int
+    observations: int
+    tiles: int
+    copies_pct: float
+    round_robin_pct: float
+
+
 @dataclass(frozen=True)
 class PlannedSurvey:
-    """The solved plan beside round-robin's, and where the files went."""
+    """The observed part of the plan beside round-robin's, and where the files went."""
 
     problem: Problem
     plan: Plan
     round_robin: Plan
     survey_dir: Path
     plan_file: Path
+    horizon: Horizon | None = None
 
 
 def plan_survey(
     workspace: Path, sites_file: Path, days: int, n_sites: int, seed: int, time_limit: float
 ) -> PlannedSurvey:
-    """Generate the survey (starting now), solve its placement, write both to files."""
+    """Generate the survey (starting now) over the planning horizon, solve its placement,
+    and keep its first `days`: the observations made then and the tiles they complete.
+
+    The whole horizon goes to `horizon/` (survey and plan.json), the observed part to
+    `survey/` and `plan.json`, which is what the archive and the rest of the demo use.
+    """
     sites = read_sites(sites_file)[:n_sites]
     start = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "")
-    survey = generate_survey(SurveySpec(days=days, seed=seed, deep_fields=1, start=start))
-    problem = Problem(sites, [], survey)
+    horizon_days = max(days, PLAN_HORIZON_DAYS)
+    whole = generate_survey(SurveySpec(days=horizon_days, seed=seed, deep_fields=1, start=start))
+    problem = Problem(sites, [], whole)
     plan = solve(problem, SolveOptions(time_limit=time_limit, workers=1, seed=seed))
-    survey_dir = workspace / "survey"
+    round_robin = baseline(problem, "round-robin")
+    write_survey(whole, workspace / "horizon" / "survey")
+    write_plan(plan, whole, problem.site_names, workspace / "horizon" / "plan.json")
+    horizon = Horizon(
+        horizon_days, whole.n_obs, whole.n_tiles,
+        copied_pct(whole, plan), copied_pct(whole, round_robin),
+    )  # fmt: skip
+    keep_obs, keep_tiles = first_days(whole, days)
+    survey = sub_survey(whole, keep_obs, keep_tiles)
+    observed = Problem(sites, [], survey)
+    plan_part = sub_plan(plan, keep_obs, keep_tiles)
+    survey_dir, plan_file = workspace / "survey", workspace / "plan.json"
     write_survey(survey, survey_dir)
-    plan_file = workspace / "plan.json"
-    write_plan(plan, survey, problem.site_names, plan_file)
-    return PlannedSurvey(problem, plan, baseline(problem, "round-robin"), survey_dir, plan_file)
+    write_plan(plan_part, survey, problem.site_names, plan_file)
+    return PlannedSurvey(
+        observed, plan_part, sub_plan(round_robin, keep_obs, keep_tiles), survey_dir, plan_file,
+        horizon,
+    )  # fmt: skip
+
+
+def copied_pct(survey: Survey, plan: Plan) -> float:
+    """Tile-input volume that must cross sites under `plan`, in percent."""
+    total, copied, _ = copies(survey, plan.primary, plan.secondary, plan.tile_site)
+    return 100.0 * copied / total if total else 0.0
+
+
+def first_days(survey: Survey, days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the observations of the first `days` (counted from the first observation,
+    as the demo delivers them) and of the tiles whose inputs are all among them."""
+    keep_obs = np.flatnonzero(survey.obs_start < survey.obs_start.min() + days * 86400)
+    observed = np.zeros(survey.n_obs, dtype=bool)
+    observed[keep_obs] = True
+    complete = np.logical_and.reduceat(observed[survey.tile_obs], survey.tile_ptr[:-1])
+    complete &= np.diff(survey.tile_ptr) > 0
+    return keep_obs, np.flatnonzero(complete)
+
+
+def sub_survey(survey: Survey, keep_obs: np.ndarray, keep_tiles: np.ndarray) -> Survey:
+    """The survey of the kept observations and tiles (every kept tile's inputs are kept)."""
+    new_index = np.full(survey.n_obs, -1, dtype=np.int64)
+    new_index[keep_obs] = np.arange(len(keep_obs))
+    inputs = [new_index[survey.tile_inputs(int(t))] for t in keep_tiles]
+    sizes = np.array([len(i) for i in inputs], dtype=np.int64)
+    return Survey(
+        obs_ids=[survey.obs_ids[int(o)] for o in keep_obs],
+        obs_start=survey.obs_start[keep_obs],
+        obs_ra=survey.obs_ra[keep_obs],
+        obs_dec=survey.obs_dec[keep_obs],
+        obs_size_gb=survey.obs_size_gb[keep_obs],
+        tile_ids=[survey.tile_ids[int(t)] for t in keep_tiles],
+        tile_ra=survey.tile_ra[keep_tiles],
+        tile_dec=survey.tile_dec[keep_tiles],
+        tile_ptr=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        tile_obs=np.concatenate(inputs).astype(np.int64) if inputs else np.zeros(0, np.int64),
+    )
+
+
+def sub_plan(plan: Plan, keep_obs: np.ndarray, keep_tiles: np.ndarray) -> Plan:
+    """The plan's answers for the kept observations and tiles."""
+    return Plan(plan.primary[keep_obs], plan.secondary[keep_obs], plan.tile_site[keep_tiles])
 
 
 def load_into_archive(
@@ -87,4 +168,21 @@ def resume_planned(
     survey = read_survey(survey_dir)
     problem = Problem(sites, [], survey)
     plan = read_plan(plan_file, survey, problem.site_names)
-    return PlannedSurvey(problem, plan, baseline(problem, "round-robin"), survey_dir, plan_file)
+    return PlannedSurvey(
+        problem, plan, baseline(problem, "round-robin"), survey_dir, plan_file,
+        _stored_horizon(workspace / "horizon", problem),
+    )  # fmt: skip
+
+
+def _stored_horizon(directory: Path, observed: Problem) -> Horizon | None:
+    """The figures of the whole planned horizon an earlier run wrote (None without it)."""
+    if not (directory / "plan.json").exists():
+        return None
+    whole = read_survey(directory / "survey")
+    problem = Problem(observed.sites, [], whole)
+    plan = read_plan(directory / "plan.json", whole, problem.site_names)
+    days = int(np.ceil((whole.obs_start.max() - whole.obs_start.min()) / 86400))
+    return Horizon(
+        days, whole.n_obs, whole.n_tiles,
+        copied_pct(whole, plan), copied_pct(whole, baseline(problem, "round-robin")),
+    )  # fmt: skip

@@ -225,11 +225,17 @@ def _progress() -> Progress:
 def _print_plan(planned: PlannedSurvey) -> None:
     from sdc.demo.summary import copied_percent
 
-    survey = planned.problem.survey
+    survey, horizon = planned.problem.survey, planned.horizon
+    if horizon is not None:
+        console.print(
+            f"plan: the next {horizon.days} days, {horizon.observations} observations, "
+            f"{horizon.tiles} tiles, {len(planned.problem.sites)} sites; tile inputs copied "
+            f"between sites: [bold]{horizon.copies_pct:.1f}%[/] with the plan, "
+            f"{horizon.round_robin_pct:.1f}% with round-robin"
+        )
     console.print(
-        f"survey: {survey.n_obs} observations, {survey.n_tiles} tiles, "
-        f"{len(planned.problem.sites)} sites; tile inputs copied between sites: "
-        f"[bold]{copied_percent(planned, planned.plan):.1f}%[/] with the plan, "
+        f"observed now: {survey.n_obs} observations and the {survey.n_tiles} tiles they "
+        f"complete; copied: {copied_percent(planned, planned.plan):.1f}% with the plan, "
         f"{copied_percent(planned, planned.round_robin):.1f}% with round-robin"
     )
 

@@ -13,9 +13,8 @@ from eas.models import DataProduct, Generation, Job, Replica, Usage
 from metascheduler.config import SchedulerConfig
 from metascheduler.plan_import import archive_id
 from metascheduler.queries import explain_job
-from placement.evaluate import copies
 from placement.model import Plan
-from sdc.demo.plan import PlannedSurvey
+from sdc.demo.plan import PlannedSurvey, copied_pct
 
 
 @dataclass(frozen=True)
@@ -44,9 +43,8 @@ class Summary:
 
 
 def copied_percent(planned: PlannedSurvey, plan: Plan) -> float:
-    """Tile-input volume that must cross sites under `plan`, in percent."""
-    total, copied, _ = copies(planned.problem.survey, plan.primary, plan.secondary, plan.tile_site)
-    return 100.0 * copied / total if total else 0.0
+    """Tile-input volume of the observed part that must cross sites under `plan`, in percent."""
+    return copied_pct(planned.problem.survey, plan)
 
 
 def predicted_tile_copies(planned: PlannedSurvey, tiles_run: set[int]) -> int:

@@ -1,0 +1,46 @@
+"""The demo plans a horizon and observes its first days: the cut it runs must be whole."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from placement.baselines import baseline
+from placement.generator import SurveySpec, generate_survey
+from placement.model import Problem, Site
+from sdc.demo.plan import copied_pct, first_days, sub_plan, sub_survey
+
+SITES = [Site(f"S{i}", "XX", float(i + 1), 10_000.0) for i in range(4)]
+
+
+def test_the_first_days_keep_only_tiles_whose_inputs_all_arrived() -> None:
+    whole = generate_survey(SurveySpec(days=4, seed=3, deep_fields=1))
+    keep_obs, keep_tiles = first_days(whole, 1)
+    assert 0 < len(keep_obs) < whole.n_obs
+    assert 0 < len(keep_tiles) < whole.n_tiles
+    cutoff = whole.obs_start.min() + 86400
+    assert set(keep_obs) == set(np.flatnonzero(whole.obs_start < cutoff))
+    kept = set(keep_obs.tolist())
+    for t in range(whole.n_tiles):
+        complete = all(int(o) in kept for o in whole.tile_inputs(t))
+        assert (t in set(keep_tiles.tolist())) == complete
+
+    part = sub_survey(whole, keep_obs, keep_tiles)
+    assert part.obs_ids == [whole.obs_ids[o] for o in keep_obs]
+    assert part.tile_ids == [whole.tile_ids[t] for t in keep_tiles]
+    for new_t, old_t in enumerate(keep_tiles):  # same inputs, by id
+        old = {whole.obs_ids[o] for o in whole.tile_inputs(int(old_t))}
+        assert {part.obs_ids[o] for o in part.tile_inputs(new_t)} == old
+
+
+def test_the_plan_of_the_cut_is_the_horizon_plan_restricted() -> None:
+    whole = generate_survey(SurveySpec(days=3, seed=5, deep_fields=0))
+    plan = baseline(Problem(SITES, [], whole), "round-robin")
+    keep_obs, keep_tiles = first_days(whole, 1)
+    part, cut = sub_survey(whole, keep_obs, keep_tiles), sub_plan(plan, keep_obs, keep_tiles)
+    for new_o, old_o in enumerate(keep_obs):
+        assert (cut.primary[new_o], cut.secondary[new_o]) == (
+            plan.primary[old_o],
+            plan.secondary[old_o],
+        )
+    assert list(cut.tile_site) == [plan.tile_site[t] for t in keep_tiles]
+    assert 0.0 <= copied_pct(part, cut) <= 100.0
