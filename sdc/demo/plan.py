@@ -10,16 +10,17 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from eas.core.sites import upsert_sites
+from eas.core.sites import add_windows, upsert_sites
 from eas.db import transaction
 from eas.loaders import parse_sites
 from eas.models import Plan as PlanRow
+from eas.schemas import MaintenanceWindowIn
 from metascheduler.plan_import import publish_plan
 from placement.baselines import baseline
 from placement.evaluate import copies
 from placement.files import read_plan, read_sites, read_survey, write_plan, write_survey
 from placement.generator import SurveySpec, generate_survey
-from placement.model import Plan, Problem, Survey
+from placement.model import MaintenanceWindow, Plan, Problem, Survey
 from placement.solve import SolveOptions, solve
 
 
@@ -30,7 +31,7 @@ class ArchiveInUse(RuntimeError):
 # The planner plans ahead: the demo solves at least this many days (so that the balance
 # windows have something to balance and the plan's advantage shows) and observes the first
 # `--days` of them. A one-day plan is all balance and no locality: round-robin copies less.
-PLAN_HORIZON_DAYS = 7
+PLAN_HORIZON_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Horizon:
     """What the planner solved: the whole horizon, beside round-robin on the same survey."""
 
     days: int
+    maintenance: int
     observations: int
     tiles: int
     copies_pct: float
@@ -69,18 +71,19 @@ def plan_survey(
     start = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "")
     horizon_days = max(days, PLAN_HORIZON_DAYS)
     whole = generate_survey(SurveySpec(days=horizon_days, seed=seed, deep_fields=1, start=start))
-    problem = Problem(sites, [], whole)
+    calendar = maintenance_calendar([site.name for site in sites], float(whole.obs_start.min()))
+    problem = Problem(sites, calendar, whole)
     plan = solve(problem, SolveOptions(time_limit=time_limit, workers=1, seed=seed))
     round_robin = baseline(problem, "round-robin")
     write_survey(whole, workspace / "horizon" / "survey")
     write_plan(plan, whole, problem.site_names, workspace / "horizon" / "plan.json")
     horizon = Horizon(
-        horizon_days, whole.n_obs, whole.n_tiles,
+        horizon_days, len(calendar), whole.n_obs, whole.n_tiles,
         copied_pct(whole, plan), copied_pct(whole, round_robin),
     )  # fmt: skip
     keep_obs, keep_tiles = first_days(whole, days)
     survey = sub_survey(whole, keep_obs, keep_tiles)
-    observed = Problem(sites, [], survey)
+    observed = Problem(sites, calendar, survey)
     plan_part = sub_plan(plan, keep_obs, keep_tiles)
     survey_dir, plan_file = workspace / "survey", workspace / "plan.json"
     write_survey(survey, survey_dir)
@@ -89,6 +92,26 @@ def plan_survey(
         observed, plan_part, sub_plan(round_robin, keep_obs, keep_tiles), survey_dir, plan_file,
         horizon,
     )  # fmt: skip
+
+
+def maintenance_calendar(names: list[str], first: float) -> list[MaintenanceWindow]:
+    """The demo's maintenance calendar: outages later in the horizon that the plan routes
+    around (the observed first day is not touched by them; the scenario adds one now).
+
+    Two overlapping windows where four or more sites remain a pair for every observation,
+    one window with three sites, none with two (a pair needs both sites up).
+    """
+    day = 86400.0
+    if len(names) < 3:
+        return []
+    windows = [
+        MaintenanceWindow(names[1], first + 3.3 * day, first + 4.75 * day, "cluster upgrade")
+    ]
+    if len(names) >= 4:
+        windows.append(
+            MaintenanceWindow(names[-1], first + 4.5 * day, first + 5.5 * day, "power work")
+        )
+    return windows
 
 
 def copied_pct(survey: Survey, plan: Plan) -> float:
@@ -140,6 +163,13 @@ def load_into_archive(
     names = set(planned.problem.site_names)
     with transaction(sessions) as session:
         upsert_sites(session, [s for s in parse_sites(sites_file) if s.name in names])
+        add_windows(session, [
+            MaintenanceWindowIn(
+                site=w.site, start=datetime.fromtimestamp(w.start, UTC),
+                end=datetime.fromtimestamp(w.end, UTC), reason=w.reason,
+            )
+            for w in planned.problem.maintenance
+        ])  # fmt: skip
         row = publish_plan(
             session, planned.problem.survey, planned.plan, planned.problem.site_names, "demo"
         )
@@ -166,7 +196,8 @@ def resume_planned(
         )
     sites = read_sites(sites_file)[:n_sites]
     survey = read_survey(survey_dir)
-    problem = Problem(sites, [], survey)
+    calendar = maintenance_calendar([site.name for site in sites], float(survey.obs_start.min()))
+    problem = Problem(sites, calendar, survey)
     plan = read_plan(plan_file, survey, problem.site_names)
     return PlannedSurvey(
         problem, plan, baseline(problem, "round-robin"), survey_dir, plan_file,
@@ -183,6 +214,6 @@ def _stored_horizon(directory: Path, observed: Problem) -> Horizon | None:
     plan = read_plan(directory / "plan.json", whole, problem.site_names)
     days = int(np.ceil((whole.obs_start.max() - whole.obs_start.min()) / 86400))
     return Horizon(
-        days, whole.n_obs, whole.n_tiles,
+        days, len(observed.maintenance), whole.n_obs, whole.n_tiles,
         copied_pct(whole, plan), copied_pct(whole, baseline(problem, "round-robin")),
     )  # fmt: skip

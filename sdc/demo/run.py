@@ -229,7 +229,8 @@ def _print_plan(planned: PlannedSurvey) -> None:
     if horizon is not None:
         console.print(
             f"plan: the next {horizon.days} days, {horizon.observations} observations, "
-            f"{horizon.tiles} tiles, {len(planned.problem.sites)} sites; tile inputs copied "
+            f"{horizon.tiles} tiles, {len(planned.problem.sites)} sites, "
+            f"{horizon.maintenance} maintenance window(s); tile inputs copied "
             f"between sites: [bold]{horizon.copies_pct:.1f}%[/] with the plan, "
             f"{horizon.round_robin_pct:.1f}% with round-robin"
         )

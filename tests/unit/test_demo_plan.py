@@ -7,7 +7,7 @@ import numpy as np
 from placement.baselines import baseline
 from placement.generator import SurveySpec, generate_survey
 from placement.model import Problem, Site
-from sdc.demo.plan import copied_pct, first_days, sub_plan, sub_survey
+from sdc.demo.plan import copied_pct, first_days, maintenance_calendar, sub_plan, sub_survey
 
 SITES = [Site(f"S{i}", "XX", float(i + 1), 10_000.0) for i in range(4)]
 
@@ -44,3 +44,13 @@ def test_the_plan_of_the_cut_is_the_horizon_plan_restricted() -> None:
         )
     assert list(cut.tile_site) == [plan.tile_site[t] for t in keep_tiles]
     assert 0.0 <= copied_pct(part, cut) <= 100.0
+
+
+def test_the_calendar_leaves_a_pair_for_every_observation_and_spares_the_first_days() -> None:
+    first = 1_800_000_000.0
+    assert maintenance_calendar(["A", "B"], first) == []  # a pair needs both sites up
+    (only,) = maintenance_calendar(["A", "B", "C"], first)
+    a, b = maintenance_calendar(["A", "B", "C", "D"], first)
+    assert a.site != b.site and a.start < b.end and b.start < a.end  # they overlap
+    for window in (only, a, b):
+        assert window.start > first + 3 * 86400  # the observed first day is not touched
