@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from dss.rucio_config import RucioConfig
 from sdc.commands.common import archive_session, fail, settings_of
-from sdc.commands.rucio_common import connect, rse_for, rucio_errors
+from sdc.commands.rucio_common import connect, rse_for, rucio_errors, write_progress
 
 if TYPE_CHECKING:
     from eas.rucio_mirror.audit import AuditReport, RucioCopy
@@ -52,14 +51,7 @@ def sync(
     client = connect(config, f"sync {site}")
     with rucio_errors(config, f"sync {site} to {rse}"):
         plan = plan_sync(products, read_state(client, rse, products))
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=True,
-            disable=as_json,
-        ) as bar:
+        with write_progress(console, as_json) as bar:
             task = bar.add_task(f"registering at {rse}", total=plan.changes)
             apply_sync(client, rse, plan, lambda n: bar.advance(task, n))
     summary = {

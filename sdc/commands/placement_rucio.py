@@ -9,13 +9,12 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from metascheduler.rucio_rules import RuleChanges, plan_comment
 from placement.model import Plan, Problem
 from sdc.commands.common import archive_session, err_console, fail
-from sdc.commands.rucio_common import connect, rse_for, rucio_errors
+from sdc.commands.rucio_common import connect, rse_for, rucio_errors, write_progress
 from sdc.settings import Settings
 
 console = Console()
@@ -73,14 +72,7 @@ def publish_to_rucio(
             if not dry_run:
                 datasets, containers = missing_collections(client, rules)
                 create_collections(client, rules, datasets, containers)
-                with Progress(
-                    TextColumn("{task.description}"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    console=console,
-                    transient=True,
-                    disable=as_json,
-                ) as bar:
+                with write_progress(console, as_json) as bar:
                     task = bar.add_task("changing rules", total=changes.churn)
                     apply_changes(
                         client, changes, plan_comment(version), lambda n: bar.advance(task, n)

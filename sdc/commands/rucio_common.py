@@ -6,6 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
 from dss.rucio_config import RucioConfig
 from sdc.commands.common import fail
 
@@ -24,6 +27,18 @@ def rucio_errors(config: RucioConfig, doing: str) -> Iterator[None]:
         fail(str(exc))
     except RucioException as exc:
         fail(f"{doing}: Rucio at {config.url} refused: {' '.join(str(exc).split())[:400]}")
+
+
+def write_progress(console: Console, quiet: bool) -> Progress:
+    """The bar a command shows while it writes to Rucio (gone when done; none with --json)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+        disable=quiet,
+    )
 
 
 def connect(config: RucioConfig, doing: str) -> Any:
