@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,3 +96,17 @@ def normalise_md5(declared: str) -> str:
     if len(digest) != 16:
         raise ValueError(f"Content-MD5 {declared!r} is neither base64 nor hex of a 16-byte md5")
     return digest.hex()
+
+
+def read_range(path: Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """The bytes of a file from `start` to `end` (exclusive; None: to its end) in chunks."""
+    with path.open("rb") as stream:
+        stream.seek(start)
+        remaining = None if end is None else end - start
+        while remaining is None or remaining > 0:
+            chunk = stream.read(READ_CHUNK if remaining is None else min(READ_CHUNK, remaining))
+            if not chunk:
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk

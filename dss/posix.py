@@ -21,7 +21,7 @@ from dss.backend import (
     same_content_or_conflict,
     verify_declared,
 )
-from dss.checksums import READ_CHUNK, ChecksumAccumulator
+from dss.checksums import ChecksumAccumulator, read_range
 from dss.paths import RESERVED, UnsafePath, inside_root
 from dss.sidecars import ChecksumSidecars
 from dss.writeback import start_writeback
@@ -188,17 +188,7 @@ class PosixBackend:
 
     def read(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """Read `path` from `start` to `end` in 1 MiB chunks."""
-        with self._existing(path).open("rb") as stream:
-            stream.seek(start)
-            remaining = None if end is None else end - start
-            while remaining is None or remaining > 0:
-                size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
-                chunk = stream.read(size)
-                if not chunk:
-                    return
-                if remaining is not None:
-                    remaining -= len(chunk)
-                yield chunk
+        yield from read_range(self._existing(path), start, end)
 
     def delete(self, path: str) -> None:
         """Unlink the file and its sidecar."""

@@ -33,7 +33,7 @@ from dss.backend import (
     same_content_or_conflict,
     verify_declared,
 )
-from dss.checksums import READ_CHUNK, ChecksumAccumulator, Checksums, checksums_of_file
+from dss.checksums import ChecksumAccumulator, Checksums, checksums_of_file, read_range
 from dss.paths import RESERVED, UnsafePath
 from dss.rucio_store import Replica, RucioStore
 
@@ -187,16 +187,7 @@ class RucioBackend:
 
     def read(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """Bytes of the local copy from `start` to `end`."""
-        with self.local_file(path).open("rb") as stream:
-            stream.seek(start)
-            remaining = None if end is None else end - start
-            while remaining is None or remaining > 0:
-                chunk = stream.read(READ_CHUNK if remaining is None else min(READ_CHUNK, remaining))
-                if not chunk:
-                    return
-                if remaining is not None:
-                    remaining -= len(chunk)
-                yield chunk
+        yield from read_range(self.local_file(path), start, end)
 
     def delete(self, path: str) -> None:
         """Take the DID off the RSE (`RucioStore.release`) and drop the local copy."""
