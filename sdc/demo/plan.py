@@ -45,6 +45,16 @@ class Horizon:
     copies_pct: float
     round_robin_pct: float
 
+    @classmethod
+    def of(
+        cls, days: int, maintenance: int, survey: Survey, plan: Plan, round_robin: Plan
+    ) -> Horizon:
+        """The horizon's figures: the plan's copies beside round-robin's on the same survey."""
+        return cls(
+            days, maintenance, survey.n_obs, survey.n_tiles,
+            copied_pct(survey, plan), copied_pct(survey, round_robin),
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class PlannedSurvey:
@@ -77,10 +87,7 @@ def plan_survey(
     round_robin = baseline(problem, "round-robin")
     write_survey(whole, workspace / "horizon" / "survey")
     write_plan(plan, whole, problem.site_names, workspace / "horizon" / "plan.json")
-    horizon = Horizon(
-        horizon_days, len(calendar), whole.n_obs, whole.n_tiles,
-        copied_pct(whole, plan), copied_pct(whole, round_robin),
-    )  # fmt: skip
+    horizon = Horizon.of(horizon_days, len(calendar), whole, plan, round_robin)
     keep_obs, keep_tiles = first_days(whole, days)
     survey = sub_survey(whole, keep_obs, keep_tiles)
     observed = Problem(sites, calendar, survey)
@@ -213,7 +220,5 @@ def _stored_horizon(directory: Path, observed: Problem) -> Horizon | None:
     problem = Problem(observed.sites, [], whole)
     plan = read_plan(directory / "plan.json", whole, problem.site_names)
     days = int(np.ceil((whole.obs_start.max() - whole.obs_start.min()) / 86400))
-    return Horizon(
-        days, len(observed.maintenance), whole.n_obs, whole.n_tiles,
-        copied_pct(whole, plan), copied_pct(whole, baseline(problem, "round-robin")),
-    )  # fmt: skip
+    round_robin = baseline(problem, "round-robin")
+    return Horizon.of(days, len(observed.maintenance), whole, plan, round_robin)
