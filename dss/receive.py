@@ -13,7 +13,7 @@ from starlette.types import Receive, Scope
 from dss.backend import DeclaredChecksums, FileStat, PutOutcome, StorageError, Upload
 from dss.checksums import normalise_adler32, normalise_md5
 from dss.socket_body import read_body, take_socket
-from dss.upload_feeder import UploadFeeder
+from dss.upload_feeder import ChunkFeeder
 
 
 class BadUpload(ValueError):
@@ -100,7 +100,7 @@ async def receive_upload(
     """Write every byte of the request body, then commit; on any failure or disconnect, abort.
 
     The upload's `write` (hashing; the posix backend writes on a thread of its own) runs in
-    a thread of the upload's own (`UploadFeeder`). The body is read message by message from
+    a thread of the upload's own (`ChunkFeeder`). The body is read message by message from
     the raw ASGI `receive` (no `Request.stream` generator around each chunk); a large one
     with a `Content-Length` is read off the socket after the first message
     (`dss.socket_body`). StalledUpload when no byte arrives (and no write finishes) for
@@ -138,7 +138,7 @@ async def _stream_into(
     The event loop waits only when the feeder is MAX_BACKLOG bytes behind (memory stays
     bounded per upload).
     """
-    feeder = UploadFeeder(upload, asyncio.get_running_loop())
+    feeder = ChunkFeeder(upload.write, asyncio.get_running_loop())
     try:
         while True:
             message = await receive()
@@ -159,7 +159,7 @@ async def _stream_into(
                     await run_in_threadpool(read_body, sock, rest, feeder.put, watchdog.touch, idle)
                 break
         await feeder.finish()
-        return feeder.written
+        return feeder.consumed
     except BaseException:
         # Let a write still running in the feeder finish first, so abort does not race it.
         with anyio.CancelScope(shield=True):
