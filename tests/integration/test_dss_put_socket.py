@@ -17,7 +17,7 @@ import requests
 
 from dss.checksums import checksums_of_chunks
 from dss.client import StorageClient
-from dss.client_errors import Forbidden
+from dss.client_errors import Forbidden, StorageFull
 from dss.config import DssConfig
 from dss.posix import PosixBackend
 from dss.raw_put import SourceShrank, raw_put
@@ -163,4 +163,15 @@ def test_a_source_shorter_than_declared_is_refused_and_leaves_nothing(
     with source.open("rb") as body, pytest.raises(SourceShrank, match="1000 of the 5000"):
         raw_put(f"{url}/api/v1/files/short", headers, body, 5000, (5, 10), "X-DSS-Error")
     wait_until_unstaged(root)
+    assert visible(root) == [] and staged(root) == []
+
+
+def test_client_gets_storage_full_mid_upload(root: Path, tmp_path: Path) -> None:
+    source = tmp_path / "source.bin"
+    source.write_bytes(BIG)
+    with (
+        dss_for(NearlyFullPosix(root)) as url,
+        pytest.raises(StorageFull, match="storage full"),
+    ):
+        StorageClient(url, FR_AGENT, retries=0).put("big", source)
     assert visible(root) == [] and staged(root) == []
