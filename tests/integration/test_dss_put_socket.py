@@ -23,19 +23,30 @@ from dss.posix import PosixBackend
 from dss.raw_put import SourceShrank, raw_put
 from dss.server import create_app
 from dss.socket_body import TAKEOVER_MIN
-from tests.dss_fixtures import ES_AGENT, FR_AGENT, NearlyFullPosix, dss_for, known_tokens, serving
+from tests.dss_fixtures import (
+    ES_AGENT,
+    FR_AGENT,
+    NearlyFullPosix,
+    dss_for,
+    known_tokens,
+    posix_root,
+    serving,
+    staged,
+    visible,
+)
 
 BIG = os.urandom(TAKEOVER_MIN * 2 + 12345)
 
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    (tmp_path / "root").mkdir()
-    return tmp_path / "root"
+    """A DSS root, served by `url` (or by a test's own DSS)."""
+    return posix_root(tmp_path)
 
 
 @pytest.fixture
 def url(root: Path) -> Iterator[str]:
+    """The posix DSS over `root` on loopback."""
     with dss_for(PosixBackend(root)) as served:
         yield served
 
@@ -46,14 +57,6 @@ def put(url: str, path: str, data: bytes, adler32: str | None = None) -> request
         "X-Checksum-Adler32": adler32 or f"{zlib.adler32(data):08x}",
     }
     return requests.put(f"{url}/api/v1/files/{path}", data=data, headers=headers, timeout=60)
-
-
-def staged(root: Path) -> list[str]:
-    return os.listdir(root / ".dss" / "tmp")
-
-
-def visible(root: Path) -> list[str]:
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if ".dss" not in p.parts)
 
 
 def wait_until_unstaged(root: Path) -> None:
