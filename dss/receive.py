@@ -139,24 +139,30 @@ async def _stream_into(
     bounded per upload).
     """
     feeder = ChunkFeeder(upload.write, asyncio.get_running_loop())
+    first = True
     try:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 raise ClientDisconnect()
             chunk = message.get("body", b"")
+            more = message.get("more_body", False)
             watchdog.touch()
+            sock = None
+            if first and more and length is not None:
+                # Decided before any other await: once uvicorn runs again it may buffer more
+                # of the body, which would then be neither in a message nor on the socket.
+                sock = take_socket(scope, receive, length - len(chunk))
+            first = False
             if chunk and feeder.offer(chunk):
                 await feeder.drained()  # re-raises the feeder's StorageFull at once
                 watchdog.touch()
-            if not message.get("more_body", False):
-                break
-            rest = None if length is None else length - feeder.queued
-            sock = None if rest is None else take_socket(scope, receive, rest)
-            if sock is not None and rest is not None:
+            if sock is not None and length is not None:
                 with sock:
-                    idle = watchdog.seconds
+                    rest, idle = length - feeder.queued, watchdog.seconds
                     await run_in_threadpool(read_body, sock, rest, feeder.put, watchdog.touch, idle)
+                break
+            if not more:
                 break
         await feeder.finish()
         return feeder.consumed
