@@ -1,11 +1,13 @@
 """`StorageClient`: what agents and other DSSs use to talk to a site's storage service.
 
-Plain `requests`, no server-side imports: the site agents import this module.
+Plain `requests` for small requests, `http.client` for file bodies (`dss.raw_get`,
+`dss.raw_put`); no server-side imports: the site agents import this module.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import tempfile
 import time
@@ -34,6 +36,7 @@ from dss.client_errors import (
     error_of,
 )
 from dss.raw_get import CONNECTION_ERRORS, raw_get
+from dss.raw_put import SourceShrank, raw_put
 from dss.replica_urls import file_url
 from dss.transfer import TransferResult
 from dss.verified_file import VerifiedFile
@@ -47,17 +50,6 @@ TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, Unavailable)
 def backoff_delays(retries: int, base: float, cap: float) -> list[float]:
     """Seconds to wait before each retry: doubling from `base`, never above `cap`."""
     return [min(cap, base * 2**attempt) for attempt in range(retries)]
-
-
-class _LargeReads:
-    """A file body for `requests` that hands http.client 1 MiB per read, not 8 KiB."""
-
-    def __init__(self, stream: BinaryIO, length: int) -> None:
-        self._stream = stream
-        self.len = length  # requests' super_len reads this to send Content-Length
-
-    def read(self, _size: int = -1) -> bytes:
-        return self._stream.read(READ_CHUNK)
 
 
 class StorageClient:
@@ -251,10 +243,21 @@ class StorageClient:
     def _put_stream(
         self, path: str, stream: BinaryIO, declared: Checksums, length: int | None
     ) -> FileStat:
-        body = stream if length is None else _LargeReads(stream, length)
-        headers = {"X-Checksum-Adler32": declared.adler32, "Content-MD5": declared.content_md5}
-        response = self._request("PUT", self.url(path), data=body, headers=headers)
-        return FileStat(**response.json())
+        url = self.url(path)
+        headers = {
+            **self._auth,
+            "X-Checksum-Adler32": declared.adler32,
+            "Content-MD5": declared.content_md5,
+        }
+        try:
+            answer = raw_put(url, headers, stream, length, self._timeout, REASON_HEADER)
+        except CONNECTION_ERRORS as exc:
+            raise Unavailable(f"PUT {url}: {exc}") from exc
+        except SourceShrank as exc:
+            raise DssError(f"PUT {url}: {exc}") from exc
+        if answer.status >= 400:
+            raise error_of("PUT", url, answer.status, answer.body, answer.reason)
+        return FileStat(**json.loads(answer.body))
 
     def _request(self, method: str, url: str, **kwargs: object) -> requests.Response:
         response = self._session.request(method, url, timeout=self._timeout, **kwargs)  # type: ignore[arg-type]

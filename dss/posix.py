@@ -6,7 +6,6 @@ import errno
 import os
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -24,6 +23,7 @@ from dss.backend import (
 from dss.checksums import ChecksumAccumulator, read_range
 from dss.paths import RESERVED, UnsafePath, inside_root
 from dss.sidecars import ChecksumSidecars
+from dss.upload_feeder import ChunkFeeder
 from dss.writeback import start_writeback
 
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -41,14 +41,17 @@ def fsync_directory(directory: Path) -> None:
 class PosixUpload:
     """Bytes streamed into `.dss/tmp/<uuid>.part`, then hard-linked into place.
 
-    Chunks are hashed on the caller's thread and written, in batches of WRITE_BATCH, by a
-    thread of its own (hashlib, zlib-ng and write(2) release the GIL), so only md5, not md5 +
-    write, bounds the upload's speed. Every WRITEBACK_EVERY bytes the writer asks the kernel
-    to start putting them on disk, so the fsync before publishing has little left to do.
+    Chunks are hashed on the caller's thread and written, in order, by a thread of their own
+    (a `ChunkFeeder`: hashlib, zlib-ng and write(2) release the GIL), so only md5, not md5 +
+    write, bounds the upload's speed; the caller waits for the writer only when it is
+    WRITER_BACKLOG bytes behind. Every WRITEBACK_EVERY bytes the writer asks the kernel to
+    start putting them on disk, so the fsync before publishing has little left to do.
     """
 
-    WRITE_BATCH = 1024 * 1024
     WRITEBACK_EVERY = 16 * 1024 * 1024
+    # The writer is fast (the page-cache copy: ~0.2 CPU-s per GiB against md5's 1.3): one
+    # chunk of slack is enough, and keeps 10 concurrent uploads well under 200 MB.
+    WRITER_BACKLOG = 1024 * 1024
 
     def __init__(self, backend: PosixBackend, path: str, staging: Path, stream: BinaryIO) -> None:
         self._backend = backend
@@ -56,25 +59,21 @@ class PosixUpload:
         self._staging = staging
         self._stream = stream
         self._sums = ChecksumAccumulator()
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="dss-put")
-        self._writing: Future[object] | None = None
-        self._batch: list[bytes] = []
-        self._batch_size = 0
+        self._writer = ChunkFeeder(
+            self._write_chunk, max_backlog=self.WRITER_BACKLOG, name="dss-put"
+        )
         self._written = self._writeback_from = 0  # both touched by the writer thread only
 
     def write(self, chunk: bytes) -> None:
-        """Append the next chunk (written by the writer thread) and checksum it here."""
-        self._batch.append(chunk)
-        self._batch_size += len(chunk)
-        if self._batch_size >= self.WRITE_BATCH:
-            self._hand_to_writer()
+        """Queue the next chunk for the writer thread and checksum it here."""
+        with self._space_guard():  # the writer's ENOSPC on an earlier chunk surfaces here
+            self._writer.put(chunk)
         self._sums.update(chunk)
 
     def commit(self, declared: DeclaredChecksums) -> tuple[PutOutcome, FileStat]:
         """fsync, verify, then publish with link(2): atomic and never replaces another file."""
-        self._hand_to_writer()
-        self._wait_for_writer()
         with self._space_guard():
+            self._writer.close()
             self._stream.flush()
             os.fsync(self._stream.fileno())
         self._stream.close()
@@ -102,37 +101,21 @@ class PosixUpload:
 
     def abort(self) -> None:
         """Close and remove the temporary; idempotent."""
-        self._writer.shutdown(wait=True)  # a write in flight finishes before the close
-        self._writing = None
-        self._batch = []
+        self._writer.abandon()
+        self._writer.join()  # a write in flight finishes before the close
         self._stream.close()
         self._staging.unlink(missing_ok=True)
 
-    def _hand_to_writer(self) -> None:
-        """Give the writer the chunks gathered so far (after its previous batch is done)."""
-        self._wait_for_writer()
-        if self._batch:
-            batch, self._batch, self._batch_size = self._batch, [], 0
-            self._writing = self._writer.submit(self._write_batch, batch)
-
-    def _write_batch(self, batch: list[bytes]) -> None:
-        """In the writer thread: write every chunk whole, start writeback now and then."""
-        for chunk in batch:
-            view = memoryview(chunk)
-            while view:  # write(2) may write less than asked (e.g. just before ENOSPC)
-                view = view[self._stream.write(view) :]
-            self._written += len(chunk)
+    def _write_chunk(self, chunk: bytes) -> None:
+        """In the writer thread: write the chunk whole, start writeback now and then."""
+        view = memoryview(chunk)
+        while view:  # write(2) may write less than asked (e.g. just before ENOSPC)
+            view = view[self._stream.write(view) :]
+        self._written += len(chunk)
         pending = self._written - self._writeback_from
         if pending >= self.WRITEBACK_EVERY:
             start_writeback(self._stream.fileno(), self._writeback_from, pending)
             self._writeback_from = self._written
-
-    def _wait_for_writer(self) -> None:
-        """Surface the previous chunk's write error (StorageFull for ENOSPC)."""
-        if self._writing is not None:
-            writing, self._writing = self._writing, None
-            with self._space_guard():
-                writing.result()
 
     @contextmanager
     def _space_guard(self) -> Iterator[None]:

@@ -20,12 +20,13 @@ CONNECTION_ERRORS = (OSError, http.client.HTTPException)
 
 
 @contextmanager
-def raw_get(
-    url: str, headers: Mapping[str, str], timeout: tuple[float, float]
-) -> Iterator[http.client.HTTPResponse]:
-    """GET `url` on a connection of its own; the response's body is not yet read.
+def raw_connection(
+    url: str, timeout: tuple[float, float]
+) -> Iterator[tuple[http.client.HTTPConnection, str]]:
+    """A connected `http.client` connection of its own to `url`'s host, and `url`'s target.
 
-    `timeout`: (connect, read) seconds. The connection closes when the block ends.
+    `timeout`: (connect, read) seconds; the read timeout also bounds each send. The
+    connection closes when the block ends.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -36,9 +37,20 @@ def raw_get(
         connection.connect()
         if connection.sock is not None:
             connection.sock.settimeout(timeout[1])
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        yield connection, parts.path + (f"?{parts.query}" if parts.query else "")
+    finally:
+        connection.close()
+
+
+@contextmanager
+def raw_get(
+    url: str, headers: Mapping[str, str], timeout: tuple[float, float]
+) -> Iterator[http.client.HTTPResponse]:
+    """GET `url` on a connection of its own; the response's body is not yet read.
+
+    `timeout`: (connect, read) seconds. The connection closes when the block ends.
+    """
+    with raw_connection(url, timeout) as (connection, target):
         # identity: the body must be the file's bytes, as the checksums were computed on them
         connection.request("GET", target, headers={"Accept-Encoding": "identity", **headers})
         yield connection.getresponse()
-    finally:
-        connection.close()

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
-from contextlib import suppress
+from collections.abc import Mapping
 
 import anyio
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope
 
 from dss.backend import DeclaredChecksums, FileStat, PutOutcome, StorageError, Upload
 from dss.checksums import normalise_adler32, normalise_md5
-
-# The upload's write (hashing; the posix backend writes on a thread of its own) runs in a
-# worker thread, given at least 1 MiB at a time so thread hand-overs (each a wait for the
-# scheduler on a busy machine) cost little next to the work; hashlib, zlib-ng and file
-# writes release the GIL.
-WRITE_BATCH = 1024 * 1024
-MAX_BACKLOG = 2 * WRITE_BATCH  # with the batch in the worker: <= ~4 MiB per upload
+from dss.socket_body import read_body, take_socket
+from dss.upload_feeder import ChunkFeeder
 
 
 class BadUpload(ValueError):
@@ -70,14 +66,14 @@ class IdleWatchdog:
 
     def __init__(self, seconds: float, scope: anyio.CancelScope) -> None:
         self._loop = asyncio.get_running_loop()
-        self._seconds = seconds
+        self.seconds = seconds
         self._scope = scope
         self.fired = False
         self._last = self._loop.time()
         self._timer = self._loop.call_at(self._last + seconds, self._check)
 
     def touch(self) -> None:
-        """Progress was made just now."""
+        """Progress was made just now (callable from any thread: one float assignment)."""
         self._last = self._loop.time()
 
     def close(self) -> None:
@@ -85,7 +81,7 @@ class IdleWatchdog:
         self._timer.cancel()
 
     def _check(self) -> None:
-        due = self._last + self._seconds
+        due = self._last + self.seconds
         if self._loop.time() < due:
             self._timer = self._loop.call_at(due, self._check)
             return
@@ -94,20 +90,29 @@ class IdleWatchdog:
 
 
 async def receive_upload(
-    body: AsyncIterator[bytes],
+    scope: Scope,
+    receive: Receive,
     upload: Upload,
     declared: DeclaredChecksums,
     length: int | None,
     idle_seconds: float,
 ) -> tuple[PutOutcome, FileStat]:
-    """Write every chunk of `body`, then commit; on any failure or disconnect, abort.
+    """Write every byte of the request body, then commit; on any failure or disconnect, abort.
 
-    StalledUpload when no chunk arrives (and no write finishes) for `idle_seconds`.
+    The upload's `write` (hashing; the posix backend writes on a thread of its own) runs in
+    a thread of the upload's own (`ChunkFeeder`). The body is read message by message from
+    the raw ASGI `receive` (no `Request.stream` generator around each chunk); a large one
+    with a `Content-Length` is read off the socket after the first message
+    (`dss.socket_body`). StalledUpload when no byte arrives (and no write finishes) for
+    `idle_seconds`; ClientDisconnect when the client goes.
     """
-    with anyio.CancelScope() as scope:
-        watchdog = IdleWatchdog(idle_seconds, scope)
+    with anyio.CancelScope() as scope_of_body:
+        watchdog = IdleWatchdog(idle_seconds, scope_of_body)
         try:
-            received = await _stream_into(body, upload, watchdog)
+            received = await _stream_into(scope, receive, upload, watchdog, length)
+        except TimeoutError:
+            upload.abort()
+            raise StalledUpload(f"no bytes of the body arrived for {idle_seconds:g} s") from None
         except BaseException:
             # Also on cancellation and ClientDisconnect: nothing may stay visible or staged.
             upload.abort()
@@ -125,48 +130,44 @@ async def receive_upload(
         raise
 
 
-async def _stream_into(body: AsyncIterator[bytes], upload: Upload, watchdog: IdleWatchdog) -> int:
-    """Hand `body` to `upload.write` in a worker thread while the event loop keeps receiving.
+async def _stream_into(
+    scope: Scope, receive: Receive, upload: Upload, watchdog: IdleWatchdog, length: int | None
+) -> int:
+    """Queue each body chunk for the upload's feeder thread; the number of bytes written.
 
-    Whenever the worker is free it gets every chunk received so far (at least WRITE_BATCH
-    bytes, as a list: no copy); receiving waits for it only when MAX_BACKLOG bytes are
-    queued, which bounds memory per upload. Returns the number of bytes written.
+    The event loop waits only when the feeder is MAX_BACKLOG bytes behind (memory stays
+    bounded per upload).
     """
-    writing: asyncio.Future[None] | None = None
-    backlog: list[bytes] = []
-    queued = received = 0
-
-    def hand_over() -> asyncio.Future[None]:
-        nonlocal backlog, queued, received
-        batch, backlog = backlog, []
-        received += queued
-        queued = 0
-        return asyncio.ensure_future(run_in_threadpool(_write_all, upload, batch))
-
+    feeder = ChunkFeeder(upload.write, asyncio.get_running_loop())
+    first = True
     try:
-        async for chunk in body:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
             watchdog.touch()
-            backlog.append(chunk)
-            queued += len(chunk)
-            if writing is not None and (writing.done() or queued >= MAX_BACKLOG):
-                await writing  # re-raises the worker's StorageFull at once
+            sock = None
+            if first and more and length is not None:
+                # Decided before any other await: once uvicorn runs again it may buffer more
+                # of the body, which would then be neither in a message nor on the socket.
+                sock = take_socket(scope, receive, length - len(chunk))
+            first = False
+            if chunk and feeder.offer(chunk):
+                await feeder.drained()  # re-raises the feeder's StorageFull at once
                 watchdog.touch()
-                writing = None
-            if writing is None and queued >= WRITE_BATCH:
-                writing = hand_over()
-        if writing is not None:
-            await writing
-        if queued:
-            await hand_over()
-        return received
+            if sock is not None and length is not None:
+                with sock:
+                    rest, idle = length - feeder.queued, watchdog.seconds
+                    await run_in_threadpool(read_body, sock, rest, feeder.put, watchdog.touch, idle)
+                break
+            if not more:
+                break
+        await feeder.finish()
+        return feeder.consumed
     except BaseException:
-        # Let a write still running in its thread finish first, so abort does not race it.
-        if writing is not None:
-            with anyio.CancelScope(shield=True), suppress(Exception):
-                await writing
+        # Let a write still running in the feeder finish first, so abort does not race it.
+        with anyio.CancelScope(shield=True):
+            await feeder.stop()
         raise
-
-
-def _write_all(upload: Upload, chunks: list[bytes]) -> None:
-    for chunk in chunks:
-        upload.write(chunk)

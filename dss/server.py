@@ -37,6 +37,7 @@ from dss.registry import open_backend, open_verifier
 from dss.replication import SourceFailed, TransferRefused
 from dss.responses import checksum_headers, file_response
 from dss.rucio_config import RucioConfig
+from dss.socket_body import CloseTakenConnections
 from dss.tokens import Access, Identity, TokenVerifier, Verdict, VerifierUnavailable, authorize
 from dss.transfer_api import ArchiveUnreachable, NoArchive, archive_error_status, transfer_router
 from eas.errors import ArchiveError
@@ -86,6 +87,7 @@ def create_app(
         yield
 
     app = FastAPI(title=f"DSS {site}", lifespan=lifespan)
+    app.add_middleware(CloseTakenConnections)
     for kind, status in STATUS_OF.items():
         app.add_exception_handler(kind, _error_as(status))
     app.add_exception_handler(ArchiveError, _archive_refusal)
@@ -113,7 +115,9 @@ def create_app(
         upload = await run_in_threadpool(store.begin_upload, target)
         try:
             idle = config.body_idle_timeout_seconds
-            outcome, stat = await receive_upload(request.stream(), upload, declared, length, idle)
+            outcome, stat = await receive_upload(
+                request.scope, request.receive, upload, declared, length, idle
+            )
         except ClientDisconnect:
             log.info("DSS %s: client went away during PUT %s; upload dropped", site, target)
             return Response(status_code=400)

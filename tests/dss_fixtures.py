@@ -53,6 +53,22 @@ def serving(app: FastAPI) -> Iterator[str]:
         served.stop()
 
 
+def posix_root(tmp_path: Path) -> Path:
+    """A fresh directory for a posix DSS root."""
+    (tmp_path / "root").mkdir()
+    return tmp_path / "root"
+
+
+def staged(root: Path) -> list[str]:
+    """The uploads staged (not yet visible) under a posix DSS root."""
+    return os.listdir(root / ".dss" / "tmp")
+
+
+def visible(root: Path) -> list[str]:
+    """Every file a posix DSS root shows (its bookkeeping under `.dss/` left out)."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if ".dss" not in p.parts)
+
+
 def dss_for(backend: StorageBackend, site: str = "SDC-FR") -> AbstractContextManager[str]:
     """The DSS of `site` over `backend`, knowing the test tokens, served on loopback."""
     app = create_app(DssConfig(site=site), backend=backend, verifier=known_tokens())

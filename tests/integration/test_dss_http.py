@@ -35,7 +35,10 @@ from tests.dss_fixtures import (
     NearlyFullPosix,
     dss_for,
     known_tokens,
+    posix_root,
     serving,
+    staged,
+    visible,
 )
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
@@ -48,8 +51,7 @@ def start(backend: StorageBackend) -> Iterator[str]:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    (tmp_path / "root").mkdir()
-    return tmp_path / "root"
+    return posix_root(tmp_path)
 
 
 @pytest.fixture
@@ -59,14 +61,6 @@ def url(root: Path) -> Iterator[str]:
 
 def client(url: str, token: str = FR_AGENT) -> StorageClient:
     return StorageClient(url, token, retries=3, backoff_seconds=0.01)
-
-
-def staged(root: Path) -> list[str]:
-    return os.listdir(root / ".dss" / "tmp")
-
-
-def visible(root: Path) -> list[str]:
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if ".dss" not in p.parts)
 
 
 @pytest.mark.parametrize("kind", ["posix", "memory"])
