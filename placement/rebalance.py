@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from placement.evaluate import window_deviation
+from placement.ledger import WindowLedger
 from placement.model import BoolArray, FloatArray, IntArray, Survey
 
 MAX_ROUNDS = 5000
@@ -80,6 +81,88 @@ def rebalance(
         take = ranked[: int(np.searchsorted(moved, need)) + 1]
         sites[pool[take]] = dest[take]
     return sites
+
+
+def restore(
+    ledger: WindowLedger,
+    value: FloatArray,
+    sites: IntArray,
+    weights: FloatArray,
+    days: IntArray,
+    movable: BoolArray,
+    storage_room: FloatArray | None = None,
+) -> int:
+    """Bring windows the ledger holds out of bounds back by the cheapest single moves of
+    their items that break no other window (exact, unlike `rebalance`'s per-day room);
+    `sites` and `storage_room` change in place. Returns how many items moved."""
+    order = np.argsort(days, kind="stable")
+    ptr = np.searchsorted(days[order], np.arange(int(days.max()) + 2))
+    n_days = len(ptr) - 1
+    moved = 0
+    excess = np.maximum(ledger.amount - ledger.high, ledger.low - ledger.amount)
+    for row, s in zip(*np.nonzero(excess > 1e-9), strict=True):
+        lo, hi = (0, n_days) if row == 0 else (row - 1, min(n_days, row - 1 + ledger.length))
+        members = order[ptr[lo] : ptr[hi]]
+        members = members[movable[members]]
+        short = ledger.amount[row, s] < ledger.low[row, s]
+        if short:  # bring items to s from the sites losing least
+            pool = members[(sites[members] != s) & (value[members, s] > FORBIDDEN)]
+            loss = value[pool, sites[pool]] - value[pool, s]
+            dest = np.full(len(pool), s)
+        else:  # send items of s to any other site, least loss first
+            pool = members[sites[members] == s]
+            item, dest = np.nonzero(value[pool] > FORBIDDEN)
+            keep = dest != s
+            pool, dest = pool[item[keep]], dest[keep]
+            loss = value[pool, s] - value[pool, dest]
+        for j in np.argsort(loss, kind="stable").tolist():
+            i, a, b, w = int(pool[j]), int(sites[pool[j]]), int(dest[j]), float(weights[pool[j]])
+            if (a == s) == short:  # moved already (to another destination)
+                continue
+            if storage_room is not None and storage_room[b] < w:
+                continue
+            d = int(days[i])
+            if ledger.try_move(d, w, a, b):
+                net = w
+            else:  # a same-day item going b -> a leaves only the difference to the windows
+                same = order[ptr[d] : ptr[d + 1]]
+                partner = _restore_partner(
+                    ledger, value, sites, weights, same, movable, (i, a, b, d)
+                )
+                if partner < 0:
+                    continue
+                net = w - float(weights[partner])
+                sites[partner] = a
+                moved += 1
+            sites[i] = b
+            moved += 1
+            if storage_room is not None:
+                storage_room[b] -= net
+                storage_room[a] += net
+            amount = ledger.amount[row, s]
+            if ledger.low[row, s] - 1e-9 <= amount <= ledger.high[row, s] + 1e-9:
+                break
+    return moved
+
+
+def _restore_partner(
+    ledger: WindowLedger,
+    value: FloatArray,
+    sites: IntArray,
+    weights: FloatArray,
+    same_day: IntArray,
+    movable: BoolArray,
+    move: tuple[int, int, int, int],
+) -> int:
+    """A smaller item of the same day on `b` that can go to `a` with the pair's net move
+    a -> b within every window (applied to the ledger); -1 if none."""
+    i, a, b, d = move
+    pool = same_day[(sites[same_day] == b) & movable[same_day] & (value[same_day, a] > FORBIDDEN)]
+    pool = pool[weights[pool] < weights[i]]
+    for j in pool[np.argsort(value[pool, b] - value[pool, a], kind="stable")].tolist():
+        if ledger.try_move(d, float(weights[i] - weights[j]), a, b):
+            return int(j)
+    return -1
 
 
 def _room(
