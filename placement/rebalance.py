@@ -45,30 +45,33 @@ def rebalance(
     order = np.argsort(days, kind="stable")
     sorted_days = days[order]
     stuck = np.zeros((n_windows + 1, len(shares)), dtype=np.bool_)
+    per_day = np.bincount(days, weights=weights, minlength=n_days)
+    volume = np.convolve(per_day, np.ones(min(window_days, n_days)), mode="valid")
     for _ in range(MAX_ROUNDS):
         deviation = window_deviation(weights, days, sites, shares, window_days, n_days)
         excess = np.where(stuck, -np.inf, np.abs(deviation) - tolerance)
         w, s = np.unravel_index(int(np.argmax(excess)), excess.shape)
         if excess[w, s] <= 0:
             break
-        room_up, room_down = _room(deviation[1:], weights, days, n_days, window_days, tolerance)
-        lo, hi = np.searchsorted(sorted_days, [starts[w], ends[w]])
+        span = (int(starts[w]), int(ends[w]))
+        up_room, down_room = _room(deviation[1:], volume, span, window_days, tolerance)
+        lo, hi = np.searchsorted(sorted_days, span)
         members = order[lo:hi]
         members = members[can_move[members]]
         need = excess[w, s] * float(weights[order[lo:hi]].sum())
         if deviation[w, s] > 0:  # too much at s: move its cheapest items to under-target sites
             pool = members[sites[members] == s]
-            pool = pool[room_down[days[pool], s] >= weights[pool]]
+            pool = pool[down_room[days[pool] - span[0], s] >= weights[pool]]
             under = deviation[w] < 0
-            fits = under[None, :] & (room_up[days[pool]] >= weights[pool][:, None])
+            fits = under[None, :] & (up_room[days[pool] - span[0]] >= weights[pool][:, None])
             cost = value[pool, s][:, None] - np.where(fits, value[pool], -np.inf)
             cost[value[pool] <= FORBIDDEN] = np.inf
             dest = np.argmin(cost, axis=1)
             price = cost[np.arange(len(pool)), dest]
         else:  # too little at s: take the cheapest items from over-target sites
             pool = members[(deviation[w][sites[members]] > 0) & (value[members, s] > FORBIDDEN)]
-            leaving = room_down[days[pool], sites[pool]] >= weights[pool]
-            pool = pool[leaving & (room_up[days[pool], s] >= weights[pool])]
+            leaving = down_room[days[pool] - span[0], sites[pool]] >= weights[pool]
+            pool = pool[leaving & (up_room[days[pool] - span[0], s] >= weights[pool])]
             dest = np.full(len(pool), s)
             price = value[pool, sites[pool]] - value[pool, s]
         ok = np.isfinite(price)
@@ -167,27 +170,28 @@ def _restore_partner(
 
 def _room(
     deviation: FloatArray,
-    weights: FloatArray,
-    days: IntArray,
-    n_days: int,
+    volume: FloatArray,
+    span: tuple[int, int],
     window_days: int,
     tolerance: float,
 ) -> tuple[FloatArray, FloatArray]:
-    """Per day and site, the weight that can still be added (removed) on that day without
-    pushing any rolling window containing the day above (below) its bound."""
-    per_day = np.bincount(days, weights=weights, minlength=n_days)
-    volume = np.convolve(per_day, np.ones(min(window_days, n_days)), mode="valid")
-    n_windows = len(deviation)
+    """For each day of `span` = [lo, hi) (row d - lo) and site, the weight that can still be
+    added (removed) on that day without pushing any rolling window containing the day above
+    (below) its bound. Only the windows touching the span are read: a full-survey repair
+    runs hundreds of rounds, each about one window."""
+    lo, hi = span
     # windows containing day d: starts max(0, d - L + 1) .. min(d, n_windows - 1)
+    first, last = max(0, lo - window_days + 1), min(len(deviation), hi)
     pad = window_days - 1
-    high = np.pad(deviation, ((pad, pad), (0, 0)), constant_values=-np.inf)
-    low = np.pad(deviation, ((pad, pad), (0, 0)), constant_values=np.inf)
-    vol = np.pad(volume, (pad, pad), constant_values=np.inf)
+    dev = deviation[first:last]
+    high = np.pad(dev, ((pad, pad), (0, 0)), constant_values=-np.inf)
+    low = np.pad(dev, ((pad, pad), (0, 0)), constant_values=np.inf)
+    vol = np.pad(volume[first:last], (pad, pad), constant_values=np.inf)
     view = np.lib.stride_tricks.sliding_window_view
-    top = view(high, window_days, axis=0)[:n_days].max(axis=-1)
-    bottom = view(low, window_days, axis=0)[:n_days].min(axis=-1)
-    smallest = view(vol, window_days)[:n_days].min(axis=-1)[:, None]
-    del n_windows
+    rows = np.arange(lo, hi) - first
+    top = view(high, window_days, axis=0)[rows].max(axis=-1)
+    bottom = view(low, window_days, axis=0)[rows].min(axis=-1)
+    smallest = view(vol, window_days)[rows].min(axis=-1)[:, None]
     return (tolerance - top) * smallest, (tolerance + bottom) * smallest
 
 
