@@ -1,6 +1,7 @@
 """`solve(problem) -> Plan`: balance targets, greedy passes (pair scoring, each improved by
-local search and seeing the previous pass's tile sites), then CP-SAT polishing of time
-windows (placement.lns) with what is left of the budget; re-plans go to placement.replan."""
+local search and re-placing each observation against the previous pass's plan), then
+CP-SAT polishing of time windows (placement.lns) if time is left; re-plans go to
+placement.replan."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from placement.evaluate import copies, plan_stats
 from placement.feasibility import InfeasibleError, precheck, stretch_message
 from placement.greedy import StreamInputs, best_tile_sites, obs_tiles, stream_assign
 from placement.local_search import improve
-from placement.model import FloatArray, IntArray, Plan, Problem, Survey
+from placement.model import FloatArray, Plan, Problem
 from placement.rebalance import obs_values, rebalance, tile_values
 from placement.targets import DayTargets, plan_targets
 
@@ -24,7 +25,7 @@ FINISH_SHARE = 0.1  # kept for the last local search and the stats after polishi
 # pair scoring: (tile gain, primary gain, steepness beyond the band) against squared bands
 # of imbalance (1-year surveys: 0.94% copies; 4, 1, 5 gave 1.07%, 16, 1, 10 gave 1.0%)
 PAIR_WEIGHTS = (8.0, 1.0, 5.0)
-MAX_PASSES = 12  # greedy passes, each seeing the last one's tile sites (1 year: 0.91% -> 0.70%)
+MAX_PASSES = 12  # greedy passes, each seeing the last one's plan (1 year: 0.91% -> 0.63%)
 POLISH_MIN = 3.0  # seconds: less than this left after the passes is not worth a CP-SAT model
 
 
@@ -84,7 +85,7 @@ def construct(
     band_factor: float = 1.0,
     pair_scoring: tuple[float, float, float] | None = None,
     targets: DayTargets | None = None,
-    prior_tiles: IntArray | None = None,
+    known: Plan | None = None,
 ) -> Plan:
     """A start: targets (LP within `margin` x tolerance around outages), the greedy in a band
     around them, then the windows still out of bounds repaired by the cheapest moves.
@@ -128,7 +129,7 @@ def construct(
         fixed,
         fixed_mask,
         pair_scoring,
-        None if prior_tiles is None else _prior(prior_tiles, tile_up.shape[1], survey),
+        None if known is None else (known.primary, known.secondary),
     )
     tile_site = best_tile_sites(local)
     t_day = tile_days(survey)
@@ -169,21 +170,12 @@ def construct(
     return Plan(primary, secondary, tile_site)
 
 
-PRIOR = 0.5  # a previous pass's tile site counts as this many median inputs already there
-
-
-def _prior(tile_site: IntArray, k: int, survey: Survey) -> FloatArray:
-    """Local volume credited to each tile's site in an earlier plan (a look-ahead)."""
-    prior = np.zeros((len(tile_site), k))
-    prior[np.arange(len(tile_site)), tile_site] = PRIOR * float(np.median(survey.obs_size_gb))
-    return prior
-
-
 def _best_start(problem: Problem, deadline: float, report: ProgressFn) -> tuple[Plan, bool]:
     """Pair-scoring greedy passes while time allows: the first on its own, each next one
-    crediting the previous pass's tile sites (the look-ahead a stream lacks), each improved
-    by local search; the valid plan copying least wins. When no pass is valid, the banded
-    greedy at several LP margins: its first valid plan, else the least violating one."""
+    seeing the previous improved plan's sites for every observation it has not re-placed
+    yet (the look-ahead a stream lacks), each improved by local search; the valid plan
+    copying least wins. When no pass is valid, the banded greedy at several LP margins:
+    its first valid plan, else the least violating one."""
     from placement.lns import instance_of, violating_days
     from placement.window_model import Assignment
 
@@ -203,20 +195,18 @@ def _best_start(problem: Problem, deadline: float, report: ProgressFn) -> tuple[
             least = (bad, plan)
 
     error: InfeasibleError | None = None
-    prior: IntArray | None = None
+    known: Plan | None = None
     targets: DayTargets | None = None
     for _ in range(MAX_PASSES):
         began = time.monotonic()
         try:
             targets = targets or volume_targets(problem, 0.6)
-            plan = construct(problem, 0.6, 1.0, PAIR_WEIGHTS, targets, prior)
+            plan = construct(problem, 0.6, 1.0, PAIR_WEIGHTS, targets, known=known)
         except InfeasibleError as exc:
             error = exc
             break
-        improved = improve_plan(problem, plan)
-        keep(improved)
-        # the improved plan's tile sites, not the stream's: 1-year surveys 0.75% -> 0.70%
-        prior = improved.tile_site
+        known = improve_plan(problem, plan)
+        keep(known)
         if time.monotonic() + (time.monotonic() - began) > deadline:
             break
     for margin, band_factor in ((0.6, 1.5), (0.6, 1.0), (0.8, 1.0), (0.95, 1.0)):
