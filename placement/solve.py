@@ -170,60 +170,6 @@ def construct(
     return Plan(primary, secondary, tile_site)
 
 
-def _best_start(problem: Problem, deadline: float, report: ProgressFn) -> tuple[Plan, bool]:
-    """Pair-scoring greedy passes while time allows: the first on its own, each next one
-    seeing the previous improved plan's sites for every observation it has not re-placed
-    yet (the look-ahead a stream lacks), each improved by local search; the valid plan
-    copying least wins. When no pass is valid, the banded greedy at several LP margins:
-    its first valid plan, else the least violating one."""
-    from placement.lns import instance_of, violating_days
-    from placement.window_model import Assignment
-
-    inst = instance_of(problem)
-    survey = problem.survey
-    valid: tuple[float, Plan] | None = None
-    least: tuple[int, Plan] | None = None
-
-    def keep(plan: Plan) -> None:
-        nonlocal valid, least
-        bad = len(violating_days(inst, Assignment(plan.primary, plan.secondary, plan.tile_site)))
-        copied = copies(survey, plan.primary, plan.secondary, plan.tile_site)[1]
-        if bad == 0 and (valid is None or copied < valid[0]):
-            valid = (copied, plan)
-            report(Progress("greedy passes", copied, 0.0, 0.0))
-        elif bad and (least is None or bad < least[0]):
-            least = (bad, plan)
-
-    error: InfeasibleError | None = None
-    known: Plan | None = None
-    targets: DayTargets | None = None
-    for _ in range(MAX_PASSES):
-        began = time.monotonic()
-        try:
-            targets = targets or volume_targets(problem, 0.6)
-            plan = construct(problem, 0.6, 1.0, PAIR_WEIGHTS, targets, known=known)
-        except InfeasibleError as exc:
-            error = exc
-            break
-        known = improve_plan(problem, plan)
-        keep(known)
-        if time.monotonic() + (time.monotonic() - began) > deadline:
-            break
-    for margin, band_factor in ((0.6, 1.5), (0.6, 1.0), (0.8, 1.0), (0.95, 1.0)):
-        if valid is not None:
-            break
-        try:
-            keep(improve_plan(problem, construct(problem, margin, band_factor)))
-        except InfeasibleError as exc:
-            error = exc
-    if valid is not None:
-        return valid[1], True
-    if least is None:
-        assert error is not None
-        raise error
-    return least[1], False  # with violations: polishing (soft bounds) repairs them
-
-
 def solve(
     problem: Problem, options: SolveOptions | None = None, progress: ProgressFn | None = None
 ) -> Plan:
@@ -243,7 +189,10 @@ def solve(
         plan = replan(problem, options.time_limit, options.workers, options.seed)
         return _with_stats(problem, plan, began)
     report(Progress("balance targets and greedy", float("nan"), 0.0, 0.0))
-    plan, valid = _best_start(problem, began + START_SHARE * options.time_limit, report)
+    from placement.passes import best_start
+
+    deadline = began + START_SHARE * options.time_limit
+    plan, valid = best_start(problem, deadline, report)
     survey = problem.survey
     _, copied, _ = copies(survey, plan.primary, plan.secondary, plan.tile_site)
     report(Progress("greedy start", copied, 0.0, 1.0))
