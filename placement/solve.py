@@ -57,9 +57,10 @@ def _quiet(_: Progress) -> None:
     return None
 
 
-def volume_targets(problem: Problem, margin: float) -> DayTargets:
+def volume_targets(problem: Problem, margin: float, wider: tuple[float, ...] = ()) -> DayTargets:
     """Per-day volume targets per site and role (LP within `margin` x tolerance around
-    outages); InfeasibleError names the stretch when none exist."""
+    outages, a stretch that cannot within each of the `wider` margins in turn);
+    InfeasibleError names the stretch when none exist."""
     survey, rules = problem.survey, problem.rules
     day, obs_up = obs_days(survey), obs_availability(problem)
     n_days = int(day.max()) + 1
@@ -72,7 +73,12 @@ def volume_targets(problem: Problem, margin: float) -> DayTargets:
         axis=1,
     )
     targets = plan_targets(
-        day_volume, available, problem.shares(), rules.tolerance * margin, rules.window_days
+        day_volume,
+        available,
+        problem.shares(),
+        rules.tolerance * margin,
+        rules.window_days,
+        tuple(rules.tolerance * m for m in wider),
     )
     if isinstance(targets, list):
         raise InfeasibleError(stretch_message(problem, targets))
@@ -107,7 +113,8 @@ def construct(
     # inside a site's re-planned stretch the LP used most of the tolerance, so the band narrows
     volume = band_factor * rules.tolerance * float(window_volume.min())
     wide = (volume - float(survey.obs_size_gb.max())) / 2
-    band = np.where(targets.disturbed, (1 - margin) * max(wide, 0.0), max(wide, 0.0))
+    used = margin if targets.used is None else targets.used / rules.tolerance
+    band = np.where(targets.disturbed, (1 - used) * max(wide, 0.0), max(wide, 0.0))
     ptr, idx = obs_tiles(survey.n_obs, survey.tile_ptr, survey.tile_obs)
     inputs = StreamInputs(
         order=np.argsort(survey.obs_start, kind="stable"),
