@@ -113,6 +113,7 @@ def improve(
     rounds: int = 4,
     obs_movable: BoolArray | None = None,
     tiles_movable: BoolArray | None = None,
+    primary_rounds: int = 4,
 ) -> Plan:
     """Coordinate descent from a plan whose windows are all within `tolerance`."""
     n_days = int(max(obs_day.max(), tile_day.max())) + 1
@@ -154,7 +155,7 @@ def improve(
         )  # fmt: skip
         if moved == 0:
             break
-    for _ in range(rounds):  # primary-only: tiles to the site that is primary for more
+    for _ in range(primary_rounds):  # primary-only: tiles to the site primary for more
         value = tile_values(survey, primary, secondary, tile_up)
         value += np.where(value > FORBIDDEN, PRIMARY_TIE * primary_volume(survey, primary, k), 0)
         moved = _apply_best(value, tile_site, ledger_t, ones, tile_day, tiles_ok)

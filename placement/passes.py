@@ -62,7 +62,7 @@ def run_passes(
     for _ in range(MAX_PASSES):
         began = time.monotonic()
         plan = construct(problem, margin, 1.0, PAIR_WEIGHTS, targets, known=known)
-        known = improve_plan(problem, plan)
+        known = improve_plan(problem, plan, primary=False)
         keep(known)
         if time.monotonic() + (time.monotonic() - began) > deadline:
             break
@@ -90,7 +90,7 @@ def best_start(problem: Problem, deadline: float, report: ProgressFn) -> tuple[P
         except InfeasibleError as exc:
             error = exc
     if found.valid is not None:
-        return found.valid[1], True
+        return improve_plan(problem, found.valid[1], copies_rounds=0), True
     if found.least is None:
         assert error is not None
         raise error

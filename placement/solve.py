@@ -211,8 +211,12 @@ def solve(
     return _with_stats(problem, plan, began)
 
 
-def improve_plan(problem: Problem, plan: Plan) -> Plan:
-    """Single improving moves that keep every window in bounds (placement.local_search)."""
+def improve_plan(
+    problem: Problem, plan: Plan, copies_rounds: int = 4, primary: bool = True
+) -> Plan:
+    """Single improving moves that keep every window in bounds (placement.local_search):
+    up to `copies_rounds` rounds for the copies, then (with `primary`) the primary-only
+    polish, which the greedy passes leave to the plan they keep (it never changes copies)."""
     survey, rules = problem.survey, problem.rules
     obs_movable = tiles_movable = None
     if problem.previous is not None and problem.frozen_until is not None:
@@ -229,8 +233,10 @@ def improve_plan(problem: Problem, plan: Plan) -> Plan:
         rules.tolerance * (1 - 1e-6),
         (rules.window_days, rules.tile_window_days),
         np.array([site.storage_tb * 1000.0 for site in problem.sites]),
+        rounds=copies_rounds,
         obs_movable=obs_movable,
         tiles_movable=tiles_movable,
+        primary_rounds=4 if primary else 0,
     )
 
 
