@@ -62,7 +62,10 @@ def run_passes(
     for _ in range(MAX_PASSES):
         began = time.monotonic()
         plan = construct(problem, margin, 1.0, PAIR_WEIGHTS, targets, known=known)
-        known = improve_plan(problem, plan, primary=False)
+        # the primary-only polish moves tiles and roles, which opens copy moves the first
+        # local search could not make: a second one takes them (full survey, 4 passes:
+        # 0.958% -> 0.900% for the same time)
+        known = improve_plan(problem, improve_plan(problem, plan), primary=False)
         keep(known)
         if time.monotonic() + (time.monotonic() - began) > deadline:
             break
@@ -90,7 +93,9 @@ def best_start(problem: Problem, deadline: float, report: ProgressFn) -> tuple[P
         except InfeasibleError as exc:
             error = exc
     if found.valid is not None:
-        return improve_plan(problem, found.valid[1], copies_rounds=0), True
+        # the same on the kept plan (full survey: 0.902% -> 0.866% before passes did it too)
+        oriented = improve_plan(problem, found.valid[1], copies_rounds=0)
+        return improve_plan(problem, oriented), True
     if found.least is None:
         assert error is not None
         raise error
