@@ -49,39 +49,53 @@ def stream_assign(
     fixed: tuple[IntArray, IntArray] | None = None,
     fixed_mask: BoolArray | None = None,
     pair_scoring: tuple[float, float, float] | None = None,
-    prior: FloatArray | None = None,
+    known: tuple[IntArray, IntArray] | None = None,
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Primary and secondary per observation, and the tile local-volume table.
 
     targets: per-day target volume per site, for primaries and for secondaries. Each site's
     running volume stays within ±`band_gb` of its running target: a site above the band may
     not take more, a site below it must; band_gb[d, s] is the band on day d. Observations in
-    `fixed_mask` keep their `fixed` sites.
+    `fixed_mask` keep their `fixed` sites. With `known` (a previous pass's primary and
+    secondary), every observation not yet streamed counts where that pass stored it: each
+    choice sees its whole neighbourhood, later observations included (the look-ahead a
+    stream lacks), and takes its own old contribution out first.
     """
     n_obs, k = inputs.obs_up.shape
     n_days = targets[0].shape[0]
-    day_volume = np.bincount(inputs.day, weights=inputs.size, minlength=n_days)
-    cumulative = [np.vstack([np.zeros(k), np.cumsum(t, axis=0)]) for t in targets]
-    done = [np.zeros(k), np.zeros(k)]
-    local = np.where(inputs.tile_up, 0.0 if prior is None else prior, UNAVAILABLE)
+    day_volume = np.bincount(inputs.day, weights=inputs.size, minlength=n_days).tolist()
+    target = np.stack(targets)  # [role, day, site]
+    cumulative = np.concatenate([np.zeros((2, 1, k)), np.cumsum(target, axis=1)], axis=1)
+    done = np.zeros((2, k))
+    local = np.where(inputs.tile_up, 0.0, UNAVAILABLE)
+    if known is not None:  # every input stored where a previous plan put it, until restreamed
+        link_obs = np.repeat(np.arange(n_obs), np.diff(inputs.obs_tile_ptr))
+        for role in known:
+            np.add.at(local, (inputs.obs_tile_idx, role[link_obs]), inputs.size[link_obs])
     best = local.max(axis=1)
     primary = np.full(n_obs, -1, dtype=np.int64)
     secondary = np.full(n_obs, -1, dtype=np.int64)
     pairs = pair_sites(k)
+    days, sizes, ptr = inputs.day.tolist(), inputs.size.tolist(), inputs.obs_tile_ptr.tolist()
+    pinned = fixed_mask.tolist() if fixed_mask is not None and fixed is not None else None
     seen_today, today = 0.0, -1
-    for i in inputs.order:
-        d, size, up = int(inputs.day[i]), float(inputs.size[i]), inputs.obs_up[i]
+    for i in inputs.order.tolist():
+        d, size, up = days[i], sizes[i], inputs.obs_up[i]
         if d != today:
             today, seen_today = d, 0.0
         seen_today += size
         frac = seen_today / day_volume[d] if day_volume[d] > 0 else 1.0
-        ahead = [done[r] - (cumulative[r][d] + targets[r][d] * frac) for r in range(2)]
-        tiles = inputs.obs_tile_idx[inputs.obs_tile_ptr[i] : inputs.obs_tile_ptr[i + 1]]
+        ahead = done - (cumulative[:, d] + target[:, d] * frac)
+        tiles = inputs.obs_tile_idx[ptr[i] : ptr[i + 1]]
         rows, top = local[tiles], best[tiles]
-        if fixed_mask is not None and fixed is not None and fixed_mask[i]:
+        if known is not None:
+            rows[:, known[0][i]] -= size
+            rows[:, known[1][i]] -= size
+            top = rows.max(axis=1)
+        if pinned is not None and fixed is not None and pinned[i]:
             p, s = int(fixed[0][i]), int(fixed[1][i])
         elif pair_scoring is not None:
-            p, s = _pick_pair(rows, top, size, np.stack(ahead), band_gb[d], up, pair_scoring, pairs)
+            p, s = _pick_pair(rows, top, size, ahead, band_gb[d], up, pair_scoring, pairs)
         else:
             gain_p = np.maximum(rows + size - top[:, None], 0.0).sum(axis=0)
             p = _pick(gain_p, ahead[0], size, band_gb[d], up)
@@ -91,8 +105,8 @@ def stream_assign(
             up_s[p] = False
             s = _pick(gain_s, ahead[1], size, band_gb[d], up_s)
         primary[i], secondary[i] = p, s
-        done[0][p] += size
-        done[1][s] += size
+        done[0, p] += size
+        done[1, s] += size
         rows[:, p] += size
         rows[:, s] += size
         local[tiles] = rows
@@ -138,14 +152,17 @@ def _pick_pair(
 
     ahead[r, s]: how far site s runs ahead of its running target in role r (GB)."""
     pair_p, pair_q = pairs
-    raise_ = np.maximum(rows + size - top[:, None], 0.0)
-    at_p, at_q = raise_[:, pair_p], raise_[:, pair_q]
-    gain = np.maximum(at_p, at_q).sum(axis=0)
+    raise_ = rows + (size - top)[:, None]
+    np.maximum(raise_, 0.0, out=raise_)
+    gain = np.maximum(raise_[:, pair_p], raise_[:, pair_q]).sum(axis=0)
     width = np.maximum(band, 1.0)
-    grow = imbalance((ahead + size) / width, weights[2]) - imbalance(ahead / width, weights[2])
-    score = (-weights[0] * gain - weights[1] * at_p.sum(axis=0)) / size
-    score += grow[0][pair_p] + grow[1][pair_q]
-    score[~(up[pair_p] & up[pair_q])] = np.inf
+    before = ahead / width
+    penalty = imbalance(np.stack([before, before + size / width]), weights[2])
+    grow = penalty[1] - penalty[0]  # [role, site]
+    per_primary = grow[0] - (weights[1] / size) * raise_.sum(axis=0)
+    score = per_primary[pair_p] + grow[1][pair_q] - (weights[0] / size) * gain
+    if not up.all():
+        score[~(up[pair_p] & up[pair_q])] = np.inf
     choice = int(np.argmin(score))
     return int(pair_p[choice]), int(pair_q[choice])
 

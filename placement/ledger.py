@@ -46,18 +46,28 @@ class WindowLedger:
         last = min(day, self.n_windows - 1)
         return np.concatenate([[0], np.arange(first, last + 1) + 1])
 
+    def _span(self, day: int) -> slice:
+        """Rows of the rolling windows containing `day` (the horizon, row 0, is apart)."""
+        return slice(max(0, day - self.length + 1) + 1, min(day, self.n_windows - 1) + 2)
+
     def try_move(self, day: int, weight: float, source: int, target: int) -> bool:
         """Move `weight` on `day` from `source` to `target` if no window leaves its bounds."""
-        rows = self.rows(day)
-        if (self.amount[rows, target] + weight > self.high[rows, target] + 1e-9).any():
+        span = self._span(day)
+        if self.amount[0, target] + weight > self.high[0, target] + 1e-9:
             return False
-        if (self.amount[rows, source] - weight < self.low[rows, source] - 1e-9).any():
+        if self.amount[0, source] - weight < self.low[0, source] - 1e-9:
+            return False
+        if (self.amount[span, target] + weight > self.high[span, target] + 1e-9).any():
+            return False
+        if (self.amount[span, source] - weight < self.low[span, source] - 1e-9).any():
             return False
         self.force(day, weight, source, target)
         return True
 
     def force(self, day: int, weight: float, source: int, target: int) -> None:
         """Move `weight` without checking the bounds (to undo a move)."""
-        rows = self.rows(day)
-        self.amount[rows, target] += weight
-        self.amount[rows, source] -= weight
+        span = self._span(day)
+        self.amount[0, target] += weight
+        self.amount[0, source] -= weight
+        self.amount[span, target] += weight
+        self.amount[span, source] -= weight

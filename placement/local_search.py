@@ -5,8 +5,11 @@ With the other decisions fixed, the gain of moving one observation's secondary (
 primary, or one tile's site) depends on nothing else that moves in the same round, so a
 round applies every improving move whose windows have room, best first, with each
 window's amounts updated exactly as moves land. Rounds alternate tiles, secondaries and
-primaries until none improves; a last round swaps primary and secondary where the
-secondary keeps more links local (primary-only copies fall, the p+s copies stay).
+primaries until none improves. Windows a start leaves just out of bounds are restored
+first (placement.rebalance.restore). Last, for the primary-only figure (the p+s copies
+stay): tiles move between sites keeping as much local to the one that is primary for more,
+and primary and secondary swap where the secondary keeps more links local
+(placement.orientation).
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import numpy as np
 
 from placement.ledger import WindowLedger
 from placement.model import BoolArray, FloatArray, IntArray, Plan, Survey
-from placement.rebalance import FORBIDDEN, obs_values, tile_values
+from placement.orientation import primary_volume, swap_roles
+from placement.rebalance import FORBIDDEN, obs_values, restore, tile_values
 from placement.tile_moves import move_tiles_with_secondaries
 
 PARTNER_TRIES = 4  # partners tried per refused move, least loss first
+PRIMARY_TIE = 1e-3  # primary-local volume breaks ties between sites keeping as much local
 
 
 def _apply_best(
@@ -108,6 +113,7 @@ def improve(
     rounds: int = 4,
     obs_movable: BoolArray | None = None,
     tiles_movable: BoolArray | None = None,
+    primary_rounds: int = 4,
 ) -> Plan:
     """Coordinate descent from a plan whose windows are all within `tolerance`."""
     n_days = int(max(obs_day.max(), tile_day.max())) + 1
@@ -127,6 +133,13 @@ def improve(
     stored = np.bincount(primary, weights=size, minlength=k)
     stored += np.bincount(secondary, weights=size, minlength=k)
     room = storage_gb - stored
+    # a start with a window just out of bounds (the greedy's repair can stall) is restored
+    # first: every move below keeps windows as they are, so it would stay out
+    restore(ledger_t, tile_values(survey, primary, secondary, tile_up), tile_site, ones,
+            tile_day, tiles_ok)  # fmt: skip
+    for mine, other, ledger in ((primary, secondary, ledger_p), (secondary, primary, ledger_s)):
+        value = obs_values(survey, mine, other, tile_site, obs_up)
+        restore(ledger, value, mine, size, obs_day, obs_ok, room)
     for _ in range(rounds):
         moved = _apply_best(
             tile_values(survey, primary, secondary, tile_up), tile_site, ledger_t, ones,
@@ -142,32 +155,13 @@ def improve(
         )  # fmt: skip
         if moved == 0:
             break
-    _swap_roles(survey, primary, secondary, tile_site, ledger_p, ledger_s, obs_day, obs_ok)
+    for _ in range(primary_rounds):  # primary-only: tiles to the site primary for more
+        value = tile_values(survey, primary, secondary, tile_up)
+        value += np.where(value > FORBIDDEN, PRIMARY_TIE * primary_volume(survey, primary, k), 0)
+        moved = _apply_best(value, tile_site, ledger_t, ones, tile_day, tiles_ok)
+        moved += swap_roles(
+            survey, (primary, secondary), tile_site, (ledger_p, ledger_s), obs_day, obs_ok
+        )
+        if moved == 0:
+            break
     return Plan(primary, secondary, tile_site)
-
-
-def _swap_roles(
-    survey: Survey,
-    primary: IntArray,
-    secondary: IntArray,
-    tile_site: IntArray,
-    ledger_p: WindowLedger,
-    ledger_s: WindowLedger,
-    obs_day: IntArray,
-    movable: BoolArray,
-) -> None:
-    """Swap primary and secondary where the secondary holds more of the links local."""
-    link_site = np.repeat(tile_site, np.diff(survey.tile_ptr))
-    obs, size = survey.tile_obs, survey.obs_size_gb
-    at_p = np.bincount(obs, weights=size[obs] * (primary[obs] == link_site), minlength=len(size))
-    at_s = np.bincount(obs, weights=size[obs] * (secondary[obs] == link_site), minlength=len(size))
-    gain = at_s - at_p
-    candidates = np.flatnonzero((gain > 1e-6) & movable)
-    for i in candidates[np.argsort(-gain[candidates], kind="stable")].tolist():
-        a, b, d, w = int(primary[i]), int(secondary[i]), int(obs_day[i]), float(size[i])
-        if not ledger_p.try_move(d, w, a, b):
-            continue
-        if not ledger_s.try_move(d, w, b, a):
-            ledger_p.force(d, w, b, a)  # undo
-            continue
-        primary[i], secondary[i] = b, a

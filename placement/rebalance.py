@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from placement.evaluate import window_deviation
+from placement.ledger import WindowLedger
 from placement.model import BoolArray, FloatArray, IntArray, Survey
 
 MAX_ROUNDS = 5000
@@ -44,30 +45,33 @@ def rebalance(
     order = np.argsort(days, kind="stable")
     sorted_days = days[order]
     stuck = np.zeros((n_windows + 1, len(shares)), dtype=np.bool_)
+    per_day = np.bincount(days, weights=weights, minlength=n_days)
+    volume = np.convolve(per_day, np.ones(min(window_days, n_days)), mode="valid")
     for _ in range(MAX_ROUNDS):
         deviation = window_deviation(weights, days, sites, shares, window_days, n_days)
         excess = np.where(stuck, -np.inf, np.abs(deviation) - tolerance)
         w, s = np.unravel_index(int(np.argmax(excess)), excess.shape)
         if excess[w, s] <= 0:
             break
-        room_up, room_down = _room(deviation[1:], weights, days, n_days, window_days, tolerance)
-        lo, hi = np.searchsorted(sorted_days, [starts[w], ends[w]])
+        span = (int(starts[w]), int(ends[w]))
+        up_room, down_room = _room(deviation[1:], volume, span, window_days, tolerance)
+        lo, hi = np.searchsorted(sorted_days, span)
         members = order[lo:hi]
         members = members[can_move[members]]
         need = excess[w, s] * float(weights[order[lo:hi]].sum())
         if deviation[w, s] > 0:  # too much at s: move its cheapest items to under-target sites
             pool = members[sites[members] == s]
-            pool = pool[room_down[days[pool], s] >= weights[pool]]
+            pool = pool[down_room[days[pool] - span[0], s] >= weights[pool]]
             under = deviation[w] < 0
-            fits = under[None, :] & (room_up[days[pool]] >= weights[pool][:, None])
+            fits = under[None, :] & (up_room[days[pool] - span[0]] >= weights[pool][:, None])
             cost = value[pool, s][:, None] - np.where(fits, value[pool], -np.inf)
             cost[value[pool] <= FORBIDDEN] = np.inf
             dest = np.argmin(cost, axis=1)
             price = cost[np.arange(len(pool)), dest]
         else:  # too little at s: take the cheapest items from over-target sites
             pool = members[(deviation[w][sites[members]] > 0) & (value[members, s] > FORBIDDEN)]
-            leaving = room_down[days[pool], sites[pool]] >= weights[pool]
-            pool = pool[leaving & (room_up[days[pool], s] >= weights[pool])]
+            leaving = down_room[days[pool] - span[0], sites[pool]] >= weights[pool]
+            pool = pool[leaving & (up_room[days[pool] - span[0], s] >= weights[pool])]
             dest = np.full(len(pool), s)
             price = value[pool, sites[pool]] - value[pool, s]
         ok = np.isfinite(price)
@@ -82,29 +86,112 @@ def rebalance(
     return sites
 
 
-def _room(
-    deviation: FloatArray,
+def restore(
+    ledger: WindowLedger,
+    value: FloatArray,
+    sites: IntArray,
     weights: FloatArray,
     days: IntArray,
-    n_days: int,
+    movable: BoolArray,
+    storage_room: FloatArray | None = None,
+) -> int:
+    """Bring windows the ledger holds out of bounds back by the cheapest single moves of
+    their items that break no other window (exact, unlike `rebalance`'s per-day room);
+    `sites` and `storage_room` change in place. Returns how many items moved."""
+    order = np.argsort(days, kind="stable")
+    ptr = np.searchsorted(days[order], np.arange(int(days.max()) + 2))
+    n_days = len(ptr) - 1
+    moved = 0
+    excess = np.maximum(ledger.amount - ledger.high, ledger.low - ledger.amount)
+    for row, s in zip(*np.nonzero(excess > 1e-9), strict=True):
+        lo, hi = (0, n_days) if row == 0 else (row - 1, min(n_days, row - 1 + ledger.length))
+        members = order[ptr[lo] : ptr[hi]]
+        members = members[movable[members]]
+        short = ledger.amount[row, s] < ledger.low[row, s]
+        if short:  # bring items to s from the sites losing least
+            pool = members[(sites[members] != s) & (value[members, s] > FORBIDDEN)]
+            loss = value[pool, sites[pool]] - value[pool, s]
+            dest = np.full(len(pool), s)
+        else:  # send items of s to any other site, least loss first
+            pool = members[sites[members] == s]
+            item, dest = np.nonzero(value[pool] > FORBIDDEN)
+            keep = dest != s
+            pool, dest = pool[item[keep]], dest[keep]
+            loss = value[pool, s] - value[pool, dest]
+        for j in np.argsort(loss, kind="stable").tolist():
+            i, a, b, w = int(pool[j]), int(sites[pool[j]]), int(dest[j]), float(weights[pool[j]])
+            if (a == s) == short:  # moved already (to another destination)
+                continue
+            if storage_room is not None and storage_room[b] < w:
+                continue
+            d = int(days[i])
+            if ledger.try_move(d, w, a, b):
+                net = w
+            else:  # a same-day item going b -> a leaves only the difference to the windows
+                same = order[ptr[d] : ptr[d + 1]]
+                partner = _restore_partner(
+                    ledger, value, sites, weights, same, movable, (i, a, b, d)
+                )
+                if partner < 0:
+                    continue
+                net = w - float(weights[partner])
+                sites[partner] = a
+                moved += 1
+            sites[i] = b
+            moved += 1
+            if storage_room is not None:
+                storage_room[b] -= net
+                storage_room[a] += net
+            amount = ledger.amount[row, s]
+            if ledger.low[row, s] - 1e-9 <= amount <= ledger.high[row, s] + 1e-9:
+                break
+    return moved
+
+
+def _restore_partner(
+    ledger: WindowLedger,
+    value: FloatArray,
+    sites: IntArray,
+    weights: FloatArray,
+    same_day: IntArray,
+    movable: BoolArray,
+    move: tuple[int, int, int, int],
+) -> int:
+    """A smaller item of the same day on `b` that can go to `a` with the pair's net move
+    a -> b within every window (applied to the ledger); -1 if none."""
+    i, a, b, d = move
+    pool = same_day[(sites[same_day] == b) & movable[same_day] & (value[same_day, a] > FORBIDDEN)]
+    pool = pool[weights[pool] < weights[i]]
+    for j in pool[np.argsort(value[pool, b] - value[pool, a], kind="stable")].tolist():
+        if ledger.try_move(d, float(weights[i] - weights[j]), a, b):
+            return int(j)
+    return -1
+
+
+def _room(
+    deviation: FloatArray,
+    volume: FloatArray,
+    span: tuple[int, int],
     window_days: int,
     tolerance: float,
 ) -> tuple[FloatArray, FloatArray]:
-    """Per day and site, the weight that can still be added (removed) on that day without
-    pushing any rolling window containing the day above (below) its bound."""
-    per_day = np.bincount(days, weights=weights, minlength=n_days)
-    volume = np.convolve(per_day, np.ones(min(window_days, n_days)), mode="valid")
-    n_windows = len(deviation)
+    """For each day of `span` = [lo, hi) (row d - lo) and site, the weight that can still be
+    added (removed) on that day without pushing any rolling window containing the day above
+    (below) its bound. Only the windows touching the span are read: a full-survey repair
+    runs hundreds of rounds, each about one window."""
+    lo, hi = span
     # windows containing day d: starts max(0, d - L + 1) .. min(d, n_windows - 1)
+    first, last = max(0, lo - window_days + 1), min(len(deviation), hi)
     pad = window_days - 1
-    high = np.pad(deviation, ((pad, pad), (0, 0)), constant_values=-np.inf)
-    low = np.pad(deviation, ((pad, pad), (0, 0)), constant_values=np.inf)
-    vol = np.pad(volume, (pad, pad), constant_values=np.inf)
+    dev = deviation[first:last]
+    high = np.pad(dev, ((pad, pad), (0, 0)), constant_values=-np.inf)
+    low = np.pad(dev, ((pad, pad), (0, 0)), constant_values=np.inf)
+    vol = np.pad(volume[first:last], (pad, pad), constant_values=np.inf)
     view = np.lib.stride_tricks.sliding_window_view
-    top = view(high, window_days, axis=0)[:n_days].max(axis=-1)
-    bottom = view(low, window_days, axis=0)[:n_days].min(axis=-1)
-    smallest = view(vol, window_days)[:n_days].min(axis=-1)[:, None]
-    del n_windows
+    rows = np.arange(lo, hi) - first
+    top = view(high, window_days, axis=0)[rows].max(axis=-1)
+    bottom = view(low, window_days, axis=0)[rows].min(axis=-1)
+    smallest = view(vol, window_days)[rows].min(axis=-1)[:, None]
     return (tolerance - top) * smallest, (tolerance + bottom) * smallest
 
 

@@ -1,6 +1,7 @@
 """`solve(problem) -> Plan`: balance targets, greedy passes (pair scoring, each improved by
-local search and seeing the previous pass's tile sites), then CP-SAT polishing of time
-windows (placement.lns) with what is left of the budget; re-plans go to placement.replan."""
+local search and re-placing each observation against the previous pass's plan), then
+CP-SAT polishing of time windows (placement.lns) if time is left; re-plans go to
+placement.replan."""
 
 from __future__ import annotations
 
@@ -15,16 +16,17 @@ from placement.evaluate import copies, plan_stats
 from placement.feasibility import InfeasibleError, precheck, stretch_message
 from placement.greedy import StreamInputs, best_tile_sites, obs_tiles, stream_assign
 from placement.local_search import improve
-from placement.model import FloatArray, IntArray, Plan, Problem, Survey
+from placement.model import FloatArray, Plan, Problem
 from placement.rebalance import obs_values, rebalance, tile_values
 from placement.targets import DayTargets, plan_targets
 
-START_SHARE = 0.85  # of the time limit for greedy passes (polishing gains less: 0.03 points)
+START_SHARE = 0.85  # of the time limit for greedy passes; the kept plan's last polish follows
 FINISH_SHARE = 0.1  # kept for the last local search and the stats after polishing
 # pair scoring: (tile gain, primary gain, steepness beyond the band) against squared bands
 # of imbalance (1-year surveys: 0.94% copies; 4, 1, 5 gave 1.07%, 16, 1, 10 gave 1.0%)
 PAIR_WEIGHTS = (8.0, 1.0, 5.0)
-MAX_PASSES = 6  # greedy passes, each seeing the last one's tile sites (1 year: 0.94% -> 0.73%)
+MAX_PASSES = 12  # greedy passes, each seeing the last one's plan (1 year: 0.91% -> 0.63%)
+POLISH_MIN = 3.0  # seconds: less than this left after the passes is not worth a CP-SAT model
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,10 @@ def _quiet(_: Progress) -> None:
     return None
 
 
-def volume_targets(problem: Problem, margin: float) -> DayTargets:
+def volume_targets(problem: Problem, margin: float, wider: tuple[float, ...] = ()) -> DayTargets:
     """Per-day volume targets per site and role (LP within `margin` x tolerance around
-    outages); InfeasibleError names the stretch when none exist."""
+    outages, a stretch that cannot within each of the `wider` margins in turn);
+    InfeasibleError names the stretch when none exist."""
     survey, rules = problem.survey, problem.rules
     day, obs_up = obs_days(survey), obs_availability(problem)
     n_days = int(day.max()) + 1
@@ -70,7 +73,12 @@ def volume_targets(problem: Problem, margin: float) -> DayTargets:
         axis=1,
     )
     targets = plan_targets(
-        day_volume, available, problem.shares(), rules.tolerance * margin, rules.window_days
+        day_volume,
+        available,
+        problem.shares(),
+        rules.tolerance * margin,
+        rules.window_days,
+        tuple(rules.tolerance * m for m in wider),
     )
     if isinstance(targets, list):
         raise InfeasibleError(stretch_message(problem, targets))
@@ -83,7 +91,7 @@ def construct(
     band_factor: float = 1.0,
     pair_scoring: tuple[float, float, float] | None = None,
     targets: DayTargets | None = None,
-    prior_tiles: IntArray | None = None,
+    known: Plan | None = None,
 ) -> Plan:
     """A start: targets (LP within `margin` x tolerance around outages), the greedy in a band
     around them, then the windows still out of bounds repaired by the cheapest moves.
@@ -105,7 +113,8 @@ def construct(
     # inside a site's re-planned stretch the LP used most of the tolerance, so the band narrows
     volume = band_factor * rules.tolerance * float(window_volume.min())
     wide = (volume - float(survey.obs_size_gb.max())) / 2
-    band = np.where(targets.disturbed, (1 - margin) * max(wide, 0.0), max(wide, 0.0))
+    used = margin if targets.used is None else targets.used / rules.tolerance
+    band = np.where(targets.disturbed, (1 - used) * max(wide, 0.0), max(wide, 0.0))
     ptr, idx = obs_tiles(survey.n_obs, survey.tile_ptr, survey.tile_obs)
     inputs = StreamInputs(
         order=np.argsort(survey.obs_start, kind="stable"),
@@ -127,7 +136,7 @@ def construct(
         fixed,
         fixed_mask,
         pair_scoring,
-        None if prior_tiles is None else _prior(prior_tiles, tile_up.shape[1], survey),
+        None if known is None else (known.primary, known.secondary),
     )
     tile_site = best_tile_sites(local)
     t_day = tile_days(survey)
@@ -168,69 +177,6 @@ def construct(
     return Plan(primary, secondary, tile_site)
 
 
-PRIOR = 0.5  # a previous pass's tile site counts as this many median inputs already there
-
-
-def _prior(tile_site: IntArray, k: int, survey: Survey) -> FloatArray:
-    """Local volume credited to each tile's site in an earlier plan (a look-ahead)."""
-    prior = np.zeros((len(tile_site), k))
-    prior[np.arange(len(tile_site)), tile_site] = PRIOR * float(np.median(survey.obs_size_gb))
-    return prior
-
-
-def _best_start(problem: Problem, deadline: float, report: ProgressFn) -> Plan:
-    """Pair-scoring greedy passes while time allows: the first on its own, each next one
-    crediting the previous pass's tile sites (the look-ahead a stream lacks), each improved
-    by local search; the valid plan copying least wins. When no pass is valid, the banded
-    greedy at several LP margins: its first valid plan, else the least violating one."""
-    from placement.lns import instance_of, violating_days
-    from placement.window_model import Assignment
-
-    inst = instance_of(problem)
-    survey = problem.survey
-    valid: tuple[float, Plan] | None = None
-    least: tuple[int, Plan] | None = None
-
-    def keep(plan: Plan) -> None:
-        nonlocal valid, least
-        bad = len(violating_days(inst, Assignment(plan.primary, plan.secondary, plan.tile_site)))
-        copied = copies(survey, plan.primary, plan.secondary, plan.tile_site)[1]
-        if bad == 0 and (valid is None or copied < valid[0]):
-            valid = (copied, plan)
-            report(Progress("greedy passes", copied, 0.0, 0.0))
-        elif bad and (least is None or bad < least[0]):
-            least = (bad, plan)
-
-    error: InfeasibleError | None = None
-    prior: IntArray | None = None
-    targets: DayTargets | None = None
-    for _ in range(MAX_PASSES):
-        began = time.monotonic()
-        try:
-            targets = targets or volume_targets(problem, 0.6)
-            plan = construct(problem, 0.6, 1.0, PAIR_WEIGHTS, targets, prior)
-        except InfeasibleError as exc:
-            error = exc
-            break
-        keep(improve_plan(problem, plan))
-        prior = plan.tile_site
-        if time.monotonic() + (time.monotonic() - began) > deadline:
-            break
-    for margin, band_factor in ((0.6, 1.5), (0.6, 1.0), (0.8, 1.0), (0.95, 1.0)):
-        if valid is not None:
-            break
-        try:
-            keep(improve_plan(problem, construct(problem, margin, band_factor)))
-        except InfeasibleError as exc:
-            error = exc
-    if valid is not None:
-        return valid[1]
-    if least is None:
-        assert error is not None
-        raise error
-    return least[1]  # with violations: polishing (soft bounds) repairs them, `check` the rest
-
-
 def solve(
     problem: Problem, options: SolveOptions | None = None, progress: ProgressFn | None = None
 ) -> Plan:
@@ -250,20 +196,27 @@ def solve(
         plan = replan(problem, options.time_limit, options.workers, options.seed)
         return _with_stats(problem, plan, began)
     report(Progress("balance targets and greedy", float("nan"), 0.0, 0.0))
-    plan = _best_start(problem, began + START_SHARE * options.time_limit, report)
+    from placement.passes import best_start
+
+    deadline = began + START_SHARE * options.time_limit
+    plan, valid = best_start(problem, deadline, report)
     survey = problem.survey
     _, copied, _ = copies(survey, plan.primary, plan.secondary, plan.tile_site)
     report(Progress("greedy start", copied, 0.0, 1.0))
-    if options.polish:
+    remaining = (1 - FINISH_SHARE) * options.time_limit - (time.monotonic() - began)
+    if options.polish and (remaining >= POLISH_MIN or not valid):
         from placement.lns import polish
 
-        remaining = (1 - FINISH_SHARE) * options.time_limit - (time.monotonic() - began)
         plan = improve_plan(problem, polish(problem, plan, max(remaining, 1.0), options, report))
     return _with_stats(problem, plan, began)
 
 
-def improve_plan(problem: Problem, plan: Plan) -> Plan:
-    """Single improving moves that keep every window in bounds (placement.local_search)."""
+def improve_plan(
+    problem: Problem, plan: Plan, copies_rounds: int = 4, primary: bool = True
+) -> Plan:
+    """Single improving moves that keep every window in bounds (placement.local_search):
+    up to `copies_rounds` rounds for the copies, then (with `primary`) the primary-only
+    polish, which the greedy passes leave to the plan they keep (it never changes copies)."""
     survey, rules = problem.survey, problem.rules
     obs_movable = tiles_movable = None
     if problem.previous is not None and problem.frozen_until is not None:
@@ -280,8 +233,10 @@ def improve_plan(problem: Problem, plan: Plan) -> Plan:
         rules.tolerance * (1 - 1e-6),
         (rules.window_days, rules.tile_window_days),
         np.array([site.storage_tb * 1000.0 for site in problem.sites]),
+        rounds=copies_rounds,
         obs_movable=obs_movable,
         tiles_movable=tiles_movable,
+        primary_rounds=4 if primary else 0,
     )
 
 

@@ -26,6 +26,7 @@ class DayTargets:
     primary: FloatArray
     secondary: FloatArray
     disturbed: BoolArray  # [day, site]: inside one of the site's re-planned stretches
+    used: FloatArray | None = None  # [day, site]: tolerance the LP used there (re-planned)
 
 
 def disturbed_stretches(short: BoolArray, pad: int) -> list[tuple[int, int]]:
@@ -91,10 +92,12 @@ def _role_targets(
     available: FloatArray,
     cap: FloatArray,
     shares: FloatArray,
-    tolerance: float,
+    tolerances: tuple[float, ...],
     window_days: int,
+    used: FloatArray,
 ) -> tuple[FloatArray, BoolArray, list[tuple[int, int, int]]]:
-    """One role's targets: share line, re-planned per site around its outages within `cap`."""
+    """One role's targets: share line, re-planned per site around its outages within `cap`,
+    each stretch with the first of `tolerances` its LP can meet (recorded in `used`)."""
     k = len(shares)
     targets = shares[None, :] * day_volume[:, None]
     pinned = np.zeros(targets.shape, dtype=np.bool_)
@@ -102,12 +105,16 @@ def _role_targets(
     for s in range(k):
         short = available[:, s] < day_volume - 1e-9
         for lo, hi in disturbed_stretches(short, 3 * window_days):
-            amounts = _site_lp(lo, hi, day_volume, cap[:, s], shares[s], tolerance, window_days)
+            for tolerance in tolerances:
+                amounts = _site_lp(lo, hi, day_volume, cap[:, s], shares[s], tolerance, window_days)
+                if amounts is not None:
+                    break
             if amounts is None:
                 failed.append((s, lo, hi))
                 continue
             targets[lo:hi, s] = amounts
             pinned[lo:hi, s] = True
+            used[lo:hi, s] = np.maximum(used[lo:hi, s], tolerance)
     # the sites not re-planned on a day absorb what the re-planned ones took more or less
     residual = day_volume - targets.sum(axis=1)
     free_share = np.where(pinned, 0.0, shares[None, :] * (cap > 0))
@@ -121,21 +128,25 @@ def plan_targets(
     shares: FloatArray,
     tolerance: float,
     window_days: int,
+    wider: tuple[float, ...] = (),
 ) -> DayTargets | list[tuple[int, int, int]]:
     """Daily targets meeting every window share within `tolerance`, or the failing
-    (site, first day, end day) stretches.
+    (site, first day, end day) stretches. A stretch whose LP fails at `tolerance` tries the
+    `wider` ones in turn (one long outage then does not widen every other stretch).
 
     day_volume[d]: volume observed on day d; available[d, s]: the part of it site s may
     take (maintenance). Secondaries are planned after primaries, in what each site has left
     that day (an observation is never its own secondary).
     """
+    tolerances = (tolerance, *wider)
+    used = np.zeros(available.shape)
     primary, pinned, failed = _role_targets(
-        day_volume, available, available, shares, tolerance, window_days
+        day_volume, available, available, shares, tolerances, window_days, used
     )
     left = np.maximum(available - primary, 0.0)
     secondary, pinned_s, failed_s = _role_targets(
-        day_volume, available, left, shares, tolerance, window_days
+        day_volume, available, left, shares, tolerances, window_days, used
     )
     if failed or failed_s:
         return failed + failed_s
-    return DayTargets(primary=primary, secondary=secondary, disturbed=pinned | pinned_s)
+    return DayTargets(primary, secondary, pinned | pinned_s, used)

@@ -14,9 +14,11 @@ from placement.check import check_plan
 from placement.evaluate import copies
 from placement.feasibility import InfeasibleError
 from placement.ledger import WindowLedger
-from placement.model import MaintenanceWindow, Site
+from placement.model import MaintenanceWindow, Site, Survey
+from placement.orientation import swap_roles
+from placement.rebalance import restore
 from placement.solve import SolveOptions, construct, improve_plan, solve
-from tests.unit.placement_instances import random_problem
+from tests.unit.placement_instances import T0, random_problem
 
 
 def test_ledger_refuses_a_move_that_breaks_a_window_and_keeps_its_amounts() -> None:
@@ -67,3 +69,54 @@ def test_replan_that_no_plan_can_satisfy_is_infeasible_and_names_the_site() -> N
     )
     with pytest.raises(InfeasibleError, match="BIG"):
         solve(changed, SolveOptions(time_limit=2.0, workers=1))
+
+
+def test_restore_brings_a_window_back_with_the_cheapest_move_and_breaks_no_other() -> None:
+    weights = np.ones(4)
+    days = np.array([0, 0, 1, 1])
+    sites = np.array([0, 0, 0, 1])
+    shares = np.array([0.5, 0.5])
+    ledger = WindowLedger(weights, days, sites, shares, 0.26, 1, 2)
+    assert ledger.out_of_bounds()  # day 0: all on site 0
+    value = np.array([[5.0, 0.0], [5.0, 4.0], [5.0, 0.0], [0.0, 5.0]])
+    moved = restore(ledger, value, sites, weights, days, np.ones(4, dtype=np.bool_))
+    assert moved == 1
+    np.testing.assert_array_equal(sites, [0, 1, 0, 1])  # item 1 loses least by moving
+    assert not ledger.out_of_bounds()
+
+
+def _two_observation_survey(sizes: list[float]) -> Survey:
+    n = len(sizes)
+    return Survey(
+        obs_ids=[f"O{i}" for i in range(n)],
+        obs_start=np.full(n, T0),
+        obs_ra=np.zeros(n),
+        obs_dec=np.zeros(n),
+        obs_size_gb=np.array(sizes),
+        tile_ids=[f"T{i}" for i in range(n)],
+        tile_ra=np.zeros(n),
+        tile_dec=np.zeros(n),
+        tile_ptr=np.arange(n + 1, dtype=np.int64),
+        tile_obs=np.arange(n, dtype=np.int64),
+    )
+
+
+def test_a_role_swap_the_windows_refuse_lands_with_a_same_day_partner() -> None:
+    survey = _two_observation_survey([10.0, 9.0])
+    primary, secondary = np.array([0, 1]), np.array([1, 0])
+    tile_site = np.array([1, 0])  # each tile is local only at its input's secondary
+    days = np.zeros(2, dtype=np.int64)
+    shares = np.array([0.5, 0.5])
+    ledgers = (
+        WindowLedger(survey.obs_size_gb, days, primary, shares, 0.03, 1, 1),
+        WindowLedger(survey.obs_size_gb, days, secondary, shares, 0.03, 1, 1),
+    )
+    before = copies(survey, primary, secondary, tile_site)[2]
+    swapped = swap_roles(
+        survey, (primary, secondary), tile_site, ledgers, days, np.ones(2, dtype=np.bool_)
+    )
+    assert swapped == 2  # alone, either swap puts 19 of 19 GB on one site
+    np.testing.assert_array_equal(primary, [1, 0])
+    np.testing.assert_array_equal(secondary, [0, 1])
+    assert not ledgers[0].out_of_bounds() and not ledgers[1].out_of_bounds()
+    assert copies(survey, primary, secondary, tile_site)[2] < before
