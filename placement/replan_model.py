@@ -220,10 +220,12 @@ def _window_bounds(
         total = int(inst.day_volume_cum[b] - inst.day_volume_cum[a])
         if total <= 0:
             continue
+        # rounding errs in proportion to the free observations a window holds
+        inside = int(margin * (1 - (fixed_cum[b] - fixed_cum[a]).sum() / total))
         for s in range(k):
             const = int(fixed_cum[b, s] - fixed_cum[a, s])
             low = math.ceil((inst.shares[s] - inst.tolerance) * total - 1e-6) - const
             high = math.floor((inst.shares[s] + inst.tolerance) * total + 1e-6) - const
-            row = solver.Constraint(low + margin, high - margin)
+            row = solver.Constraint(low + inside, high - inside)
             for d in range(max(a, lo), min(b, hi)):
                 row.SetCoefficient(amount[role, d, s], 1)
