@@ -117,6 +117,20 @@ def _round_with_carry(inst: Instance, state: Assignment, solution: Pairs) -> Non
         state.primary[o], state.secondary[o] = best
 
 
+def fewest_moves(inst: Instance, previous: Assignment, free: IntArray) -> float | None:
+    """A lower bound on the observations of `free` any re-plan must move (the others
+    fixed): the LP relaxation with every pair of sites allowed and only moves counted;
+    None when even that has no solution."""
+    state = Assignment(previous.primary.copy(), previous.secondary.copy(), previous.tile_site)
+    solution = _solve_lp(inst, (state, previous), free, (1, 0), None)
+    if solution is None:
+        return None
+    stay = {o: (int(previous.primary[o]), int(previous.secondary[o])) for o in solution}
+    return float(
+        sum(1 - sum(v for p, v in values if p == stay[o]) for o, values in solution.items())
+    )
+
+
 def _pairs(inst: Instance, previous: Assignment, o: int, focus: BoolArray) -> list[tuple[int, int]]:
     return candidate_pairs(
         (int(previous.primary[o]), int(previous.secondary[o])), inst.obs_up[o], focus
@@ -148,17 +162,18 @@ def _solve_lp(
     plans: tuple[Assignment, Assignment],
     free: IntArray,
     costs: tuple[int, int],
-    focus: BoolArray,
+    focus: BoolArray | None,
 ) -> Pairs | None:
     """The LP relaxation over the observations `free` (the rest as in the state), every
     window `margin` MB inside its bounds; None when it has no solution.
 
-    costs: (churn_mb, margin)."""
+    costs: (churn_mb, margin). Without `focus`, every pair of sites that are up is a
+    candidate and only moves count (the lower bound of fewest_moves)."""
     churn_mb, margin = costs
     k = len(inst.shares)
     solver = pywraplp.Solver.CreateSolver("HIGHS")
-    if solver is None:  # pragma: no cover - GLOP ships with OR-Tools
-        raise RuntimeError("GLOP is not available")
+    if solver is None:  # pragma: no cover - HiGHS ships with OR-Tools
+        raise RuntimeError("HiGHS is not available")
     is_free = np.zeros(len(inst.size_mb), dtype=np.bool_)
     is_free[free] = True
     lo, hi = int(inst.obs_day[free].min()), int(inst.obs_day[free].max()) + 1
@@ -174,9 +189,15 @@ def _solve_lp(
         d = int(inst.obs_day[o])
         one = solver.Constraint(1, 1)
         chosen[o] = []
-        for a, b in _pairs(inst, plans[1], o, focus):
+        before = (int(plans[1].primary[o]), int(plans[1].secondary[o]))
+        up = np.flatnonzero(inst.obs_up[o]).tolist()
+        every = [(a, b) for a in up for b in up if a != b]
+        for a, b in every if focus is None else _pairs(inst, plans[1], o, focus):
             var = solver.NumVar(0, 1, "")
-            objective.SetCoefficient(var, pair_cost(inst, plans, o, (a, b), churn_mb))
+            cost = (
+                (a, b) != before if focus is None else pair_cost(inst, plans, o, (a, b), churn_mb)
+            )
+            objective.SetCoefficient(var, float(cost))
             one.SetCoefficient(var, 1)
             sums[0, d, a].SetCoefficient(var, int(inst.size_mb[o]))
             sums[1, d, b].SetCoefficient(var, int(inst.size_mb[o]))
