@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from placement.calendar import obs_availability, obs_days, tile_availability, tile_days, tile_ready
+from placement.evaluate import copies
 from placement.ledger import WindowLedger
 from placement.local_search import improve
 from placement.model import BoolArray, IntArray, Plan, Problem
@@ -45,7 +46,8 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
     from placement.replan_moves import replan_by_moves
 
     assert problem.previous is not None
-    deadline = time.monotonic() + time_limit
+    began = time.monotonic()
+    deadline = began + time_limit
     prev, survey = problem.previous, problem.survey
     inst = instance_of(problem)
     before = Assignment(prev.primary, prev.secondary, prev.tile_site)
@@ -58,15 +60,33 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
     affected, focus = _affected(inst, state, obs_free)
     if len(affected):
         churn = int(CHURN_INPUTS * np.median(inst.size_mb))
-        if not _repair_span(
-            problem, inst, (state, before), obs_free, (affected, focus), (churn, deadline), workers
-        ):
+        found = _repair_span(
+            problem, inst, (state, before), obs_free, (affected, focus), (churn, deadline)
+        )
+        if found is None:
             moved_plan, restored = replan_by_moves(problem)  # raises when provably infeasible
             if restored:
                 return moved_plan
             return repair_windows(problem, moved_plan, deadline, workers, seed)
-    _replace_tiles(problem, state, tiles_free)
+        _replace_tiles(problem, state, tiles_free)
+        if 2 * time.monotonic() - began < deadline:  # time for a second pass: the pairs
+            # priced with the tiles' new sites (moved observations move again for free)
+            first = Assignment(state.primary.copy(), state.secondary.copy(), state.tile_site.copy())
+            result = repair_roles(inst, (state, before), found[0], (churn, focus), found[1])
+            if result.status == "OPTIMAL" and _restore_roles(problem, (state, before), found[0]):
+                _replace_tiles(problem, state, tiles_free)
+            if _cost(problem, state, before, churn) >= _cost(problem, first, before, churn):
+                state = first
+    else:
+        _replace_tiles(problem, state, tiles_free)
     return Plan(state.primary, state.secondary, state.tile_site)
+
+
+def _cost(problem: Problem, state: Assignment, before: Assignment, churn_mb: int) -> float:
+    """Copied MB plus churn_mb per moved observation: what the repair model minimises."""
+    copied = copies(problem.survey, state.primary, state.secondary, state.tile_site)[1]
+    moved = (state.primary != before.primary) | (state.secondary != before.secondary)
+    return 1000 * copied + churn_mb * float(moved.sum())
 
 
 def _affected(inst: Instance, state: Assignment, obs_free: BoolArray) -> tuple[IntArray, BoolArray]:
@@ -94,9 +114,9 @@ def _repair_span(
     obs_free: BoolArray,
     where: tuple[IntArray, BoolArray],
     budget: tuple[int, float],
-    workers: int,
-) -> bool:
-    """Run the repair model on spans widening around the affected days; True once solved.
+) -> tuple[IntArray, float] | None:
+    """Run the repair model on spans widening around the affected days; the free
+    observations and the LP margin that worked, None when none did.
 
     plans: the state repaired in place and the previous plan; where: the affected days and
     the sites concerned; budget: (churn in MB per moved observation, deadline)."""
@@ -114,17 +134,17 @@ def _repair_span(
         )
         free = np.flatnonzero(obs_free & (day >= lo) & (day < hi))
         if not len(free) or time.monotonic() > deadline:
-            return False
+            return None
         for margin in MARGINS:
             if time.monotonic() > deadline:
-                return False
+                return None
             result = repair_roles(inst, (state, before), free, (churn, focus), margin)
             if result.status == "OPTIMAL" and _restore_roles(problem, plans, free):
-                return True
+                return free, margin
             state.primary[:], state.secondary[:] = before.primary, before.secondary
         if lo == first_free and hi == last:
-            return False
-    return False
+            return None
+    return None
 
 
 def _restore_roles(problem: Problem, plans: tuple[Assignment, Assignment], free: IntArray) -> bool:
