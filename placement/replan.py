@@ -26,6 +26,8 @@ import numpy as np
 
 from placement.calendar import obs_availability, obs_days, tile_availability, tile_days, tile_ready
 from placement.evaluate import copies
+from placement.feasibility import InfeasibleError
+from placement.files import format_time
 from placement.ledger import WindowLedger
 from placement.local_search import improve
 from placement.model import BoolArray, IntArray, Plan, Problem
@@ -57,6 +59,7 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
     if problem.frozen_until is not None:
         obs_free = survey.obs_start >= problem.frozen_until
         tiles_free = tile_ready(survey) >= problem.frozen_until
+    _frozen_and_down(problem, inst, obs_free, tiles_free)
     affected, focus = _affected(inst, state, obs_free)
     if len(affected):
         churn = int(CHURN_INPUTS * np.median(inst.size_mb))
@@ -80,6 +83,31 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
     else:
         _replace_tiles(problem, state, tiles_free)
     return Plan(state.primary, state.secondary, state.tile_site)
+
+
+def _frozen_and_down(
+    problem: Problem, inst: Instance, obs_free: BoolArray, tiles_free: BoolArray
+) -> None:
+    """InfeasibleError naming the frozen work whose site is down in its processing window
+    (it may not move, and may not stay)."""
+    prev, survey = problem.previous, problem.survey
+    assert prev is not None
+    rows = np.arange(survey.n_obs)
+    down_p = ~inst.obs_up[rows, prev.primary] & ~obs_free
+    down_s = ~inst.obs_up[rows, prev.secondary] & ~obs_free
+    down_t = ~inst.tile_up[np.arange(survey.n_tiles), prev.tile_site] & ~tiles_free
+    ids = [survey.obs_ids[i] for i in np.flatnonzero(down_p | down_s)]
+    ids += [survey.tile_ids[t] for t in np.flatnonzero(down_t)]
+    if not ids:
+        return
+    sites = {*prev.primary[down_p].tolist(), *prev.secondary[down_s].tolist()}
+    names = sorted(problem.site_names[s] for s in sites | set(prev.tile_site[down_t].tolist()))
+    raise InfeasibleError(
+        f"frozen: {len(ids)} item(s) starting before --frozen-until "
+        f"{format_time(problem.frozen_until or 0.0)} must keep their sites, but the maintenance "
+        f"of {', '.join(names)} now overlaps their processing window: {', '.join(ids[:5])}"
+        f"{' and more' if len(ids) > 5 else ''}; freeze earlier or move the maintenance"
+    )
 
 
 def _cost(problem: Problem, state: Assignment, before: Assignment, churn_mb: int) -> float:

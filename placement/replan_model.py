@@ -174,6 +174,8 @@ def _solve_lp(
     solver = pywraplp.Solver.CreateSolver("HIGHS")
     if solver is None:  # pragma: no cover - HiGHS ships with OR-Tools
         raise RuntimeError("HiGHS is not available")
+    # no banner on stdout (this OR-Tools reports False for the call but applies it)
+    solver.SetSolverSpecificParametersAsString("output_flag = false")
     is_free = np.zeros(len(inst.size_mb), dtype=np.bool_)
     is_free[free] = True
     lo, hi = int(inst.obs_day[free].min()), int(inst.obs_day[free].max()) + 1
