@@ -38,6 +38,7 @@ from placement.window_model import Assignment, Instance
 
 REACH = (1, 2, 4)  # windows of free days on each side of the affected ones, widened in turn
 CP_SHARE = 0.5  # of the time left for the CP-SAT step of the repair model
+MODEL_SHARE = 0.6  # of the time limit for the repair model; the rest is the fallback's
 MARGINS = (0.5, 1.0, 0.0)  # largest observations kept inside every window's bounds by the LP
 CHURN_INPUTS = 10  # moving an observation costs as much as copying this many median inputs
 
@@ -64,10 +65,16 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
     if len(affected):
         churn = int(CHURN_INPUTS * np.median(inst.size_mb))
         found = _repair_span(
-            problem, inst, (state, before), obs_free, (affected, focus), (churn, deadline)
+            problem,
+            inst,
+            (state, before),
+            obs_free,
+            (affected, focus),
+            (churn, began + MODEL_SHARE * time_limit),
         )
         if found is None:
-            moved_plan, restored = replan_by_moves(problem)  # raises when provably infeasible
+            # raises when provably infeasible
+            moved_plan, restored = replan_by_moves(problem, deadline)
             if restored:
                 return moved_plan
             return repair_windows(problem, moved_plan, deadline, workers, seed)
@@ -76,7 +83,8 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
             # priced with the tiles' new sites (moved observations move again for free)
             first = Assignment(state.primary.copy(), state.secondary.copy(), state.tile_site.copy())
             result = repair_roles(inst, (state, before), found[0], (churn, focus), found[1])
-            if result.status == "OPTIMAL" and _restore_roles(problem, (state, before), found[0]):
+            restored = _restore_roles(problem, (state, before), found[0], deadline)
+            if result.status == "OPTIMAL" and restored:
                 _replace_tiles(problem, state, tiles_free)
             if _cost(problem, state, before, churn) >= _cost(problem, first, before, churn):
                 state = first
@@ -167,7 +175,7 @@ def _repair_span(
             if time.monotonic() > deadline:
                 return None
             result = repair_roles(inst, (state, before), free, (churn, focus), margin)
-            if result.status == "OPTIMAL" and _restore_roles(problem, plans, free):
+            if result.status == "OPTIMAL" and _restore_roles(problem, plans, free, deadline):
                 return free, margin
             state.primary[:], state.secondary[:] = before.primary, before.secondary
         if lo == first_free and hi == last:
@@ -175,7 +183,9 @@ def _repair_span(
     return None
 
 
-def _restore_roles(problem: Problem, plans: tuple[Assignment, Assignment], free: IntArray) -> bool:
+def _restore_roles(
+    problem: Problem, plans: tuple[Assignment, Assignment], free: IntArray, deadline: float
+) -> bool:
     """Windows the rounding left out of bounds restored by single moves of free roles
     (observations that moved already first); True when every window holds."""
     state, before = plans
@@ -191,7 +201,7 @@ def _restore_roles(problem: Problem, plans: tuple[Assignment, Assignment], free:
             size, day, mine, problem.shares(), rules.tolerance * (1 - 1e-6), rules.window_days,
             int(day.max()) + 1,
         )  # fmt: skip
-        ok &= restore(value, mine, ledger, size, day, movable, moved)
+        ok &= restore(value, mine, ledger, size, day, movable, moved, deadline)
     return ok
 
 

@@ -8,6 +8,9 @@ never moves.
 
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
 
 from placement.calendar import (
@@ -38,21 +41,26 @@ def restore(
     days: IntArray,
     movable: BoolArray,
     moved: BoolArray,
+    deadline: float = math.inf,
 ) -> bool:
-    """Move items until every window of `ledger` is within bounds; False if stuck.
+    """Move items until every window of `ledger` is within bounds; False if stuck or past
+    `deadline` (time.monotonic()).
 
     value[i, s]: worth of item i at s (FORBIDDEN where it may not go). `moved` is updated.
     """
     order = np.argsort(days, kind="stable")
     n_days = int(days.max()) + 1
     ptr = np.searchsorted(days[order], np.arange(n_days + 1))
+    stuck = np.zeros(ledger.amount.shape, dtype=np.bool_)  # no move found; retried after one lands
     for _ in range(MAX_REPAIRS):
+        if time.monotonic() > deadline:
+            return False
         over = ledger.amount - ledger.high
         under = ledger.low - ledger.amount
-        worst = np.maximum(over, under)
+        worst = np.where(stuck, -np.inf, np.maximum(over, under))
         w, s = (int(x) for x in np.unravel_index(int(np.argmax(worst)), worst.shape))
         if worst[w, s] <= 1e-9:
-            return True
+            return not stuck.any()
         lo, hi = (0, n_days) if w == 0 else (w - 1, int(min(w - 1 + ledger.length, n_days)))
         pool = order[ptr[lo] : ptr[hi]]
         pool = pool[movable[pool]]
@@ -80,8 +88,74 @@ def restore(
             landed = _chain(value, sites, ledger, weights, days, movable, moved, (order, ptr),
                             ranked, s, span)  # fmt: skip
         if not landed:
-            return False
+            members = order[ptr[lo] : ptr[hi]]
+            need = float(over[w, s]) if over[w, s] > 0 else -float(under[w, s])
+            landed = _size_swap(value, sites, ledger, weights, days, members[movable[members]],
+                                (s, need), moved)  # fmt: skip
+        if landed:
+            stuck[:] = False
+        else:
+            stuck[w, s] = True
     return False
+
+
+def _size_swap(
+    value: FloatArray,
+    sites: IntArray,
+    ledger: WindowLedger,
+    weights: FloatArray,
+    days: IntArray,
+    pool: IntArray,
+    target: tuple[int, float],
+    moved: BoolArray,
+) -> bool:
+    """Two items of one day exchange sites, one of them at `s`: s's amount changes by the
+    difference of their weights, a fine step where whole moves overshoot a neighbouring
+    window. target: (s, need): s has `need` too much (need > 0) or too little (need < 0)."""
+    s, need = target
+    at_s = pool[sites[pool] == s]
+    others = pool[sites[pool] != s]
+    same = days[at_s][:, None] == days[others][None, :]
+    # i (at s) goes to j's site t, j comes to s: s changes by w_j - w_i
+    change = weights[others][None, :] - weights[at_s][:, None]
+    enough = change <= -need if need > 0 else change >= -need
+    t = sites[others]
+    allowed = (value[others, s] > FORBIDDEN)[None, :] & (
+        value[at_s[:, None], t[None, :]] > FORBIDDEN
+    )
+    rows, cols = np.nonzero(same & enough & allowed)
+    if not len(rows):
+        return False
+    step = np.abs(change[rows, cols])
+    loss = (
+        value[at_s[rows], s] + value[others[cols], t[cols]]
+        - value[at_s[rows], t[cols]] - value[others[cols], s]
+        - MOVED_AGAIN * (moved[at_s[rows]] + moved[others[cols]])
+    )  # fmt: skip
+    for r in np.lexsort((loss, step))[: CHAIN_TRIES * CHAIN_TRIES].tolist():
+        i, j = int(at_s[rows[r]]), int(others[cols[r]])
+        d, b, net = int(days[i]), int(sites[j]), float(change[rows[r], cols[r]])
+        if _fits(ledger, d, s, b, net):
+            ledger.force(d, net, b, s)
+            sites[i], sites[j] = b, s
+            moved[i] = moved[j] = True
+            return True
+    return False
+
+
+def _fits(ledger: WindowLedger, day: int, s: int, b: int, net: float) -> bool:
+    """Whether `net` more at s and `net` less at b on `day` breaks no window that holds."""
+    rows = ledger.rows(day)
+    gain, lose = (s, b) if net > 0 else (b, s)
+    amount = abs(net)
+    high, low = ledger.high[rows, gain], ledger.low[rows, lose]
+    up = ledger.amount[rows, gain] + amount
+    down = ledger.amount[rows, lose] - amount
+    broke_up = (up > high + 1e-9) & (ledger.amount[rows, gain] <= high + 1e-9)
+    broke_down = (down < low - 1e-9) & (ledger.amount[rows, lose] >= low - 1e-9)
+    worse_up = (up > high + 1e-9) & (ledger.amount[rows, gain] > high + 1e-9)
+    worse_down = (down < low - 1e-9) & (ledger.amount[rows, lose] < low - 1e-9)
+    return not (broke_up.any() or broke_down.any() or worse_up.any() or worse_down.any())
 
 
 def _chain(
@@ -129,7 +203,7 @@ def _chain(
     return False
 
 
-def replan_by_moves(problem: Problem) -> tuple[Plan, bool]:
+def replan_by_moves(problem: Problem, deadline: float = math.inf) -> tuple[Plan, bool]:
     """The previous plan with stranded work moved and windows restored; True when every
     window is within bounds."""
     assert problem.previous is not None
@@ -161,7 +235,7 @@ def replan_by_moves(problem: Problem) -> tuple[Plan, bool]:
         # single moves first (fewest moves); when they get stuck, the LP shift from scratch
         start, start_moved = mine.copy(), moved.copy()
         ledger = WindowLedger(size, day, mine, shares, tolerance, rules.window_days, n_days)
-        if restore(value, mine, ledger, size, day, obs_free, moved):
+        if restore(value, mine, ledger, size, day, obs_free, moved, deadline):
             continue
         mine[:], moved[:] = start, start_moved
         if len(stranded):
@@ -169,7 +243,7 @@ def replan_by_moves(problem: Problem) -> tuple[Plan, bool]:
             _shift(problem, role, value, (mine, swap_with), day, obs_free, moved,
                    (day[stranded], down), obs_up)  # fmt: skip
         ledger = WindowLedger(size, day, mine, shares, tolerance, rules.window_days, n_days)
-        ok &= restore(value, mine, ledger, size, day, obs_free, moved)
+        ok &= restore(value, mine, ledger, size, day, obs_free, moved, deadline)
     value = tile_values(survey, primary, secondary, tile_up)
     tiles_moved = np.zeros(survey.n_tiles, dtype=np.bool_)
     stranded = np.flatnonzero(~tile_up[np.arange(survey.n_tiles), tile_site] & tiles_free)
@@ -177,7 +251,7 @@ def replan_by_moves(problem: Problem) -> tuple[Plan, bool]:
     tiles_moved[stranded] = True
     ones = np.ones(survey.n_tiles)
     ledger = WindowLedger(ones, t_day, tile_site, shares, tolerance, rules.tile_window_days, n_days)
-    ok &= restore(value, tile_site, ledger, ones, t_day, tiles_free, tiles_moved)
+    ok &= restore(value, tile_site, ledger, ones, t_day, tiles_free, tiles_moved, deadline)
     return Plan(primary, secondary, tile_site), bool(ok)
 
 
