@@ -73,3 +73,14 @@ def test_replan_moves_no_more_than_the_lp_bound_allows_and_passes_the_check() ->
     assert bound is not None and bound <= result.metrics["moved_observations"] + 1e-6
     frozen = starts < float(starts[20])
     np.testing.assert_array_equal(new.secondary[frozen], plan.secondary[frozen])
+
+
+def test_replan_without_a_change_moves_nothing() -> None:
+    problem = random_problem(7, 40, 8, 4, outage=True)
+    plan = solve(problem, SolveOptions(time_limit=2.0, workers=1, polish=False))
+    again = dataclasses.replace(
+        problem, previous=plan, frozen_until=float(problem.survey.obs_start[5])
+    )
+    new = solve(again, SolveOptions(time_limit=2.0, workers=1))
+    assert new.stats["moved_observations"] == 0 and new.stats["moved_tiles"] == 0
+    assert check_plan(again, new).ok
