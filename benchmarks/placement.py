@@ -109,15 +109,18 @@ def sub_instance(days: int, options: SolveOptions, exact_limit: float) -> None:
     )
 
 
-def replan(problem: Problem, plan: Plan, options: SolveOptions, notice_days: int) -> None:
-    """Add a 10-day outage 100 days in, freeze work before `notice_days` earlier, re-plan.
+def replan(
+    problem: Problem, plan: Plan, options: SolveOptions, notice_days: int, site_index: int = 2
+) -> None:
+    """Add a 10-day outage of one site 100 days in, freeze work before `notice_days`
+    earlier, re-plan.
 
     Prints the observations that had to move (a role on the site in its outage), the LP
     lower bound on the observations any valid re-plan moves (every pair allowed, the free
     days within four windows of the outage), and what the re-plan moved."""
     first = float(np.floor(problem.survey.obs_start.min() / SECONDS_PER_DAY) * SECONDS_PER_DAY)
     start = first + 100 * SECONDS_PER_DAY
-    site = problem.site_names[2]
+    site = problem.site_names[site_index]
     outage = MaintenanceWindow(site, start, start + 10 * SECONDS_PER_DAY, "benchmark outage")
     changed = dataclasses.replace(
         problem,
@@ -139,7 +142,7 @@ def replan(problem: Problem, plan: Plan, options: SolveOptions, notice_days: int
     bound = fewest_moves(inst, previous, np.flatnonzero(near))
     shown = "none (LP infeasible)" if bound is None else f"{bound:.0f}"
     before = check_plan(problem, plan).metrics["copies_fraction"]
-    label = f"{notice_days} days"
+    label = f"{notice_days} days" + ("" if site_index == 2 else f", {site} instead")
     t = time.monotonic()
     try:
         new = solve(changed, dataclasses.replace(options, time_limit=10.0))
@@ -183,6 +186,8 @@ def main() -> None:
     )
     for notice in (10, 40, 70, 90):
         replan(problem, plan, options, notice)
+    for smaller in (5, 8):  # sites of 8.6% and 3.7%: a smaller hole, a shorter catch-up
+        replan(problem, plan, options, 90, smaller)
     short = dataclasses.replace(options, time_limit=15.0)
     if "years" not in args.skip:
         other = SurveySpec(days=365, seed=2, pattern="raster", deep_fields=2)

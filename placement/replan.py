@@ -33,12 +33,14 @@ from placement.local_search import improve
 from placement.model import BoolArray, IntArray, Plan, Problem
 from placement.rebalance import obs_values, tile_values
 from placement.replan_model import repair_roles
-from placement.replan_moves import restore
+from placement.replan_moves import refuse_if_infeasible, restore
 from placement.window_model import Assignment, Instance
 
 REACH = (1, 2, 4)  # windows of free days on each side of the affected ones, widened in turn
 CP_SHARE = 0.5  # of the time left for the CP-SAT step of the repair model
 MODEL_SHARE = 0.6  # of the time limit for the repair model; the rest is the fallback's
+FALLBACK_MOVES_SHARE = 0.15  # for the fallback's single moves before its LP (which proves
+# infeasibility), the rest for its CP-SAT window repair
 MARGINS = (0.5, 1.0, 0.0)  # largest observations kept inside every window's bounds by the LP
 CHURN_INPUTS = 10  # moving an observation costs as much as copying this many median inputs
 
@@ -61,6 +63,7 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
         obs_free = survey.obs_start >= problem.frozen_until
         tiles_free = tile_ready(survey) >= problem.frozen_until
     _frozen_and_down(problem, inst, obs_free, tiles_free)
+    refuse_if_infeasible(problem)
     affected, focus = _affected(inst, state, obs_free)
     if len(affected):
         churn = int(CHURN_INPUTS * np.median(inst.size_mb))
@@ -74,7 +77,8 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
         )
         if found is None:
             # raises when provably infeasible
-            moved_plan, restored = replan_by_moves(problem, deadline)
+            soon = min(deadline, time.monotonic() + FALLBACK_MOVES_SHARE * time_limit)
+            moved_plan, restored = replan_by_moves(problem, soon)
             if restored:
                 return moved_plan
             return repair_windows(problem, moved_plan, deadline, workers, seed)
@@ -171,10 +175,15 @@ def _repair_span(
         free = np.flatnonzero(obs_free & (day >= lo) & (day < hi))
         if not len(free) or time.monotonic() > deadline:
             return None
+        refused = np.inf  # a margin the LP refused: larger ones are refused too
         for margin in MARGINS:
             if time.monotonic() > deadline:
                 return None
+            if margin >= refused:
+                continue
             result = repair_roles(inst, (state, before), free, (churn, focus), margin)
+            if result.status == "INFEASIBLE":
+                refused = margin
             if result.status == "OPTIMAL" and _restore_roles(problem, plans, free, deadline):
                 return free, margin
             state.primary[:], state.secondary[:] = before.primary, before.secondary

@@ -255,6 +255,29 @@ def replan_by_moves(problem: Problem, deadline: float = math.inf) -> tuple[Plan,
     return Plan(primary, secondary, tile_site), bool(ok)
 
 
+def refuse_if_infeasible(problem: Problem) -> None:
+    """InfeasibleError when even the relaxation of placement.shift (any site that is up may
+    take any role) cannot restore a role's windows around the stranded work: one LP per
+    role, so an impossible re-plan is named before any repair is tried."""
+    assert problem.previous is not None
+    survey = problem.survey
+    day, obs_up = obs_days(survey), obs_availability(problem)
+    obs_free = np.ones(survey.n_obs, dtype=np.bool_)
+    if problem.frozen_until is not None:
+        obs_free = survey.obs_start >= problem.frozen_until
+    rows = np.arange(survey.n_obs)
+    for role, mine in (
+        ("primary", problem.previous.primary),
+        ("secondary", problem.previous.secondary),
+    ):
+        stranded = np.flatnonzero(~obs_up[rows, mine] & obs_free)
+        if len(stranded):
+            down = sorted({problem.site_names[int(x)] for x in mine[stranded]})
+            sites = mine.copy()
+            sites[stranded] = np.argmax(obs_up[stranded], axis=1)
+            _shift_target(problem, role, sites, day, obs_free, (day[stranded], down), obs_up)
+
+
 def _shift(
     problem: Problem,
     role: str,
@@ -270,8 +293,23 @@ def _shift(
     placement.shift; InfeasibleError when no amounts keep the windows within tolerance.
 
     stranded: the days of the roles that had to leave a site gone down, and those sites."""
-    affected, down = stranded
     sites, other = roles
+    target = _shift_target(problem, role, sites, day, movable, stranded, obs_up)
+    realise(target, sites, value, problem.survey.obs_size_gb, day, movable, moved, other)
+
+
+def _shift_target(
+    problem: Problem,
+    role: str,
+    sites: IntArray,
+    day: IntArray,
+    movable: BoolArray,
+    stranded: tuple[IntArray, list[str]],
+    obs_up: BoolArray,
+) -> FloatArray:
+    """The LP's daily amounts of one role per site (within MARGIN x tolerance if it can,
+    else the full tolerance); InfeasibleError naming the stretch when none exist."""
+    affected, down = stranded
     survey, rules = problem.survey, problem.rules
     size, k = survey.obs_size_gb, len(problem.sites)
     n_days = int(day.max()) + 1
@@ -309,4 +347,4 @@ def _shift(
                 f"free days around it"
             )
         target = exact
-    realise(target, sites, value, size, day, movable, moved, other)
+    return target
