@@ -65,14 +65,15 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
     _frozen_and_down(problem, inst, obs_free, tiles_free)
     refuse_if_infeasible(problem)
     affected, focus = _affected(inst, state, obs_free)
-    if len(affected):
-        churn = int(CHURN_INPUTS * np.median(inst.size_mb))
+    churn = int(CHURN_INPUTS * np.median(inst.size_mb))
+    spans = []
+    for days in _clusters(affected, 2 * REACH[-1] * inst.window_days):  # outages far apart
         found = _repair_span(
             problem,
             inst,
             (state, before),
             obs_free,
-            (affected, focus),
+            (days, focus),
             (churn, began + MODEL_SHARE * time_limit),
         )
         if found is None:
@@ -82,19 +83,29 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
             if restored:
                 return moved_plan
             return repair_windows(problem, moved_plan, deadline, workers, seed)
-        _replace_tiles(problem, state, tiles_free)
-        if 2 * time.monotonic() - began < deadline:  # time for a second pass: the pairs
-            # priced with the tiles' new sites (moved observations move again for free)
-            first = Assignment(state.primary.copy(), state.secondary.copy(), state.tile_site.copy())
-            result = repair_roles(inst, (state, before), found[0], (churn, focus), found[1])
-            restored = _restore_roles(problem, (state, before), found[0], deadline)
-            if result.status == "OPTIMAL" and restored:
-                _replace_tiles(problem, state, tiles_free)
-            if _cost(problem, state, before, churn) >= _cost(problem, first, before, churn):
-                state = first
-    else:
-        _replace_tiles(problem, state, tiles_free)
+        spans.append(found)
+    _replace_tiles(problem, state, tiles_free)
+    for free, margin in spans:
+        if 2 * time.monotonic() - began > deadline:
+            break
+        # a second pass, the pairs priced with the tiles' new sites (moved observations
+        # move again for free); kept when cheaper
+        first = Assignment(state.primary.copy(), state.secondary.copy(), state.tile_site.copy())
+        result = repair_roles(inst, (state, before), free, (churn, focus), margin)
+        restored = _restore_roles(problem, (state, before), free, deadline)
+        if result.status == "OPTIMAL" and restored:
+            _replace_tiles(problem, state, tiles_free)
+        if _cost(problem, state, before, churn) >= _cost(problem, first, before, churn):
+            state = first
     return Plan(state.primary, state.secondary, state.tile_site)
+
+
+def _clusters(days: IntArray, gap: int) -> list[IntArray]:
+    """Sorted days split where two consecutive ones are more than `gap` apart."""
+    if not len(days):
+        return []
+    cuts = np.flatnonzero(np.diff(days) > gap) + 1
+    return list(np.split(days, cuts))
 
 
 def _frozen_and_down(
@@ -186,7 +197,10 @@ def _repair_span(
                 refused = margin
             if result.status == "OPTIMAL" and _restore_roles(problem, plans, free, deadline):
                 return free, margin
-            state.primary[:], state.secondary[:] = before.primary, before.secondary
+            state.primary[free], state.secondary[free] = (
+                before.primary[free],
+                before.secondary[free],
+            )
         if lo == first_free and hi == last:
             return None
     return None

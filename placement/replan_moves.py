@@ -179,6 +179,8 @@ def _chain(
         d, w = int(days[i]), float(weights[i])
         rows = ledger.rows(d)
         blocked = rows[ledger.amount[rows, s] + w > ledger.high[rows, s] + 1e-9]
+        if not len(blocked):  # s has room: the move fails at its source, no chain via s helps
+            continue
         firsts = [0 if r == 0 else r - 1 for r in blocked.tolist()]
         lo = min(firsts)
         hi = min(n_days, max(n_days if r == 0 else r - 1 + ledger.length for r in blocked.tolist()))
@@ -271,11 +273,14 @@ def refuse_if_infeasible(problem: Problem) -> None:
         ("secondary", problem.previous.secondary),
     ):
         stranded = np.flatnonzero(~obs_up[rows, mine] & obs_free)
-        if len(stranded):
-            down = sorted({problem.site_names[int(x)] for x in mine[stranded]})
-            sites = mine.copy()
-            sites[stranded] = np.argmax(obs_up[stranded], axis=1)
-            _shift_target(problem, role, sites, day, obs_free, (day[stranded], down), obs_up)
+        sites = mine.copy()
+        sites[stranded] = np.argmax(obs_up[stranded], axis=1)
+        # outages far apart are independent: one small LP each (one over years is slow)
+        by_day = stranded[np.argsort(day[stranded], kind="stable")]
+        cuts = np.flatnonzero(np.diff(day[by_day]) > 4 * problem.rules.window_days) + 1
+        for group in np.split(by_day, cuts) if len(by_day) else []:
+            down = sorted({problem.site_names[int(x)] for x in mine[group]})
+            _shift_target(problem, role, sites, day, obs_free, (day[group], down), obs_up)
 
 
 def _shift(

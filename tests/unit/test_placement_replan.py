@@ -84,3 +84,26 @@ def test_replan_without_a_change_moves_nothing() -> None:
     new = solve(again, SolveOptions(time_limit=2.0, workers=1))
     assert new.stats["moved_observations"] == 0 and new.stats["moved_tiles"] == 0
     assert check_plan(again, new).ok
+
+
+def test_replan_around_two_outages_far_apart_repairs_each() -> None:
+    problem = random_problem(31, 240, 60, 3, outage=False)
+    problem = dataclasses.replace(
+        problem, rules=dataclasses.replace(problem.rules, tolerance=0.2, window_days=5)
+    )
+    plan = solve(problem, SolveOptions(time_limit=2.0, workers=1, polish=False))
+    assert check_plan(problem, plan).ok
+    starts = problem.survey.obs_start
+    outages = [
+        MaintenanceWindow(
+            problem.site_names[s], float(starts[i]), float(starts[i]) + 86400.0, "new"
+        )
+        for s, i in ((0, 30), (1, 220))
+    ]
+    changed = dataclasses.replace(
+        problem, maintenance=outages, previous=plan, frozen_until=float(starts[5])
+    )
+    new = solve(changed, SolveOptions(time_limit=5.0, workers=1))
+    result = check_plan(changed, new)
+    assert result.ok, result.violations
+    assert new.stats["moved_observations"] >= 2
