@@ -8,7 +8,7 @@ import numpy as np
 
 from placement.check import check_plan
 from placement.lns import instance_of
-from placement.model import MaintenanceWindow
+from placement.model import MaintenanceWindow, Plan, Problem
 from placement.replan_model import candidate_pairs, fewest_moves
 from placement.solve import SolveOptions, solve
 from placement.window_model import Assignment
@@ -50,13 +50,17 @@ def test_candidate_pairs_keep_the_pair_first_and_the_surviving_site_when_strande
     assert set(both_down) == {(2, 3), (3, 2)}
 
 
-def test_replan_moves_no_more_than_the_lp_bound_allows_and_passes_the_check() -> None:
-    problem = random_problem(23, 120, 30, 4, outage=False)
-    problem = dataclasses.replace(
-        problem, rules=dataclasses.replace(problem.rules, tolerance=0.1, window_days=10)
-    )
+def _solved(problem: Problem, tolerance: float, window_days: int) -> tuple[Problem, Plan]:
+    """The instance with these rules and a valid plan of it."""
+    rules = dataclasses.replace(problem.rules, tolerance=tolerance, window_days=window_days)
+    problem = dataclasses.replace(problem, rules=rules)
     plan = solve(problem, SolveOptions(time_limit=2.0, workers=1, polish=False))
     assert check_plan(problem, plan).ok
+    return problem, plan
+
+
+def test_replan_moves_no_more_than_the_lp_bound_allows_and_passes_the_check() -> None:
+    problem, plan = _solved(random_problem(23, 120, 30, 4, outage=False), 0.1, 10)
     starts = problem.survey.obs_start
     site = problem.site_names[int(np.argmax(problem.shares()))]
     begin = float(starts[80])
@@ -87,12 +91,7 @@ def test_replan_without_a_change_moves_nothing() -> None:
 
 
 def test_replan_around_two_outages_far_apart_repairs_each() -> None:
-    problem = random_problem(31, 240, 60, 3, outage=False)
-    problem = dataclasses.replace(
-        problem, rules=dataclasses.replace(problem.rules, tolerance=0.2, window_days=5)
-    )
-    plan = solve(problem, SolveOptions(time_limit=2.0, workers=1, polish=False))
-    assert check_plan(problem, plan).ok
+    problem, plan = _solved(random_problem(31, 240, 60, 3, outage=False), 0.2, 5)
     starts = problem.survey.obs_start
     outages = [
         MaintenanceWindow(
