@@ -167,24 +167,24 @@ def _window_priority(
 
 
 def replan(problem: Problem, time_limit: float, workers: int, seed: int = 0) -> Plan:
-    """Re-plan from `problem.previous` by the fewest moves (placement.replan); windows that
-    single moves and two-move chains cannot restore are re-solved with CP-SAT, churn in
-    the objective, while time lasts."""
-    from placement.replan import replan_by_moves
+    """Re-plan from `problem.previous` (placement.replan)."""
+    from placement.replan import replan_plan
 
+    return replan_plan(problem, time_limit, workers, seed)
+
+
+def repair_windows(problem: Problem, plan: Plan, deadline: float, workers: int, seed: int) -> Plan:
+    """Windows of a re-plan still out of bounds re-solved with CP-SAT until `deadline`,
+    churn against `problem.previous` in the objective (one role moved ~ one input copied)."""
     assert problem.previous is not None
-    deadline = time.monotonic() + time_limit
-    moved_plan, restored = replan_by_moves(problem)
-    if restored:
-        return moved_plan
     inst = instance_of(problem)
     prev = problem.previous
-    state = Assignment(moved_plan.primary, moved_plan.secondary, moved_plan.tile_site)
+    state = Assignment(plan.primary.copy(), plan.secondary.copy(), plan.tile_site.copy())
     before = Assignment(prev.primary, prev.secondary, prev.tile_site)
     frozen = np.zeros(len(inst.size_mb), dtype=np.bool_)
     if problem.frozen_until is not None:
         frozen = problem.survey.obs_start < problem.frozen_until
-    churn = int(np.median(inst.size_mb))  # moving one role costs about one input copied
+    churn = int(np.median(inst.size_mb))
     _repair(inst, state, frozen, deadline, workers, seed, before, churn)
     return Plan(state.primary, state.secondary, state.tile_site)
 

@@ -1,237 +1,272 @@
-"""Re-planning by the fewest moves: work stranded on a site that went down moves first, then
-each window left out of bounds is restored by moving roles on its own days, preferring
-observations that already moved (they add nothing to the churn) and the moves that lose
-the least local input volume. Frozen work never moves.
+"""Re-plan from a previous plan after the calendar changed: only the affected days are
+re-solved, the fewest observations move, frozen work stays.
+
+1. The affected days are those of free work stranded on a site gone down (and of any window
+   the previous plan now breaks).
+2. The observations of those days and of one 30-day window on each side are re-chosen by
+   the repair model (placement.replan_model): candidates near each previous pair, every
+   window hard, moved observations and copied volume in the objective, rounded from its LP
+   with a margin of half an observation, then one, then none; what the rounding leaves out
+   of bounds is restored by single moves. While that fails the span widens (two, then four
+   windows on each side).
+3. Tiles stranded on a site gone down move to the site holding most of their inputs; tile
+   windows are restored by single moves; then tiles of the span, and the observations that
+   moved anyway, take the moves that copy less (local search, windows kept).
+
+When no span works the single-move re-plan with its LP (placement.replan_moves) takes over:
+it names the stretch when even its relaxation has no solution (exit 3), else its result is
+repaired window by window with CP-SAT, churn in the objective.
 """
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
-from placement.calendar import (
-    day0,
-    obs_availability,
-    obs_days,
-    tile_availability,
-    tile_days,
-    tile_ready,
-)
+from placement.calendar import obs_availability, obs_days, tile_availability, tile_days, tile_ready
+from placement.evaluate import copies
 from placement.feasibility import InfeasibleError
 from placement.files import format_time
 from placement.ledger import WindowLedger
-from placement.model import SECONDS_PER_DAY, BoolArray, FloatArray, IntArray, Plan, Problem
-from placement.rebalance import FORBIDDEN, obs_values, tile_values
-from placement.shift import MARGIN, realise, shifted_amounts
+from placement.local_search import improve
+from placement.model import BoolArray, IntArray, Plan, Problem
+from placement.rebalance import obs_values, tile_values
+from placement.replan_model import repair_roles
+from placement.replan_moves import refuse_if_infeasible, restore
+from placement.window_model import Assignment, Instance
 
-MAX_REPAIRS = 20000  # moves per role while restoring windows
-CHAIN_TRIES = 12  # candidates (and partners each) tried for a two-move chain
-MOVED_AGAIN = 1e6  # preference for an item that already moved (in value units)
-
-
-def restore(
-    value: FloatArray,
-    sites: IntArray,
-    ledger: WindowLedger,
-    weights: FloatArray,
-    days: IntArray,
-    movable: BoolArray,
-    moved: BoolArray,
-) -> bool:
-    """Move items until every window of `ledger` is within bounds; False if stuck.
-
-    value[i, s]: worth of item i at s (FORBIDDEN where it may not go). `moved` is updated.
-    """
-    order = np.argsort(days, kind="stable")
-    n_days = int(days.max()) + 1
-    ptr = np.searchsorted(days[order], np.arange(n_days + 1))
-    for _ in range(MAX_REPAIRS):
-        over = ledger.amount - ledger.high
-        under = ledger.low - ledger.amount
-        worst = np.maximum(over, under)
-        w, s = (int(x) for x in np.unravel_index(int(np.argmax(worst)), worst.shape))
-        if worst[w, s] <= 1e-9:
-            return True
-        lo, hi = (0, n_days) if w == 0 else (w - 1, int(min(w - 1 + ledger.length, n_days)))
-        pool = order[ptr[lo] : ptr[hi]]
-        pool = pool[movable[pool]]
-        if over[w, s] > 0:  # s has too much: its items go to their next best sites
-            pool = pool[sites[pool] == s]
-            masked = np.where(value[pool] <= FORBIDDEN, -np.inf, value[pool])
-            masked[:, s] = -np.inf
-            dest = np.argmax(masked, axis=1)
-        else:  # s has too little: items elsewhere that may go to s come
-            pool = pool[(sites[pool] != s) & (value[pool, s] > FORBIDDEN)]
-            dest = np.full(len(pool), s)
-        loss = value[pool, sites[pool]] - value[pool, dest] - MOVED_AGAIN * moved[pool]
-        landed = False
-        for j in np.argsort(loss, kind="stable").tolist():
-            i, b = int(pool[j]), int(dest[j])
-            if not np.isfinite(value[i, b]) or value[i, b] <= FORBIDDEN:
-                continue
-            if ledger.try_move(int(days[i]), float(weights[i]), int(sites[i]), b):
-                sites[i] = b
-                moved[i] = True
-                landed = True
-                break
-        if not landed and over[w, s] <= 0:
-            ranked = pool[np.argsort(loss, kind="stable")][:CHAIN_TRIES]
-            span = (lo, hi)
-            landed = _chain(value, sites, ledger, weights, days, movable, moved, (order, ptr),
-                            ranked, s, span)  # fmt: skip
-        if not landed:
-            return False
-    return False
+REACH = (1, 2, 4)  # windows of free days on each side of the affected ones, widened in turn
+CP_SHARE = 0.5  # of the time left for the CP-SAT step of the repair model
+MODEL_SHARE = 0.6  # of the time limit for the repair model; the rest is the fallback's
+FALLBACK_MOVES_SHARE = 0.15  # for the fallback's single moves before its LP (which proves
+# infeasibility), the rest for its CP-SAT window repair
+MARGINS = (0.5, 1.0, 0.0)  # largest observations kept inside every window's bounds by the LP
+CHURN_INPUTS = 10  # moving an observation costs as much as copying this many median inputs
 
 
-def _chain(
-    value: FloatArray,
-    sites: IntArray,
-    ledger: WindowLedger,
-    weights: FloatArray,
-    days: IntArray,
-    movable: BoolArray,
-    moved: BoolArray,
-    by_day: tuple[IntArray, IntArray],
-    candidates: IntArray,
-    s: int,
-    span: tuple[int, int],
-) -> bool:
-    """Two moves: an item of `s` outside the window `span` leaves `s` so that a candidate
-    inside it can come to `s` without pushing another window over its bound."""
-    order, ptr = by_day
-    n_days = len(ptr) - 1
-    for i in candidates.tolist():
-        d, w = int(days[i]), float(weights[i])
-        rows = ledger.rows(d)
-        blocked = rows[ledger.amount[rows, s] + w > ledger.high[rows, s] + 1e-9]
-        firsts = [0 if r == 0 else r - 1 for r in blocked.tolist()]
-        lo = min(firsts)
-        hi = min(n_days, max(n_days if r == 0 else r - 1 + ledger.length for r in blocked.tolist()))
-        pool = order[ptr[lo] : ptr[hi]]
-        pool = pool[movable[pool] & (sites[pool] == s)]
-        pool = pool[(days[pool] < span[0]) | (days[pool] >= span[1])]
-        masked = np.where(value[pool] <= FORBIDDEN, -np.inf, value[pool])
-        masked[:, s] = -np.inf
-        dest = np.argmax(masked, axis=1)
-        loss = value[pool, s] - masked[np.arange(len(pool)), dest] - MOVED_AGAIN * moved[pool]
-        for j in np.argsort(loss, kind="stable")[:CHAIN_TRIES].tolist():
-            o, b = int(pool[j]), int(dest[j])
-            if not np.isfinite(masked[j, b]):
-                continue
-            if not ledger.try_move(int(days[o]), float(weights[o]), s, b):
-                continue
-            if ledger.try_move(d, w, int(sites[i]), s):
-                sites[o], sites[i] = b, s
-                moved[o] = moved[i] = True
-                return True
-            ledger.force(int(days[o]), float(weights[o]), b, s)
-    return False
+def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0) -> Plan:
+    """The previous plan repaired for the new calendar (see the module docstring)."""
+    from placement.lns import instance_of, repair_windows
+    from placement.replan_moves import replan_by_moves
 
-
-def replan_by_moves(problem: Problem) -> tuple[Plan, bool]:
-    """The previous plan with stranded work moved and windows restored; True when every
-    window is within bounds."""
     assert problem.previous is not None
-    survey, rules, prev = problem.survey, problem.rules, problem.previous
-    shares, size = problem.shares(), survey.obs_size_gb
-    tolerance = rules.tolerance * (1 - 1e-6)
-    day, t_day = obs_days(survey), tile_days(survey)
-    n_days = int(max(day.max(), t_day.max())) + 1
-    obs_up, tile_up = obs_availability(problem), tile_availability(problem)
-    primary, secondary, tile_site = (
-        prev.primary.copy(),
-        prev.secondary.copy(),
-        prev.tile_site.copy(),
-    )
+    began = time.monotonic()
+    deadline = began + time_limit
+    prev, survey = problem.previous, problem.survey
+    inst = instance_of(problem)
+    before = Assignment(prev.primary, prev.secondary, prev.tile_site)
+    state = Assignment(prev.primary.copy(), prev.secondary.copy(), prev.tile_site.copy())
     obs_free = np.ones(survey.n_obs, dtype=np.bool_)
     tiles_free = np.ones(survey.n_tiles, dtype=np.bool_)
     if problem.frozen_until is not None:
         obs_free = survey.obs_start >= problem.frozen_until
         tiles_free = tile_ready(survey) >= problem.frozen_until
-    moved = np.zeros(survey.n_obs, dtype=np.bool_)
-    ok = True
-    for role, mine, other in (("primary", primary, secondary), ("secondary", secondary, primary)):
-        value = obs_values(survey, mine, other, tile_site, obs_up)
-        rows = np.arange(survey.n_obs)
-        stranded = np.flatnonzero(~obs_up[rows, mine] & obs_free)
-        down = sorted({problem.site_names[int(x)] for x in mine[stranded]})
-        mine[stranded] = np.argmax(value[stranded], axis=1)
-        moved[stranded] = True
-        # single moves first (fewest moves); when they get stuck, the LP shift from scratch
-        start, start_moved = mine.copy(), moved.copy()
-        ledger = WindowLedger(size, day, mine, shares, tolerance, rules.window_days, n_days)
-        if restore(value, mine, ledger, size, day, obs_free, moved):
-            continue
-        mine[:], moved[:] = start, start_moved
-        if len(stranded):
-            swap_with = other if role == "primary" else None  # secondaries are restored after
-            _shift(problem, role, value, (mine, swap_with), day, obs_free, moved,
-                   (day[stranded], down), obs_up)  # fmt: skip
-        ledger = WindowLedger(size, day, mine, shares, tolerance, rules.window_days, n_days)
-        ok &= restore(value, mine, ledger, size, day, obs_free, moved)
-    value = tile_values(survey, primary, secondary, tile_up)
-    tiles_moved = np.zeros(survey.n_tiles, dtype=np.bool_)
-    stranded = np.flatnonzero(~tile_up[np.arange(survey.n_tiles), tile_site] & tiles_free)
-    tile_site[stranded] = np.argmax(value[stranded], axis=1)
-    tiles_moved[stranded] = True
-    ones = np.ones(survey.n_tiles)
-    ledger = WindowLedger(ones, t_day, tile_site, shares, tolerance, rules.tile_window_days, n_days)
-    ok &= restore(value, tile_site, ledger, ones, t_day, tiles_free, tiles_moved)
-    return Plan(primary, secondary, tile_site), bool(ok)
-
-
-def _shift(
-    problem: Problem,
-    role: str,
-    value: FloatArray,
-    roles: tuple[IntArray, IntArray | None],
-    day: IntArray,
-    movable: BoolArray,
-    moved: BoolArray,
-    stranded: tuple[IntArray, list[str]],
-    obs_up: BoolArray,
-) -> None:
-    """Move the daily amounts of one role around the affected days by the LP of
-    placement.shift; InfeasibleError when no amounts keep the windows within tolerance.
-
-    stranded: the days of the roles that had to leave a site gone down, and those sites."""
-    affected, down = stranded
-    sites, other = roles
-    survey, rules = problem.survey, problem.rules
-    size, k = survey.obs_size_gb, len(problem.sites)
-    n_days = int(day.max()) + 1
-    first_free = int(day[movable].min()) if movable.any() else n_days
-    reach = 2 * rules.window_days
-    lo = max(first_free, int(affected.min()) - reach)
-    hi = min(n_days, int(affected.max()) + reach)
-    current = np.zeros((n_days, k))
-    np.add.at(current, (day, sites), size)
-    capacity = np.zeros((n_days, k))
-    np.add.at(capacity, (day[~movable], sites[~movable]), size[~movable])
-    # any site up may hold the role (the other role could move too): the LP is a relaxation,
-    # so when it has no solution no plan has one
-    allowed = movable[:, None] & obs_up
-    capacity += np.stack(
-        [np.bincount(day, weights=size * allowed[:, s], minlength=n_days) for s in range(k)],
-        axis=1,
-    )
-    shares = problem.shares()
-    target = shifted_amounts(
-        current, capacity, shares, rules.tolerance, rules.window_days, (lo, hi)
-    )
-    if target is None:
-        exact = shifted_amounts(
-            current, capacity, shares, rules.tolerance / MARGIN, rules.window_days, (lo, hi)
+    _frozen_and_down(problem, inst, obs_free, tiles_free)
+    refuse_if_infeasible(problem)
+    affected, focus = _affected(inst, state, obs_free)
+    churn = int(CHURN_INPUTS * np.median(inst.size_mb))
+    spans = []
+    for days in _clusters(affected, 2 * REACH[-1] * inst.window_days):  # outages far apart
+        found = _repair_span(
+            problem,
+            inst,
+            (state, before),
+            obs_free,
+            (days, focus),
+            (churn, began + MODEL_SHARE * time_limit),
         )
-        if exact is None:
-            first = format_time(day0(survey) + lo * SECONDS_PER_DAY)[:10]
-            last = format_time(day0(survey) + (hi - 1) * SECONDS_PER_DAY)[:10]
-            raise InfeasibleError(
-                f"balance: with the work before the frozen date kept, no re-plan keeps every "
-                f"site's {role} share within ±{rules.tolerance:.1%} in the {rules.window_days}-day "
-                f"windows between {first} and {last}: {len(affected)} {role} role(s) of "
-                f"{', '.join(down)} fall in its new maintenance and cannot be made up on the "
-                f"free days around it"
+        if found is None:
+            # raises when provably infeasible
+            soon = min(deadline, time.monotonic() + FALLBACK_MOVES_SHARE * time_limit)
+            moved_plan, restored = replan_by_moves(problem, soon)
+            if restored:
+                return moved_plan
+            return repair_windows(problem, moved_plan, deadline, workers, seed)
+        spans.append(found)
+    _replace_tiles(problem, state, tiles_free)
+    for free, margin in spans:
+        if 2 * time.monotonic() - began > deadline:
+            break
+        # a second pass, the pairs priced with the tiles' new sites (moved observations
+        # move again for free); kept when cheaper
+        first = Assignment(state.primary.copy(), state.secondary.copy(), state.tile_site.copy())
+        result = repair_roles(inst, (state, before), free, (churn, focus), margin)
+        restored = _restore_roles(problem, (state, before), free, deadline)
+        if result.status == "OPTIMAL" and restored:
+            _replace_tiles(problem, state, tiles_free)
+        if _cost(problem, state, before, churn) >= _cost(problem, first, before, churn):
+            state = first
+    return Plan(state.primary, state.secondary, state.tile_site)
+
+
+def _clusters(days: IntArray, gap: int) -> list[IntArray]:
+    """Sorted days split where two consecutive ones are more than `gap` apart."""
+    if not len(days):
+        return []
+    cuts = np.flatnonzero(np.diff(days) > gap) + 1
+    return list(np.split(days, cuts))
+
+
+def _frozen_and_down(
+    problem: Problem, inst: Instance, obs_free: BoolArray, tiles_free: BoolArray
+) -> None:
+    """InfeasibleError naming the frozen work whose site is down in its processing window
+    (it may not move, and may not stay)."""
+    prev, survey = problem.previous, problem.survey
+    assert prev is not None
+    rows = np.arange(survey.n_obs)
+    down_p = ~inst.obs_up[rows, prev.primary] & ~obs_free
+    down_s = ~inst.obs_up[rows, prev.secondary] & ~obs_free
+    down_t = ~inst.tile_up[np.arange(survey.n_tiles), prev.tile_site] & ~tiles_free
+    ids = [survey.obs_ids[i] for i in np.flatnonzero(down_p | down_s)]
+    ids += [survey.tile_ids[t] for t in np.flatnonzero(down_t)]
+    if not ids:
+        return
+    sites = {*prev.primary[down_p].tolist(), *prev.secondary[down_s].tolist()}
+    names = sorted(problem.site_names[s] for s in sites | set(prev.tile_site[down_t].tolist()))
+    raise InfeasibleError(
+        f"frozen: {len(ids)} item(s) starting before --frozen-until "
+        f"{format_time(problem.frozen_until or 0.0)} must keep their sites, but the maintenance "
+        f"of {', '.join(names)} now overlaps their processing window: {', '.join(ids[:5])}"
+        f"{' and more' if len(ids) > 5 else ''}; freeze earlier or move the maintenance"
+    )
+
+
+def _cost(problem: Problem, state: Assignment, before: Assignment, churn_mb: int) -> float:
+    """Copied MB plus churn_mb per moved observation: what the repair model minimises."""
+    copied = copies(problem.survey, state.primary, state.secondary, state.tile_site)[1]
+    moved = (state.primary != before.primary) | (state.secondary != before.secondary)
+    return 1000 * copied + churn_mb * float(moved.sum())
+
+
+def _affected(inst: Instance, state: Assignment, obs_free: BoolArray) -> tuple[IntArray, BoolArray]:
+    """Days of free observations stranded on a site that is down (any role) or inside a
+    window the plan breaks, and the sites concerned."""
+    from placement.lns import violating_days
+
+    rows = np.arange(len(inst.size_mb))
+    up_p, up_s = inst.obs_up[rows, state.primary], inst.obs_up[rows, state.secondary]
+    stranded = obs_free & ~(up_p & up_s)
+    focus = np.zeros(len(inst.shares), dtype=np.bool_)
+    focus[state.primary[stranded & ~up_p]] = True
+    focus[state.secondary[stranded & ~up_s]] = True
+    bad = violating_days(inst, state)
+    bad = bad[np.isin(bad, inst.obs_day[obs_free])]
+    if len(bad):  # a window already out of bounds: which site is unknown here, try them all
+        focus[:] = True
+    return np.unique(np.concatenate([inst.obs_day[stranded], bad])), focus
+
+
+def _repair_span(
+    problem: Problem,
+    inst: Instance,
+    plans: tuple[Assignment, Assignment],
+    obs_free: BoolArray,
+    where: tuple[IntArray, BoolArray],
+    budget: tuple[int, float],
+) -> tuple[IntArray, float] | None:
+    """Run the repair model on spans widening around the affected days; the free
+    observations and the LP margin that worked, None when none did.
+
+    plans: the state repaired in place and the previous plan; where: the affected days and
+    the sites concerned; budget: (churn in MB per moved observation, deadline)."""
+    state, before = plans
+    affected, focus = where
+    churn, deadline = budget
+    day = inst.obs_day
+    last = int(day.max()) + 1
+    first_free = int(day[obs_free].min()) if obs_free.any() else last
+    for reach in REACH:
+        pad = reach * inst.window_days
+        lo, hi = (
+            max(first_free, int(affected.min()) - pad),
+            min(last, int(affected.max()) + 1 + pad),
+        )
+        free = np.flatnonzero(obs_free & (day >= lo) & (day < hi))
+        if not len(free) or time.monotonic() > deadline:
+            return None
+        refused = np.inf  # a margin the LP refused: larger ones are refused too
+        for margin in MARGINS:
+            if time.monotonic() > deadline:
+                return None
+            if margin >= refused:
+                continue
+            result = repair_roles(inst, (state, before), free, (churn, focus), margin)
+            if result.status == "INFEASIBLE":
+                refused = margin
+            if result.status == "OPTIMAL" and _restore_roles(problem, plans, free, deadline):
+                return free, margin
+            state.primary[free], state.secondary[free] = (
+                before.primary[free],
+                before.secondary[free],
             )
-        target = exact
-    realise(target, sites, value, size, day, movable, moved, other)
+        if lo == first_free and hi == last:
+            return None
+    return None
+
+
+def _restore_roles(
+    problem: Problem, plans: tuple[Assignment, Assignment], free: IntArray, deadline: float
+) -> bool:
+    """Windows the rounding left out of bounds restored by single moves of free roles
+    (observations that moved already first); True when every window holds."""
+    state, before = plans
+    survey, rules = problem.survey, problem.rules
+    day, size = obs_days(survey), survey.obs_size_gb
+    movable = np.zeros(survey.n_obs, dtype=np.bool_)
+    movable[free] = True
+    moved = (state.primary != before.primary) | (state.secondary != before.secondary)
+    ok = True
+    for mine, other in ((state.primary, state.secondary), (state.secondary, state.primary)):
+        value = obs_values(survey, mine, other, state.tile_site, obs_availability(problem))
+        ledger = WindowLedger(
+            size, day, mine, problem.shares(), rules.tolerance * (1 - 1e-6), rules.window_days,
+            int(day.max()) + 1,
+        )  # fmt: skip
+        ok &= restore(value, mine, ledger, size, day, movable, moved, deadline)
+    return ok
+
+
+def _replace_tiles(problem: Problem, state: Assignment, tiles_free: BoolArray) -> None:
+    """Stranded tiles to their most local site, tile windows restored, then cheaper sites
+    for the tiles of moved observations (which may move again: that adds no churn)."""
+    survey, rules, prev = problem.survey, problem.rules, problem.previous
+    assert prev is not None
+    tile_up = tile_availability(problem)
+    value = tile_values(survey, state.primary, state.secondary, tile_up)
+    rows = np.arange(survey.n_tiles)
+    stranded = np.flatnonzero(~tile_up[rows, state.tile_site] & tiles_free)
+    state.tile_site[stranded] = np.argmax(value[stranded], axis=1)
+    obs_day, t_day = obs_days(survey), tile_days(survey)
+    n_days = int(max(obs_day.max(), t_day.max())) + 1
+    ones = np.ones(survey.n_tiles)
+    tolerance = rules.tolerance * (1 - 1e-6)
+    ledger = WindowLedger(
+        ones, t_day, state.tile_site, problem.shares(), tolerance, rules.tile_window_days, n_days
+    )
+    restore(
+        value, state.tile_site, ledger, ones, t_day, tiles_free, state.tile_site != prev.tile_site
+    )
+    moved = (state.primary != prev.primary) | (state.secondary != prev.secondary)
+    touched = np.zeros(survey.n_tiles, dtype=np.bool_)
+    touched[survey.link_tiles()[moved[survey.tile_obs]]] = True
+    better = improve(
+        survey,
+        Plan(state.primary, state.secondary, state.tile_site),
+        obs_day,
+        t_day,
+        obs_availability(problem),
+        tile_up,
+        problem.shares(),
+        tolerance,
+        (rules.window_days, rules.tile_window_days),
+        np.array([site.storage_tb * 1000.0 for site in problem.sites]),
+        obs_movable=moved,
+        tiles_movable=touched & tiles_free,
+    )
+    state.primary[:], state.secondary[:], state.tile_site[:] = (
+        better.primary,
+        better.secondary,
+        better.tile_site,
+    )

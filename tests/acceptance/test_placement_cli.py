@@ -134,3 +134,54 @@ def test_bad_input_and_publish(survey: Path, tmp_path: Path) -> None:
         "placement", "publish", str(tmp_path / "none.json"), "--survey", str(survey), *SITES
     )
     assert publish.returncode == 1 and "none.json" in publish.stderr
+
+
+def _with_outage(tmp_path: Path, name: str, site: str, start: str, end: str) -> Path:
+    """The shipped calendar plus one new outage, as a user would edit it."""
+    path = tmp_path / name
+    extra = f'  - {{site: {site}, start: "{start}", end: "{end}", reason: "new outage"}}\n'
+    path.write_text((CONFIG / "maintenance.yaml").read_text() + extra)
+    return path
+
+
+@pytest.mark.slow
+def test_replan_after_new_maintenance_then_frozen_work_on_a_down_site(
+    survey: Path, tmp_path: Path
+) -> None:
+    sites = ["--sites", str(CONFIG / "sites.yaml")]
+    plan = tmp_path / "plan.json"
+    first = run_sdc(
+        "placement", "solve", "--survey", str(survey), *SITES, "--out", str(plan),
+        "--time-limit", "4", "--workers", "1",
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    later = _with_outage(
+        tmp_path, "m2.yaml", "SDC-IT", "2027-01-06T00:00:00Z", "2027-01-08T00:00:00Z"
+    )
+    frozen = ["--previous", str(plan), "--frozen-until", "2027-01-02T00:00:00Z"]
+    new = tmp_path / "new.json"
+    replanned = run_sdc(
+        "placement", "solve", "--survey", str(survey), *sites, "--maintenance", str(later),
+        "--out", str(new), "--time-limit", "5", "--workers", "1", *frozen,
+    )  # fmt: skip
+    assert replanned.returncode == 0, replanned.stdout + replanned.stderr
+    assert "HiGHS" not in replanned.stdout  # no solver banner in the user's output
+    checked = run_sdc(
+        "placement", "check", str(new), "--survey", str(survey), *sites,
+        "--maintenance", str(later), *frozen, "--json",
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout
+    assert json.loads(checked.stdout)["metrics"]["moved_observations"] > 0
+    # the outage now starts while work frozen on SDC-IT is still being processed
+    soon = _with_outage(
+        tmp_path, "m3.yaml", "SDC-IT", "2027-01-03T00:00:00Z", "2027-01-05T00:00:00Z"
+    )
+    stuck = tmp_path / "stuck.json"
+    refused = run_sdc(
+        "placement", "solve", "--survey", str(survey), *sites, "--maintenance", str(soon),
+        "--out", str(stuck), "--time-limit", "5", "--workers", "1", "--previous", str(plan),
+        "--frozen-until", "2027-01-03T12:00:00Z",
+    )  # fmt: skip
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "frozen" in refused.stderr and "SDC-IT" in refused.stderr
+    assert not stuck.exists()

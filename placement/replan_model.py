@@ -1,0 +1,255 @@
+"""The re-plan's repair as a linear model: each free observation of the affected days picks
+one (primary, secondary) pair among a few candidates near its previous pair, every rolling
+window touching those days stays within its share bounds (hard), and the objective counts
+moved observations (churn) and the tile-input volume their pairs leave copied.
+
+The candidates are what a planner by hand would try: keep the pair, swap the two roles,
+move one role to or from a site whose windows the change disturbs, or, for work stranded
+on a site gone down, keep the surviving site (in either role) with a new partner. With the
+tile sites fixed the copies of an observation depend on its own pair only, so the objective
+is linear and the model is an assignment with window constraints.
+
+Its LP relaxation (HiGHS) keeps every window a margin inside its bounds; most observations
+come out whole, the split ones (about one a day) are rounded day by day so that each
+site's running difference to the LP amounts stays below one observation, which the margin
+absorbs. The same model as an integer program found no feasible assignment in 30 s with
+CP-SAT, SCIP or HiGHS (1,200-3,300 observations); GLOP took 7-50 s for the LP, HiGHS 0.3-3 s.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from ortools.linear_solver import pywraplp
+
+from placement.calendar import window_starts
+from placement.model import BoolArray, IntArray
+from placement.window_model import Assignment, Instance
+
+PRIMARY_ONLY_WEIGHT = 16  # primary-only copies count 1/16: among equal moves, keep primaries
+
+Pairs = dict[int, list[tuple[tuple[int, int], float]]]  # per observation: (pair, LP value)
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    """How the repair ended ("OPTIMAL": rounded from the LP, "INFEASIBLE": the LP has no
+    solution) and how many free observations now differ from the previous plan."""
+
+    status: str
+    moved: int
+
+
+def candidate_pairs(
+    previous: tuple[int, int], up: BoolArray, focus: BoolArray
+) -> list[tuple[int, int]]:
+    """Pairs (primary, secondary) an observation may take in a repair, its previous first
+    when it is still allowed: a swap, or one role moved to or from a `focus` site (a site
+    whose windows the change disturbs); any pair with its surviving site when stranded."""
+    p, q = previous
+    sites = np.flatnonzero(up).tolist()
+    if up[p] and up[q]:
+        pairs = [(p, q), (q, p)]
+        pairs += [(s, q) for s in sites if s not in (p, q) and (focus[p] or focus[s])]
+        pairs += [(p, s) for s in sites if s not in (p, q) and (focus[q] or focus[s])]
+        return pairs
+    keep = q if up[q] else p if up[p] else None
+    if keep is None:  # both down: any pair of sites that are up
+        return [(a, b) for a in sites for b in sites if a != b]
+    return [(keep, s) for s in sites if s != keep] + [(s, keep) for s in sites if s != keep]
+
+
+def repair_roles(
+    inst: Instance,
+    plans: tuple[Assignment, Assignment],
+    free: IntArray,
+    costs: tuple[int, BoolArray],
+    margin_inputs: float,
+) -> RepairResult:
+    """Re-choose the pairs of the observations `free` (in place in `plans[0]`, the state);
+    the others, the tiles and every window not touching the free days stay as they are.
+
+    plans: (state, previous plan); costs: (churn_mb, focus): what moving one observation
+    (against the previous plan) costs in copied MB, and the sites whose windows the change
+    disturbs (see candidate_pairs); margin_inputs: how many of the largest observations
+    the LP keeps between every window and its bounds, for the rounding. The state may still
+    break a few windows after rounding (the caller restores them by single moves).
+    """
+    state = plans[0]
+    churn_mb, focus = costs
+    margin = int(margin_inputs * int(inst.size_mb.max()))
+    solution = _solve_lp(inst, plans, free, (churn_mb, margin), focus)
+    if solution is None:
+        return RepairResult("INFEASIBLE", 0)
+    _round_with_carry(inst, state, solution)
+    moved = (state.primary != plans[1].primary) | (state.secondary != plans[1].secondary)
+    return RepairResult("OPTIMAL", int(moved[free].sum()))
+
+
+def _round_with_carry(inst: Instance, state: Assignment, solution: Pairs) -> None:
+    """Whole pairs from the LP, day by day: a split observation takes the pair that keeps
+    each site's running difference to the LP's amounts (both roles) smallest, so a window's
+    error is at most the difference of two running errors (about one observation)."""
+    k = len(inst.shares)
+    carry = np.zeros((2, k))
+    for o in sorted(solution, key=lambda i: int(inst.obs_day[i])):
+        values = solution[o]
+        best, best_value = max(values, key=lambda pv: pv[1])
+        if best_value < 1 - 1e-6:
+            size = float(inst.size_mb[o])
+            expected = np.zeros((2, k))
+            for (a, b), v in values:
+                expected[0, a] += v * size
+                expected[1, b] += v * size
+            worst = []
+            for (a, b), v in values:
+                after = carry - expected
+                after[0, a] += size
+                after[1, b] += size
+                worst.append((float(np.abs(after).max()), -v, (a, b)))
+            best = min(worst)[2]
+            carry -= expected
+            carry[0, best[0]] += size
+            carry[1, best[1]] += size
+        state.primary[o], state.secondary[o] = best
+
+
+def fewest_moves(inst: Instance, previous: Assignment, free: IntArray) -> float | None:
+    """A lower bound on the observations of `free` any re-plan must move (the others
+    fixed): the LP relaxation with every pair of sites allowed and only moves counted;
+    None when even that has no solution."""
+    state = Assignment(previous.primary.copy(), previous.secondary.copy(), previous.tile_site)
+    solution = _solve_lp(inst, (state, previous), free, (1, 0), None)
+    if solution is None:
+        return None
+    stay = {o: (int(previous.primary[o]), int(previous.secondary[o])) for o in solution}
+    return float(
+        sum(1 - sum(v for p, v in values if p == stay[o]) for o, values in solution.items())
+    )
+
+
+def _pairs(inst: Instance, previous: Assignment, o: int, focus: BoolArray) -> list[tuple[int, int]]:
+    return candidate_pairs(
+        (int(previous.primary[o]), int(previous.secondary[o])), inst.obs_up[o], focus
+    )
+
+
+def pair_cost(
+    inst: Instance,
+    plans: tuple[Assignment, Assignment],
+    o: int,
+    pair: tuple[int, int],
+    churn_mb: int,
+) -> int:
+    """Copied MB of observation `o` with `pair` (tile sites as in the state), a sixteenth of
+    its primary-only copies, and `churn_mb` when the pair is not its previous one."""
+    state, previous = plans
+    tiles = inst.obs_tile_idx[inst.obs_tile_ptr[o] : inst.obs_tile_ptr[o + 1]]
+    at_a = int((state.tile_site[tiles] == pair[0]).sum())
+    at_b = int((state.tile_site[tiles] == pair[1]).sum())
+    size = int(inst.size_mb[o])
+    copied = size * (len(tiles) - at_a - at_b)
+    primary_only = size * (len(tiles) - at_a) // PRIMARY_ONLY_WEIGHT
+    moved = pair != (int(previous.primary[o]), int(previous.secondary[o]))
+    return copied + primary_only + churn_mb * moved
+
+
+def _solve_lp(
+    inst: Instance,
+    plans: tuple[Assignment, Assignment],
+    free: IntArray,
+    costs: tuple[int, int],
+    focus: BoolArray | None,
+) -> Pairs | None:
+    """The LP relaxation over the observations `free` (the rest as in the state), every
+    window `margin` MB inside its bounds; None when it has no solution.
+
+    costs: (churn_mb, margin). Without `focus`, every pair of sites that are up is a
+    candidate and only moves count (the lower bound of fewest_moves)."""
+    churn_mb, margin = costs
+    k = len(inst.shares)
+    # HiGHS: 0.3-3 s where GLOP took 7-50 s; GLOP where an OR-Tools build lacks HiGHS
+    solver = pywraplp.Solver.CreateSolver("HIGHS") or pywraplp.Solver.CreateSolver("GLOP")
+    if solver is None:  # pragma: no cover - GLOP ships with every OR-Tools
+        raise RuntimeError("no LP solver in this OR-Tools")
+    # no banner on stdout (this OR-Tools reports False for the call but applies it)
+    solver.SetSolverSpecificParametersAsString("output_flag = false")
+    is_free = np.zeros(len(inst.size_mb), dtype=np.bool_)
+    is_free[free] = True
+    lo, hi = int(inst.obs_day[free].min()), int(inst.obs_day[free].max()) + 1
+    objective = solver.Objective()
+    amount, sums = {}, {}
+    for key in ((r, d, s) for r in (0, 1) for d in range(lo, hi) for s in range(k)):
+        amount[key] = solver.NumVar(0, solver.infinity(), "")
+        sums[key] = solver.Constraint(0, 0)  # amount = the chosen pairs' volume that day
+        sums[key].SetCoefficient(amount[key], -1)
+    chosen: dict[int, list[tuple[tuple[int, int], Any]]] = {}
+    state, _ = plans
+    for o in free.tolist():
+        d = int(inst.obs_day[o])
+        one = solver.Constraint(1, 1)
+        chosen[o] = []
+        before = (int(plans[1].primary[o]), int(plans[1].secondary[o]))
+        up = np.flatnonzero(inst.obs_up[o]).tolist()
+        every = [(a, b) for a in up for b in up if a != b]
+        for a, b in every if focus is None else _pairs(inst, plans[1], o, focus):
+            var = solver.NumVar(0, 1, "")
+            cost = (
+                (a, b) != before if focus is None else pair_cost(inst, plans, o, (a, b), churn_mb)
+            )
+            objective.SetCoefficient(var, float(cost))
+            one.SetCoefficient(var, 1)
+            sums[0, d, a].SetCoefficient(var, int(inst.size_mb[o]))
+            sums[1, d, b].SetCoefficient(var, int(inst.size_mb[o]))
+            chosen[o].append(((a, b), var))
+    for role, sites in ((0, state.primary), (1, state.secondary)):
+        _window_bounds(solver, inst, amount, (role, sites, margin), is_free, (lo, hi))
+    for s in range(k):  # storage: both roles, whole horizon
+        kept = ~is_free & ((state.primary == s) | (state.secondary == s))
+        row = solver.Constraint(
+            -solver.infinity(), float(inst.storage_mb[s] - inst.size_mb[kept].sum())
+        )
+        for r, d in ((r, d) for r in (0, 1) for d in range(lo, hi)):
+            row.SetCoefficient(amount[r, d, s], 1)
+    objective.SetMinimization()
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return None
+    return {o: [(pair, var.solution_value()) for pair, var in c] for o, c in chosen.items()}
+
+
+def _window_bounds(
+    solver: Any,
+    inst: Instance,
+    amount: dict[tuple[int, int, int], Any],
+    role_sites: tuple[int, IntArray, int],
+    free: BoolArray,
+    span: tuple[int, int],
+) -> None:
+    """One role's share bounds per site over the horizon and every window touching `span`,
+    `margin` MB inside; the fixed observations count as constants.
+
+    role_sites: (role, its current sites, margin)."""
+    role, sites, margin = role_sites
+    k, n_days = len(inst.shares), len(inst.day_volume_cum) - 1
+    lo, hi = span
+    fixed = np.zeros((n_days + 1, k), dtype=np.int64)
+    np.add.at(fixed, (inst.obs_day[~free] + 1, sites[~free]), inst.size_mb[~free])
+    fixed_cum = fixed.cumsum(axis=0)
+    length = inst.window_days
+    starts = [int(a) for a in window_starts(n_days, length) if a < hi and a + length > lo]
+    for a, b in [(0, n_days)] + [(a, min(a + length, n_days)) for a in starts]:
+        total = int(inst.day_volume_cum[b] - inst.day_volume_cum[a])
+        if total <= 0:
+            continue
+        # rounding errs in proportion to the free observations a window holds
+        inside = int(margin * (1 - (fixed_cum[b] - fixed_cum[a]).sum() / total))
+        for s in range(k):
+            const = int(fixed_cum[b, s] - fixed_cum[a, s])
+            low = math.ceil((inst.shares[s] - inst.tolerance) * total - 1e-6) - const
+            high = math.floor((inst.shares[s] + inst.tolerance) * total + 1e-6) - const
+            row = solver.Constraint(low + inside, high - inside)
+            for d in range(max(a, lo), min(b, hi)):
+                row.SetCoefficient(amount[role, d, s], 1)
