@@ -31,7 +31,7 @@ from benchmarks.archive import REPO, UVICORN, _scratch_database, _serving
 from eas.core.tokens import create_token
 from eas.db import make_engine, make_session_factory, transaction
 from eas.job_client import JobClient
-from eas.job_schemas import JobPublic, JobReport
+from eas.job_schemas import JobPublic, JobReport, ReportAnswer
 from eas.loaders import load_sites
 from eas.migrate import upgrade
 from eas.models import Job as JobRow
@@ -78,7 +78,13 @@ def noop_agent(url: str, token: str, owner: str, concurrency: int) -> None:
     started at once) and the agent's `FinishReporter`; the job itself does nothing, as the
     baseline's task. Says it is ready in Redis."""
     with JobClient(url, token) as client:
-        reporter = FinishReporter(client.finish_many)
+        finish_calls = [0]
+
+        def finish_many(reports: list[JobReport]) -> list[ReportAnswer]:
+            finish_calls[0] += 1
+            return client.finish_many(reports)
+
+        reporter = FinishReporter(finish_many)
 
         def finish(job: JobPublic) -> None:
             reporter.finish(
@@ -91,7 +97,7 @@ def noop_agent(url: str, token: str, owner: str, concurrency: int) -> None:
         agent = QueueConsumer("SDC-FR", BROKER, claim, finish, concurrency, idle_max=0.05)
         redis.Redis.from_url(BROKER).incr("bench:agents")
         agent.serve(handle_signals=True)
-    print(f"  agent {owner}: {agent.counts}", flush=True)
+    print(f"  agent {owner}: {agent.counts}, finish calls {finish_calls[0]}", flush=True)
 
 
 def ours_end_to_end(

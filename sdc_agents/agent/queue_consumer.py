@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +37,8 @@ from eas.job_schemas import JOB_TASK, JobPublic, job_ids_of, site_queue
 
 log = logging.getLogger(__name__)
 IDLE_FIRST = 0.02  # seconds: first pause on an empty queue, doubled up to `idle_max`
-FETCHERS = 2
+FETCHERS = int(__import__("os").environ.get("FETCHERS", "2"))
+LINGER = float(__import__("os").environ.get("LINGER", "0.01"))
 
 
 def job_queue(site: str) -> Queue:
@@ -154,6 +156,11 @@ class QueueConsumer:
         with self._slots:
             while self._running >= self.concurrency and not self._stop.is_set():
                 self._slots.wait()
+            deadline = time.monotonic() + LINGER
+            while 0 < self.concurrency - self._running < self.concurrency / 2:
+                if self._stop.is_set() or (left := deadline - time.monotonic()) <= 0:
+                    break
+                self._slots.wait(left)
             if self._stop.is_set():
                 return 0
             free = self.concurrency - self._running
