@@ -16,7 +16,7 @@ from metascheduler.config import SchedulerConfig
 # Each publish on Redis is a round trip: a cycle with many messages publishes over a few
 # connections at once so the round trips overlap (agents start on the first ones meanwhile).
 PUBLISHERS = 4
-MESSAGES_PER_PUBLISHER = 250
+MESSAGES_PER_PUBLISHER = 25
 
 
 class DispatchError(RuntimeError):

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import logging
 import signal
-import time
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,8 +37,9 @@ from eas.job_schemas import JOB_TASK, JobPublic, job_ids_of, site_queue
 
 log = logging.getLogger(__name__)
 IDLE_FIRST = 0.02  # seconds: first pause on an empty queue, doubled up to `idle_max`
-FETCHERS = int(__import__("os").environ.get("FETCHERS", "2"))
-LINGER = float(__import__("os").environ.get("LINGER", "0.01"))
+# seconds a message naming more jobs than there are free slots waits for jobs in hand to
+# free more (a burst's jobs end together) before the surplus is published again
+LINGER = 0.01
 
 
 def job_queue(site: str) -> Queue:
@@ -93,7 +94,7 @@ class QueueConsumer:
         self._slots = threading.Condition()
         self._running = 0
         self._stop = threading.Event()
-        self._fetchers: list[threading.Thread] = []
+        self._taker: threading.Thread | None = None
         self._workers: ThreadPoolExecutor | None = None
         # sends the message that gives back the jobs a message named beyond the free slots
         self._publisher = Celery("sdc-agent", broker=broker_url, set_as_current=False)
@@ -106,14 +107,10 @@ class QueueConsumer:
     def start(self) -> None:
         """Start taking messages."""
         self._workers = ThreadPoolExecutor(self.concurrency, thread_name_prefix="job")
-        # Two takers (each with its own broker connection) when there are slots to share:
-        # one waits on broker round trips while the other claims, so their latency overlaps.
-        self._fetchers = [
-            threading.Thread(target=self._work, name=f"consumer-{i}", daemon=True)
-            for i in range(min(FETCHERS, self.concurrency))
-        ]
-        for fetcher in self._fetchers:
-            fetcher.start()
+        # One taker: the slots freed while it claims accumulate into its next batch (two
+        # takers split them, halving the batches and splitting more messages).
+        self._taker = threading.Thread(target=self._work, name="consumer", daemon=True)
+        self._taker.start()
 
     def stop(self) -> None:
         """Take no more messages; jobs in hand finish."""
@@ -123,8 +120,8 @@ class QueueConsumer:
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for the consumer and the jobs in hand to end (after `stop()`)."""
-        for fetcher in self._fetchers:
-            fetcher.join(timeout)
+        if self._taker is not None:
+            self._taker.join(timeout)
         if self._workers is not None:
             self._workers.shutdown(wait=True)
 
@@ -156,16 +153,24 @@ class QueueConsumer:
         with self._slots:
             while self._running >= self.concurrency and not self._stop.is_set():
                 self._slots.wait()
-            deadline = time.monotonic() + LINGER
-            while 0 < self.concurrency - self._running < self.concurrency / 2:
-                if self._stop.is_set() or (left := deadline - time.monotonic()) <= 0:
-                    break
-                self._slots.wait(left)
             if self._stop.is_set():
                 return 0
             free = self.concurrency - self._running
             self._running = self.concurrency
             return free
+
+    def _reserve_more(self, wanted: int) -> int:
+        """Reserve up to `wanted` more slots, waiting at most `LINGER` for jobs in hand to
+        free them; how many were reserved."""
+        deadline = time.monotonic() + LINGER
+        with self._slots:
+            while self.concurrency - self._running < wanted and not self._stop.is_set():
+                if (left := deadline - time.monotonic()) <= 0:
+                    break
+                self._slots.wait(left)
+            more = min(wanted, self.concurrency - self._running)
+            self._running += more
+            return more
 
     def _release_slots(self, n: int) -> None:
         with self._slots:
@@ -194,6 +199,9 @@ class QueueConsumer:
                         self._count("rejected")
                     else:
                         taken.append((message, ids))
+                named = sum(len(ids) for _, ids in taken)
+                if named > free:  # jobs in hand may end in a moment: claim more, split less
+                    free += self._reserve_more(named - free)
                 jobs = self._claim_for(connection, taken, free) if taken else []
             finally:  # a broker error gives back the slots (and, on reconnect, the messages)
                 self._release_slots(free - len(jobs))
