@@ -98,6 +98,7 @@ def noop_agent(url: str, token: str, owner: str, concurrency: int) -> None:
             return client.claim_batch("SDC-FR", owner, len(job_ids), job_ids, start=True)
 
         agent = QueueConsumer("SDC-FR", BROKER, claim, finish, concurrency, idle_max=0.05)
+        reporter.jobs_in_hand = agent.jobs_in_hand  # as `sdc agent run` wires it
         redis.Redis.from_url(BROKER).incr("bench:agents")
         agent.serve(handle_signals=True)
     print(f"  agent {owner}: {agent.counts}, finish calls {finish_calls[0]}", flush=True)

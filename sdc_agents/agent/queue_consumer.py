@@ -92,7 +92,8 @@ class QueueConsumer:
         self.concurrency, self.idle_max = concurrency, idle_max
         self.counts = ConsumerCounts()
         self._slots = threading.Condition()
-        self._running = 0
+        self._running = 0  # slots taken: reserved by the taker or running a job
+        self._in_hand = 0  # jobs handed to the workers and not yet done
         self._stop = threading.Event()
         self._taker: threading.Thread | None = None
         self._workers: ThreadPoolExecutor | None = None
@@ -210,6 +211,7 @@ class QueueConsumer:
                 idle = min(idle * 2, self.idle_max)
                 continue
             idle = IDLE_FIRST
+            self._count_in_hand(len(jobs))
             for job in jobs:
                 assert self._workers is not None
                 self._workers.submit(self._run_one, job)
@@ -220,7 +222,16 @@ class QueueConsumer:
         except Exception:  # one job's crash must not lose the slot or stop the others
             log.exception("job %s failed in the agent", job.id)
         finally:
+            self._count_in_hand(-1)
             self._release_slots(1)
+
+    def _count_in_hand(self, n: int) -> None:
+        with self._slots:
+            self._in_hand += n
+
+    def jobs_in_hand(self) -> int:
+        """The claimed jobs not yet done (running, or reporting their end)."""
+        return self._in_hand
 
     def _claim_for(
         self, connection: Connection, taken: list[tuple[Message, list[int]]], free: int
