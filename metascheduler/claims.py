@@ -153,12 +153,15 @@ def _claim_statement(postgresql: bool, listed: bool, start: bool) -> Update:
         # Locked in a MATERIALIZED CTE, run once: as a plain subquery of the UPDATE,
         # PostgreSQL may run it once per row of a nested loop, each run locking more rows
         # than `limit`. SKIP LOCKED: racing claimers take different rows, never wait.
+        # The rows it returns were QUEUED when it locked them and stay locked until the
+        # claim commits, so the UPDATE joins them by id alone: a repeated state test let
+        # the planner of a table without statistics (a fresh burst) scan every QUEUED row.
         locked = candidates.with_for_update(skip_locked=True)
         picked = locked.cte("picked").prefix_with("MATERIALIZED")
         claim = claim.where(job.c.id == picked.c.id)
     else:
+        # The state test is repeated on the UPDATE: on SQLite (no row locks, one writer at
+        # a time, the subquery runs once) it is what makes a racing claimer match nothing.
         claim = claim.where(job.c.id.in_(candidates.scalar_subquery()))
-    # The state test is repeated on the UPDATE: on SQLite (no row locks, one writer at a
-    # time, the subquery runs once) it is what makes a racing claimer match nothing.
-    claim = claim.where(job.c.state == JobState.QUEUED.value).values(values)
-    return claim.returning(*job.c)
+        claim = claim.where(job.c.state == JobState.QUEUED.value)
+    return claim.values(values).returning(*job.c)
