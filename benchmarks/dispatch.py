@@ -6,7 +6,8 @@
    loop in 2 threads.
 2. Bulk creation of job rows against a loop of Celery `apply_async`.
 
-Run from the repository root:  python -m benchmarks.dispatch [--jobs 2000] [--bulk 100000]
+Run from the repository root:  python -m benchmarks.dispatch [--jobs 2000] [--rounds 3]
+[--bulk 100000]
 Needs PostgreSQL (127.0.0.1:5432, user postgres; a scratch database is created and dropped)
 and Redis (127.0.0.1:6379, db 12 is used and flushed).
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -31,7 +34,7 @@ from benchmarks.archive import REPO, UVICORN, _scratch_database, _serving
 from eas.core.tokens import create_token
 from eas.db import make_engine, make_session_factory, transaction
 from eas.job_client import JobClient
-from eas.job_schemas import JobPublic, JobReport
+from eas.job_schemas import JobPublic, JobReport, ReportAnswer
 from eas.loaders import load_sites
 from eas.migrate import upgrade
 from eas.models import Job as JobRow
@@ -78,7 +81,13 @@ def noop_agent(url: str, token: str, owner: str, concurrency: int) -> None:
     started at once) and the agent's `FinishReporter`; the job itself does nothing, as the
     baseline's task. Says it is ready in Redis."""
     with JobClient(url, token) as client:
-        reporter = FinishReporter(client.finish_many)
+        finish_calls = [0]
+
+        def finish_many(reports: list[JobReport]) -> list[ReportAnswer]:
+            finish_calls[0] += 1
+            return client.finish_many(reports)
+
+        reporter = FinishReporter(finish_many)
 
         def finish(job: JobPublic) -> None:
             reporter.finish(
@@ -89,9 +98,10 @@ def noop_agent(url: str, token: str, owner: str, concurrency: int) -> None:
             return client.claim_batch("SDC-FR", owner, len(job_ids), job_ids, start=True)
 
         agent = QueueConsumer("SDC-FR", BROKER, claim, finish, concurrency, idle_max=0.05)
+        reporter.jobs_in_hand = agent.jobs_in_hand  # as `sdc agent run` wires it
         redis.Redis.from_url(BROKER).incr("bench:agents")
         agent.serve(handle_signals=True)
-    print(f"  agent {owner}: {agent.counts}", flush=True)
+    print(f"  agent {owner}: {agent.counts}, finish calls {finish_calls[0]}", flush=True)
 
 
 def ours_end_to_end(
@@ -126,6 +136,8 @@ def ours_end_to_end(
     try:
         _wait(lambda: int(counter.get("bench:agents") or 0) == 2, 120)
         succeeded = select(func.count()).select_from(JobRow).where(JobRow.state == "SUCCEEDED")
+        with sessions() as session:
+            target = (session.scalar(succeeded) or 0) + jobs  # earlier rounds' jobs included
         started = time.perf_counter()
         with transaction(sessions) as session:
             session.execute(insert(JobRow), _job_rows(jobs))
@@ -134,7 +146,7 @@ def ours_end_to_end(
 
         def finished() -> bool:
             with sessions() as session:
-                return session.scalar(succeeded) == jobs
+                return session.scalar(succeeded) == target
 
         _wait(finished)
         elapsed = time.perf_counter() - started
@@ -171,6 +183,7 @@ def celery_end_to_end(jobs: int) -> float:
 def skip_locked_end_to_end(dsn: str, jobs: int) -> float:
     """Jobs/s of a raw PostgreSQL claim loop: insert, 2 threads claim (SKIP LOCKED), finish."""
     with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_job")
         cursor.execute("CREATE TABLE bench_job (id serial PRIMARY KEY, state text NOT NULL)")
     started = time.perf_counter()
     with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
@@ -227,6 +240,32 @@ def apply_async_loop(count: int) -> float:
     return rate
 
 
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _round(
+    i: int, url: str, token: str, dsn: str, sqlalchemy_url: str, jobs: int, concurrency: int
+) -> tuple[float, float, float]:
+    """One round of the three end-to-end runs; odd rounds run the baselines first, so the
+    machine's changing load favours neither side."""
+    runs: list[Callable[[], float]] = [
+        lambda: ours_end_to_end(url, token, sqlalchemy_url, jobs, concurrency),
+        lambda: celery_end_to_end(jobs),
+        lambda: skip_locked_end_to_end(dsn, jobs),
+    ]
+    order = [0, 1, 2] if i % 2 == 0 else [2, 1, 0]
+    load = _load()
+    rates = dict(zip(order, (runs[k]() for k in order), strict=True))
+    ours, plain, raw = rates[0], rates[1], rates[2]
+    print(
+        f"round {i + 1} (load {load} -> {_load()}): ours {ours:,.0f}/s, plain Celery "
+        f"{plain:,.0f}/s ({ours / plain:.2f}), SKIP LOCKED {raw:,.0f}/s ({ours / raw:.2f})",
+        flush=True,
+    )
+    return ours, plain, raw
+
+
 def main() -> None:
     """Parse arguments, build the scratch archive, run the benchmarks, print ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -236,6 +275,7 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, default=32, help="job slots of each of our 2 agents"
     )
+    parser.add_argument("--rounds", type=int, default=3, help="end-to-end rounds (medians)")
     parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--agent", help=argparse.SUPPRESS)
@@ -263,13 +303,15 @@ def main() -> None:
         engine.dispose()
         server = [sys.executable, "-m", "sdc", "server", "--host", "127.0.0.1", *UVICORN]
         with _serving(server, {"SDC_DATABASE_URL": sqlalchemy_url}) as url:
-            ours = ours_end_to_end(url, token, sqlalchemy_url, args.jobs, args.concurrency)
-        plain = celery_end_to_end(args.jobs)
-        raw = skip_locked_end_to_end(dsn, args.jobs)
+            rounds = [
+                _round(i, url, token, dsn, sqlalchemy_url, args.jobs, args.concurrency)
+                for i in range(args.rounds)
+            ]
+        ours, plain, raw = (statistics.median(r[k] for r in rounds) for k in range(3))
         print(
             f"no-op jobs end to end, {args.jobs} jobs, 2 agents ({args.concurrency} slots "
-            f"each): ours {ours:,.0f} jobs/s; "
-            f"plain Celery (Redis, acks_late, 2 prefork) {plain:,.0f}/s, ratio "
+            f"each), medians of {args.rounds} rounds (load {_load()}): ours {ours:,.0f} "
+            f"jobs/s; plain Celery (Redis, acks_late, 2 prefork) {plain:,.0f}/s, ratio "
             f"{ours / plain:.2f} (target >= 1.0); raw SKIP LOCKED loop {raw:,.0f}/s, ratio "
             f"{ours / raw:.2f} (target >= 0.5)"
         )

@@ -16,9 +16,19 @@ from eas.schemas import ProductIn, ReplicaIn, Schema
 MAX_BATCH = 500  # jobs per claim or report call
 
 # The Celery wire contract shared by the scheduler (publisher) and the agents (consumers):
-# the task name a job message carries, and the queue of each site. The message body holds
-# only the job id; the job row is the truth.
+# the task name a job message carries, and the queue of each site. The message's arguments
+# are only job ids (one, or a batch of jobs queued at the same site); the job row is the truth.
 JOB_TASK = "sdc.run_job"
+
+
+def job_ids_of(args: Any) -> list[int] | None:
+    """The job ids a job message's arguments name (in order, once each); None when they are
+    not a non-empty list of ids."""
+    if not isinstance(args, list | tuple) or not args:
+        return None
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in args):
+        return None
+    return list(dict.fromkeys(args))
 
 
 def site_queue(site: str) -> str:

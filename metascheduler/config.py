@@ -32,6 +32,13 @@ class SchedulerConfig(BaseModel):
         default="amqp://guest:guest@127.0.0.1:5672//",
         description="Celery broker (RabbitMQ amqp://... or Redis redis://host:port/N)",
     )
+    ids_per_message: int = Field(
+        default=16,
+        ge=1,
+        le=500,
+        description="celery: job ids one message may carry (a cycle's jobs of a site are "
+        "announced in messages of up to this many ids)",
+    )
     republish_seconds: float = Field(
         default=60.0,
         ge=0,

@@ -10,12 +10,14 @@ nothing of it is written.
 
 from __future__ import annotations
 
+import functools
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import Table, Update, bindparam, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from eas.errors import ArchiveError, Conflict, Forbidden, NotFound
@@ -63,18 +65,55 @@ def fence(
     if not leases:
         return set()
     keys = [(lease.job_id, lease.owner, lease.epoch) for lease in leases]
-    statement = (
-        update(JobRow)
-        .where(tuple_(JobRow.id, JobRow.lease_owner, JobRow.lease_epoch).in_(keys))
-        .where(JobRow.state.in_(HELD_STATES))
-        .values(heartbeat_at=now, lease_expiry=now + config.lease)
-        .returning(JobRow.id, JobRow.lease_owner, JobRow.lease_epoch)
-        .execution_options(synchronize_session=False)
-    )
-    if site is not None:
-        statement = statement.where(JobRow.target_site == site)
+    values = {"keys": keys, "site": site, "now": now, "expiry": now + config.lease}
+    rows = session.execute(_fence_statement(site is not None, succeed=False), values)
     # a matched row's owner is the lease's (the WHERE clause compared it): never None here
-    return {Lease(i, owner or "", epoch) for i, owner, epoch in session.execute(statement)}
+    return {Lease(i, owner or "", epoch) for i, owner, epoch in rows}
+
+
+def _succeed_held(
+    session: Session, leases: Sequence[Lease], now: datetime, site: str | None
+) -> set[Lease]:
+    """Fence and end as SUCCEEDED, in one statement, the jobs of `leases` still held; those
+    ended (a busy agent's reports are mostly plain successes)."""
+    if not leases:
+        return set()
+    by_id = {lease.job_id: lease for lease in leases}
+    keys = [(lease.job_id, lease.owner, lease.epoch) for lease in leases]
+    values = {"keys": keys, "site": site, "now": now}
+    rows = session.execute(_fence_statement(site is not None, succeed=True), values)
+    return {by_id[job_id] for (job_id,) in rows}
+
+
+@functools.cache
+def _fence_statement(by_site: bool, succeed: bool) -> Update:
+    """The fence as one statement with bound values, built once per kind (the reports of
+    busy agents are the hottest writes): extend the held leases, or end them as SUCCEEDED."""
+    job = cast(Table, JobRow.__table__)  # the mapped table (typed FromClause)
+    now = bindparam("now", type_=job.c.heartbeat_at.type)
+    keys = tuple_(job.c.id, job.c.lease_owner, job.c.lease_epoch)
+    statement = (
+        update(job)
+        .where(keys.in_(bindparam("keys", expanding=True)))
+        .where(job.c.state.in_(HELD_STATES))
+    )
+    if by_site:
+        statement = statement.where(job.c.target_site == bindparam("site"))
+    if not succeed:
+        expiry = bindparam("expiry", type_=job.c.lease_expiry.type)
+        statement = statement.values(heartbeat_at=now, lease_expiry=expiry)
+        return statement.returning(job.c.id, job.c.lease_owner, job.c.lease_epoch)
+    ended = statement.values(
+        state=JobState.SUCCEEDED.value,
+        heartbeat_at=now,
+        finished=now,
+        lease_owner=None,
+        lease_expiry=None,
+        used_resources=None,
+        error_class=None,
+        wait_reason=None,
+    )
+    return ended.returning(job.c.id)
 
 
 def refusal(session: Session, lease: Lease, site: str | None = None) -> ArchiveError:
@@ -161,50 +200,43 @@ def finish_many(
     the refusal. Each report is fenced by its own epoch: a stale one changes nothing and
     does not stop the others.
     """
-    held_now = fence(session, [lease for lease, _ in reports], now, config, site)
-    # the refusals are read before any row changes, so no reload can undo a change
+    reported = Counter(lease.job_id for lease, _ in reports)
+    success = Outcome(succeeded=True)
+    # plain successes of jobs reported once (the bulk of a busy agent's reports): fenced
+    # and ended in one statement; the rest fenced first, then ended one by one
+    plain = [lease for lease, o in reports if o == success and reported[lease.job_id] == 1]
+    rest = [lease for lease, o in reports if o != success or reported[lease.job_id] > 1]
+    succeeded = _succeed_held(session, plain, now, site)
+    held_now = fence(session, rest, now, config, site)
+    # the refusals are read before any ORM change, so no reload can undo a change
     answers: list[str | ArchiveError | None] = []
     ending: dict[int, Outcome] = {}
     for lease, outcome in reports:
-        if lease not in held_now:
+        if lease in succeeded:
+            answers.append(JobState.SUCCEEDED.value)
+        elif lease not in held_now:
             answers.append(refusal(session, lease, site))
         elif lease.job_id in ending:
             answers.append(Conflict(f"job {lease.job_id} was reported twice in one batch"))
         else:
             ending[lease.job_id] = outcome
             answers.append(None)
-    states = _end_many(session, ending, now, config)
+    states = _end_others(session, ending, now, config)
     pairs = zip(reports, answers, strict=True)
     return [states[lease.job_id] if a is None else a for (lease, _), a in pairs]
 
 
-def _end_many(
+def _end_others(
     session: Session, ending: dict[int, Outcome], now: datetime, config: SchedulerConfig
 ) -> dict[int, str]:
-    """End held jobs; plain successes (the bulk of a busy agent's reports) in one UPDATE."""
-    plain = [i for i, o in ending.items() if o == Outcome(succeeded=True)]
-    if plain:
-        session.execute(
-            update(JobRow)
-            .where(JobRow.id.in_(plain))
-            .values(
-                state=JobState.SUCCEEDED.value,
-                finished=now,
-                lease_owner=None,
-                lease_expiry=None,
-                used_resources=None,
-                error_class=None,
-                wait_reason=None,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    states = dict.fromkeys(plain, JobState.SUCCEEDED.value)
-    others = [i for i in ending if i not in states]
-    if others:
-        query = select(JobRow).where(JobRow.id.in_(others))
-        for row in session.scalars(query.execution_options(populate_existing=True)):
-            _end(row, ending[row.id], now, config)
-            states[row.id] = row.state
+    """End the other held jobs (retries, quarantine, resources used, log URLs)."""
+    if not ending:
+        return {}
+    states: dict[int, str] = {}
+    query = select(JobRow).where(JobRow.id.in_(list(ending)))
+    for row in session.scalars(query.execution_options(populate_existing=True)):
+        _end(row, ending[row.id], now, config)
+        states[row.id] = row.state
     return states
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from eas.db import transaction
 from eas.models import Job as JobRow
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 OPEN_STATES = ("PENDING", "WAITING", "QUEUED", "CLAIMED", "RUNNING")
 # rows that agents change concurrently (claims, reports): the loop writes them only if unchanged
 AGENT_STATES = ("QUEUED", "CLAIMED", "RUNNING")
+BULK_CHUNK = 1000  # ids per bulk UPDATE (SQLite's bound-parameter limit is far above)
 
 
 @dataclass
@@ -69,6 +71,7 @@ class Scheduler:
         now = self._clock()
         report = CycleReport()
         queued: dict[str, list[int]] = defaultdict(list)
+        moves: dict[str, list[JobRow]] = defaultdict(list)
         with transaction(self._sessions) as session:
             report.created = create_calibration_jobs(session, now, self._config)
             report.created += create_tile_jobs(session, now, self._config)
@@ -84,7 +87,12 @@ class Scheduler:
                 action = next_action(job_value(row, missing), sites, now)
                 if _changes(row, action) and not unchanged_since_read(session, row):
                     continue  # an agent claimed or reported meanwhile: decided next cycle
-                self._apply(row, action, now, report, queued)
+                if isinstance(action, Dispatch):  # written in bulk below
+                    moves[action.site].append(row)
+                    queued[action.site].append(row.id)
+                else:
+                    self._apply(row, action, now, report, queued)
+            _mark_queued(session, moves)
             stale = self._unannounced(rows, queued, now)
         for site, job_ids in queued.items():
             if self._announce(site, job_ids, report):
@@ -132,9 +140,6 @@ class Scheduler:
         queued: dict[str, list[int]],
     ) -> None:
         match action:
-            case Dispatch(site=site):
-                row.state, row.target_site, row.wait_reason = "QUEUED", site, None
-                queued[site].append(row.id)
             case Wait(reason=reason, alert=alert):
                 if row.state != "WAITING" or row.wait_reason != reason:
                     row.state, row.wait_reason = "WAITING", reason
@@ -162,6 +167,26 @@ class Scheduler:
             report = self.run_once()
             log.info("cycle: %s", report)
             self._stop.wait(self._config.interval_seconds)
+
+
+def _mark_queued(session: Session, moves: dict[str, list[JobRow]]) -> None:
+    """Queue the cycle's dispatched rows: one UPDATE per site and chunk instead of one per
+    row (a burst of new jobs is thousands of rows). Rows the cycle re-checked are still
+    locked by `unchanged_since_read`; the loaded objects are brought in line without a
+    reload."""
+    for site, rows in moves.items():
+        for i in range(0, len(rows), BULK_CHUNK):
+            chunk = rows[i : i + BULK_CHUNK]
+            session.execute(
+                update(JobRow)
+                .where(JobRow.id.in_([row.id for row in chunk]))
+                .values(state="QUEUED", target_site=site, wait_reason=None)
+                .execution_options(synchronize_session=False)
+            )
+            for row in chunk:
+                for key, value in (("state", "QUEUED"), ("target_site", site)):
+                    set_committed_value(row, key, value)
+                set_committed_value(row, "wait_reason", None)
 
 
 def _changes(row: JobRow, action: Action) -> bool:

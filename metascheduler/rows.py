@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
 from eas.models import Job as JobRow
@@ -50,11 +50,12 @@ def site_state(session: Session, now: datetime) -> SiteState:
     )
 
 
-def site_up(session: Session, site: str, now: datetime) -> bool:
-    """True when `site` is active and in no maintenance window at `now` (one query: the
-    claim's check, cheaper than the whole `site_state`)."""
+def site_up(
+    site: str | ColumnElement[str], now: datetime | ColumnElement[datetime]
+) -> ColumnElement[bool]:
+    """True when `site` is active and in no maintenance window at `now`: a condition the
+    claim puts into its own statement (one query less per claim)."""
     in_maintenance = exists().where(
         WindowRow.site_name == site, WindowRow.start <= now, WindowRow.end > now
     )
-    up = select(Site.name).where(Site.name == site, Site.active.is_(True), ~in_maintenance)
-    return session.scalar(up) is not None
+    return exists().where(Site.name == site, Site.active.is_(True), ~in_maintenance)

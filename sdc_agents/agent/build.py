@@ -58,7 +58,7 @@ def build_consumer(agent: SiteAgent, config: AgentConfig) -> QueueConsumer:
         result = agent.run_claimed(job)
         log.info("job %s (%s): %s", result.job_id, result.pipeline, result)
 
-    return QueueConsumer(
+    consumer = QueueConsumer(
         agent.site,
         config.broker_url,
         claim=lambda job_ids: agent.claim(len(job_ids), job_ids),
@@ -66,3 +66,5 @@ def build_consumer(agent: SiteAgent, config: AgentConfig) -> QueueConsumer:
         concurrency=config.concurrency,
         idle_max=config.poll_seconds,
     )
+    agent.reporter.jobs_in_hand = consumer.jobs_in_hand  # a batch's finishes go together
+    return consumer

@@ -18,7 +18,7 @@ from eas.schemas import AssignmentIn, MaintenanceWindowIn, PlanIn, TileIn
 from metascheduler.claims import claim_listed, claim_next, claim_queued
 from metascheduler.config import SchedulerConfig
 from metascheduler.jobs import ErrorClass
-from metascheduler.leases import Outcome, finish, heartbeat, start
+from metascheduler.leases import Lease, Outcome, finish, finish_many, heartbeat, start
 from metascheduler.loop import Scheduler, unchanged_since_read
 from tests import archive_support
 from tests.archive_support import EPOCH, observation, product, seed
@@ -253,3 +253,32 @@ def test_the_reaper_leaves_a_lease_renewed_after_its_read(
     finally:
         reaper.close()
     assert [(r.state, r.lease_epoch) for r in jobs(sessions)] == [("CLAIMED", 1)]
+
+
+def test_a_batch_of_finishes_answers_each_report_on_its_own(
+    sessions: sessionmaker[Session],
+) -> None:
+    survey_with_plan(sessions, n_obs=4)
+    arrive(sessions, *range(4))
+    clock = Clock(EPOCH)
+    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    with transaction(sessions) as session:
+        claimed = claim_queued(session, "SDC-FR", "agent-a", clock.now, CONFIG, limit=4)
+        a, b, c, d = (row.id for row in claimed)
+    ok, bad = Outcome(succeeded=True), Outcome(False, ErrorClass.BAD_INPUT, "not a FITS file")
+    reports = [
+        (Lease(a, "agent-a", 1), ok),  # a plain success (ended by the fence itself)
+        (Lease(b, "agent-a", 1), bad),  # a permanent failure: quarantined
+        (Lease(c, "agent-a", 7), ok),  # a stale epoch: refused alone, nothing written
+        (Lease(d, "agent-b", 1), ok),  # not the holder: refused
+        (Lease(d, "agent-a", 1), ok),  # the holder's report of the same job: recorded
+        (Lease(d, "agent-a", 1), ok),  # the same report again in the batch: refused
+    ]
+    with transaction(sessions) as session:
+        answers = finish_many(session, reports, clock.now, CONFIG, "SDC-FR")
+    assert answers[0:2] == ["SUCCEEDED", "FAILED"] and answers[4] == "SUCCEEDED"
+    for i, reason in ((2, "stale lease"), (3, "stale lease"), (5, "reported twice")):
+        assert isinstance(answers[i], Conflict) and reason in str(answers[i]), answers[i]
+    by_id = {row.id: row for row in jobs(sessions)}
+    assert [by_id[i].state for i in (a, b, c, d)] == ["SUCCEEDED", "FAILED", "CLAIMED", "SUCCEEDED"]
+    assert by_id[a].lease_owner is None and by_id[c].lease_owner == "agent-a"

@@ -183,7 +183,7 @@ def test_lost_messages_are_republished_and_no_job_is_lost(
     config = SchedulerConfig(transport="celery", broker_url=broker, republish_seconds=60)
     scheduler = Scheduler(sessions, config, clock=lambda: clock[0])
     assert scheduler.run_once().dispatched == {"SDC-FR": 500}
-    assert _waiting(broker, "SDC-FR") == 500
+    assert _waiting(broker, "SDC-FR") == -(-500 // config.ids_per_message)  # batches of ids
     # the broker loses every message (as a restart loses non-persisted ones)
     with Connection(broker) as connection:
         job_queue("SDC-FR")(connection.default_channel).purge()
@@ -296,6 +296,32 @@ def test_an_unreachable_broker_is_an_alert_and_the_jobs_are_published_later(
     report = Scheduler(sessions, nowhere).run_once()
     assert report.dispatched == {} and "cannot publish to site.SDC-FR" in report.alerts[0]
     assert [state for state, _, _ in states(sessions)] == ["QUEUED", "QUEUED"]
+
+
+@on_postgresql
+@pytest.mark.parametrize("broker", ["redis"], indirect=True)
+def test_jobs_a_message_names_beyond_the_free_slots_are_given_back_and_run_once(
+    server: tuple[str, dict], sessions: sessionmaker[Session], broker: str
+) -> None:
+    url, tokens = server
+    config = SchedulerConfig(transport="celery", broker_url=broker, ids_per_message=5)
+    add_jobs(sessions, 5)
+    assert Scheduler(sessions, config).run_once().dispatched == {"SDC-FR": 5}
+    assert _waiting(broker, "SDC-FR") == 1  # one message names the 5 jobs
+    release = threading.Event()
+    with JobClient(url, tokens["fr"]) as jobs:
+        agent = noop_agent(jobs, broker, "agent-1", lambda _: release.wait(30), concurrency=2)
+        agent.start()
+        until(lambda: agent.counts.claimed == 2, 30)
+        # 2 slots: 2 jobs claimed, the 3 others published again in one message, none held
+        assert (agent.counts.returned, _waiting(broker, "SDC-FR")) == (3, 1)
+        assert _unacked(broker, "SDC-FR") == 0
+        release.set()
+        until(lambda: agent.counts.claimed == 5, 30)
+        agent.stop()
+        agent.join()
+    assert states(sessions) == [("SUCCEEDED", 1, 1)] * 5
+    assert agent.counts.dropped == 0 and _waiting(broker, "SDC-FR") == 0
 
 
 @on_postgresql

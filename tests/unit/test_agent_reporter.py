@@ -63,3 +63,32 @@ def test_a_failed_call_fails_every_report_in_it() -> None:
 
     with pytest.raises(OSError, match="unreachable"):
         FinishReporter(send).finish(report(1))
+
+
+def test_a_sender_waits_for_the_agents_other_running_jobs_to_join_its_call() -> None:
+    calls: list[list[int]] = []
+
+    def send(batch: list[JobReport]) -> list[ReportAnswer]:
+        calls.append(sorted(r.job_id for r in batch))
+        return [ReportAnswer(job_id=r.job_id, status=200, state="SUCCEEDED") for r in batch]
+
+    # three jobs in hand: the first to end waits for the two others (the linger is long
+    # here so that the test does not depend on timing), then one call carries all three
+    reporter = FinishReporter(send, jobs_in_hand=lambda: 3, linger=60)
+    threads = [threading.Thread(target=reporter.finish, args=(report(i),)) for i in (1, 2, 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == [[1, 2, 3]]
+
+
+def test_a_lone_job_is_reported_at_once() -> None:
+    calls: list[list[int]] = []
+
+    def send(batch: list[JobReport]) -> list[ReportAnswer]:
+        calls.append([r.job_id for r in batch])
+        return [ReportAnswer(job_id=r.job_id, status=200, state="SUCCEEDED") for r in batch]
+
+    reporter = FinishReporter(send, jobs_in_hand=lambda: 1, linger=60)
+    assert reporter.finish(report(7)).state == "SUCCEEDED" and calls == [[7]]
