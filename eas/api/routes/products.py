@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from eas.api.deps import Agent, ConfigDep, ReadEngineDep, Reader, SessionDep
 from eas.api.direct_input import parse_query, query_parameters_schema
+from eas.api.postgres_reads import PostgresReads
 from eas.core import products as core
 from eas.schemas import ProductIn, ProductPage, ProductPublic, ProductQuery
 
@@ -46,9 +47,15 @@ async def query_products(
         metadata=core.parse_metadata_pairs(query.meta),
     )
     page_size = min(query.limit, config.max_page_size)
-    # The query and the JSON in one worker thread; the event loop only sends the bytes.
-    page = await run_in_threadpool(_product_page, reads, wanted, query.cursor, page_size)
-    return Response(page, media_type="application/json")
+    postgres: PostgresReads | None = request.app.state.postgres_reads
+    if postgres is None:  # SQLite: the query and the JSON in one worker thread
+        page = await run_in_threadpool(_product_page, reads, wanted, query.cursor, page_size)
+        return Response(page, media_type="application/json")
+    statement, values = core.driver_page_statement(reads.dialect, wanted, query.cursor, page_size)
+    rows, next_cursor = core.page_of(await postgres.fetch(statement, values), page_size)
+    return Response(
+        to_json({"items": rows, "next_cursor": next_cursor}), media_type="application/json"
+    )
 
 
 def _product_page(
