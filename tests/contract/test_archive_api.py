@@ -218,6 +218,7 @@ def test_product_pages_are_exactly_what_the_response_model_gives(api: Api) -> No
     described = api.http.get("/openapi.json").json()["paths"]["/api/v1/products"]["get"]
     assert {p["name"] for p in described["parameters"]} >= {"type", "obs_id", "meta", "cursor"}
     assert "ProductPage" in str(described["responses"]["200"])
+    assert described["security"] == [{"HTTPBearer": []}]  # it checks the token itself
 
 
 def test_agents_write_replicas_only_for_their_site(api: Api) -> None:

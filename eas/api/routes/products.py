@@ -7,9 +7,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic_core import to_json
 from sqlalchemy import Engine
 
-from eas.api.deps import Agent, ConfigDep, ReadEngineDep, Reader, SessionDep
+from eas.api.deps import BEARER_SECURITY, Agent, Reader, SessionDep, authenticate
 from eas.api.direct_input import parse_query, query_parameters_schema
 from eas.api.postgres_reads import PostgresReads
+from eas.config import ArchiveConfig
 from eas.core import products as core
 from eas.schemas import ProductIn, ProductPage, ProductPublic, ProductQuery
 
@@ -30,12 +31,13 @@ def register_product(
 @router.get(
     "/products",
     response_model=ProductPage,
-    openapi_extra=query_parameters_schema(ProductQuery),
+    openapi_extra={**query_parameters_schema(ProductQuery), **BEARER_SECURITY},
 )
-async def query_products(
-    request: Request, reads: ReadEngineDep, config: ConfigDep, _: Reader
-) -> Response:
+async def query_products(request: Request) -> Response:
     """Products matching every filter given, by product id, one page at a time."""
+    await authenticate(request)  # any token reads; no dependencies: see `authenticate`
+    reads: Engine = request.app.state.reader
+    config: ArchiveConfig = request.app.state.config
     query = parse_query(request.query_params, ProductQuery)
     wanted = core.ProductFilter(
         product_type=query.product_type,
