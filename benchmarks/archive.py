@@ -42,6 +42,7 @@ from benchmarks.harness import (
     _cpu_per_call,
     _scratch_database,
     _serving,  # noqa: F401
+    alternating_latencies,
     served,
 )
 from eas.client import ArchiveClient
@@ -169,6 +170,7 @@ def bench_query(
         # round of a few hundred: shorter rounds, more of them, steady the median.
         ours_rate, bare_rate, ratio = _compare(ours, bare, requests_count, QUERY_ROUNDS)
         stock_rate, stock_bare, stock_ratio = _compare(stock, bare, requests_count, QUERY_ROUNDS)
+        ours_s, bare_s = alternating_latencies(ours, bare, requests_count)
         server_cpu = _cpu_per_call(ours, requests_count // 2, [server.pid])
         database_cpu = _cpu_per_call(ours, requests_count // 2, _backends(dsn))
         bare_cpu = _cpu_per_call(bare, requests_count // 2, [baseline.pid])
@@ -178,6 +180,13 @@ def bench_query(
         f"own requests session: {stock_rate:,.0f} vs {stock_bare:,.0f} req/s, ratio "
         f"{stock_ratio:.2f}; CPU per request: archive server {server_cpu:.2f} ms + "
         f"PostgreSQL {database_cpu:.2f} ms, bare server {bare_cpu:.2f} ms"
+    )
+    tenth, half = len(ours_s) // 10, len(ours_s) // 2
+    print(
+        f"  single requests in turns, 10th percentile / median: archive "
+        f"{ours_s[tenth] * 1000:.2f} / {ours_s[half] * 1000:.2f} ms, bare "
+        f"{bare_s[tenth] * 1000:.2f} / {bare_s[half] * 1000:.2f} ms; ratio (bare/archive) "
+        f"{bare_s[tenth] / ours_s[tenth]:.2f} / {bare_s[half] / ours_s[half]:.2f}"
     )
     return ratio
 

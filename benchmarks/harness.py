@@ -150,3 +150,21 @@ def _cpu_per_call(call: Callable[[int], object], calls: int, pids: list[int]) ->
     for i in range(calls):
         call(i)
     return (_cpu_seconds(pids) - before) / calls * 1000
+
+
+def alternating_latencies(
+    ours: Callable[[int], object], baseline: Callable[[int], object], pairs: int
+) -> tuple[list[float], list[float]]:
+    """Seconds of each call, ours and the baseline's taking turns one call at a time (sorted).
+
+    On a shared machine a rate measures the load as much as the code; the fastest calls
+    of each side, taken in turns, are the ones the load spared, and their percentiles come
+    close to what a quiet machine gives.
+    """
+    ours_seconds, baseline_seconds = [], []
+    for i in range(pairs):
+        for call, seconds in ((ours, ours_seconds), (baseline, baseline_seconds)):
+            started = time.perf_counter()
+            call(i)
+            seconds.append(time.perf_counter() - started)
+    return sorted(ours_seconds), sorted(baseline_seconds)
