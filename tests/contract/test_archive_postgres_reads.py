@@ -12,9 +12,11 @@ from typing import Any
 
 import psycopg2
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, column, func, literal, literal_column, select, table
 from sqlalchemy.exc import DataError
 
+from eas.api import create_app
 from eas.api.postgres_reads import PostgresReads
 from eas.core import products as core
 from eas.db import make_engine, make_session_factory, transaction
@@ -133,3 +135,22 @@ def test_only_named_parameter_drivers_are_compiled_for() -> None:
     with pytest.raises(ValueError, match="by position"):
         compile_for_driver(select(literal(1).label("one")).where(literal(1) == 1), sqlite.dialect)
     assert PostgresReads.for_engine(sqlite, 2) is None
+
+
+@on_postgres
+def test_the_app_reads_products_on_the_loop_while_it_serves(
+    engine: Engine, archive_url: str
+) -> None:
+    secret = archive_support.mint(make_session_factory(engine), ("r", "reader", None))["r"]
+    app = create_app(archive_url)
+    assert app.state.postgres_reads is None  # made by the lifespan, on the serving loop
+    with TestClient(app) as http:
+        assert isinstance(app.state.postgres_reads, PostgresReads)
+        page = http.get(
+            "/api/v1/products",
+            params={"obs_id": 7, "limit": 2},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        assert [row["product_id"] for row in page.json()["items"]] == ["p0", "p1"]
+    assert app.state.postgres_reads is None
+    engine.dispose()
