@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import DataError, IntegrityError
 
+from eas.api.postgres_reads import PostgresReads
 from eas.api.routes import auth, lineage, plans, products, replicas, sites, survey
 from eas.api.tokens import TokenCache
 from eas.config import ArchiveConfig
@@ -35,8 +36,9 @@ def create_app(database_url: str, config: ArchiveConfig | None = None) -> FastAP
     app.state.reader = _autocommit_twin(engine, database_url, options)
     app.state.sessions = make_session_factory(engine)
     app.state.config = config
+    app.state.postgres_reads = None  # set while the lifespan runs (on PostgreSQL)
     app.state.token_cache = TokenCache(config.token_cache_seconds)
-    for module in (auth, sites, survey, plans, products, replicas, lineage):
+    for module in (products, lineage, auth, sites, survey, plans, replicas):
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_exception_handler(ArchiveError, _archive_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
@@ -64,8 +66,16 @@ def _autocommit_twin(engine: Engine, database_url: str, options: dict[str, Any])
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield
-    app.state.engine.dispose()  # close pooled connections when the server stops
+    # Made here: its connections are waited for on the loop that serves the requests.
+    postgres = PostgresReads.for_engine(app.state.reader, app.state.config.pool_size)
+    app.state.postgres_reads = postgres
+    try:
+        yield
+    finally:
+        app.state.postgres_reads = None
+        if postgres is not None:
+            postgres.close()
+        app.state.engine.dispose()  # close pooled connections when the server stops
 
 
 async def _archive_error(_request: Request, exc: Exception) -> JSONResponse:

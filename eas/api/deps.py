@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -81,6 +81,19 @@ async def _principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]
+
+
+async def authenticate(request: Request) -> Principal:
+    """The caller, for a route that checks the token itself rather than by dependency.
+
+    For the measured product query: FastAPI's resolution of its dependencies cost ~60 µs a
+    request, a sixth of the route's server time. Such a route declares `BEARER_SECURITY`
+    for OpenAPI (the others get it from the `HTTPBearer` dependency).
+    """
+    return await _principal(request, await _bearer(request))
+
+
+BEARER_SECURITY: dict[str, Any] = {"security": [{_bearer.scheme_name: []}]}
 
 
 def allow(*roles: str) -> Callable[[Principal], Coroutine[None, None, Principal]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import operator
 import re
@@ -15,10 +16,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from eas.core.bulk import insert_if_absent
 from eas.core.lookup import fetch
+from eas.driver_statements import DriverStatement, compile_for_driver
 from eas.errors import BadRequest, Conflict
 from eas.models import DataProduct, Observation, Tile
 from eas.models.base import utcnow
@@ -190,6 +193,48 @@ def _public_page_template(names: tuple[str, ...]) -> Select[Any]:
     return _page_of(select(*_PUBLIC_COLUMNS), placeholders, bindparam("page_rows"))
 
 
+def page_statement(
+    dialect: Dialect, wanted: ProductFilter, cursor: str | None, limit: int
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The SELECT of a page of `wanted` as `ProductPublic` columns, and its parameter values.
+
+    It asks for one row more than `limit`: that row tells whether another page follows.
+    """
+    values = _comparison_values(wanted, cursor)
+    if wanted.metadata:  # metadata conditions depend on the values; built afresh
+        query = _page_of(select(*_PUBLIC_COLUMNS), values, limit + 1)
+        return _metadata_condition(dialect.name, query, wanted.metadata), {}
+    return _public_page_template(tuple(values)), {**values, "page_rows": limit + 1}
+
+
+def driver_page_statement(
+    dialect: Dialect, wanted: ProductFilter, cursor: str | None, limit: int
+) -> tuple[DriverStatement, dict[str, Any]]:
+    """`page_statement` compiled for the driver (see `eas.driver_statements`).
+
+    The statements without metadata conditions repeat: they compile once and are named, so
+    PostgreSQL readers prepare them (planning took longer than running them).
+    """
+    if wanted.metadata:
+        statement, values = page_statement(dialect, wanted, cursor, limit)
+        return compile_for_driver(statement, dialect), values
+    values = _comparison_values(wanted, cursor)
+    return _compiled_template(tuple(values), dialect), {**values, "page_rows": limit + 1}
+
+
+@lru_cache(maxsize=128)
+def _compiled_template(names: tuple[str, ...], dialect: Dialect) -> DriverStatement:
+    digest = hashlib.sha1(",".join(names).encode()).hexdigest()[:16]
+    return compile_for_driver(_public_page_template(names), dialect, f"eas_products_{digest}")
+
+
+def page_of(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    """The page of `rows` (fetched by `page_statement`) and the cursor of the next, if any."""
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1]["product_id"])
+    return rows, None
+
+
 def query_product_rows(
     connection: Connection, wanted: ProductFilter, cursor: str | None = None, limit: int = 100
 ) -> tuple[list[dict[str, Any]], str | None]:
@@ -198,19 +243,10 @@ def query_product_rows(
     For readers that only pass rows on: loading ORM objects and validating a response model
     from each cost more than the indexed query itself.
     """
-    values = _comparison_values(wanted, cursor)
-    if wanted.metadata:  # metadata conditions depend on the values; built afresh
-        query = _page_of(select(*_PUBLIC_COLUMNS), values, limit + 1)
-        query = _metadata_condition(connection.dialect.name, query, wanted.metadata)
-        result = connection.execute(query)
-    else:
-        query = _public_page_template(tuple(values))
-        result = connection.execute(query, {**values, "page_rows": limit + 1})
+    query, values = page_statement(connection.dialect, wanted, cursor, limit)
+    result = connection.execute(query, values)
     names = list(result.keys())
-    rows = [dict(zip(names, row, strict=True)) for row in result]
-    if len(rows) > limit:
-        return rows[:limit], encode_cursor(rows[limit - 1]["product_id"])
-    return rows, None
+    return page_of([dict(zip(names, row, strict=True)) for row in result], limit)
 
 
 def parse_metadata_pairs(pairs: list[str]) -> dict[str, Scalar]:

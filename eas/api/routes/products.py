@@ -7,8 +7,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic_core import to_json
 from sqlalchemy import Engine
 
-from eas.api.deps import Agent, ConfigDep, ReadEngineDep, Reader, SessionDep
+from eas.api.deps import BEARER_SECURITY, Agent, Reader, SessionDep, authenticate
 from eas.api.direct_input import parse_query, query_parameters_schema
+from eas.api.postgres_reads import PostgresReads
+from eas.config import ArchiveConfig
 from eas.core import products as core
 from eas.schemas import ProductIn, ProductPage, ProductPublic, ProductQuery
 
@@ -29,12 +31,13 @@ def register_product(
 @router.get(
     "/products",
     response_model=ProductPage,
-    openapi_extra=query_parameters_schema(ProductQuery),
+    openapi_extra={**query_parameters_schema(ProductQuery), **BEARER_SECURITY},
 )
-async def query_products(
-    request: Request, reads: ReadEngineDep, config: ConfigDep, _: Reader
-) -> Response:
+async def query_products(request: Request) -> Response:
     """Products matching every filter given, by product id, one page at a time."""
+    await authenticate(request)  # any token reads; no dependencies: see `authenticate`
+    reads: Engine = request.app.state.reader
+    config: ArchiveConfig = request.app.state.config
     query = parse_query(request.query_params, ProductQuery)
     wanted = core.ProductFilter(
         product_type=query.product_type,
@@ -46,9 +49,15 @@ async def query_products(
         metadata=core.parse_metadata_pairs(query.meta),
     )
     page_size = min(query.limit, config.max_page_size)
-    # The query and the JSON in one worker thread; the event loop only sends the bytes.
-    page = await run_in_threadpool(_product_page, reads, wanted, query.cursor, page_size)
-    return Response(page, media_type="application/json")
+    postgres: PostgresReads | None = request.app.state.postgres_reads
+    if postgres is None:  # SQLite: the query and the JSON in one worker thread
+        page = await run_in_threadpool(_product_page, reads, wanted, query.cursor, page_size)
+        return Response(page, media_type="application/json")
+    statement, values = core.driver_page_statement(reads.dialect, wanted, query.cursor, page_size)
+    rows, next_cursor = core.page_of(await postgres.fetch(statement, values), page_size)
+    return Response(
+        to_json({"items": rows, "next_cursor": next_cursor}), media_type="application/json"
+    )
 
 
 def _product_page(
