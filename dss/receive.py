@@ -140,6 +140,7 @@ async def _stream_into(
     """
     feeder = ChunkFeeder(upload.write, asyncio.get_running_loop())
     first = True
+    sock = None
     try:
         while True:
             message = await receive()
@@ -167,6 +168,8 @@ async def _stream_into(
         await feeder.finish()
         return feeder.consumed
     except BaseException:
+        if sock is not None:  # taken, then the first chunk's queuing failed: not yet in `with`
+            sock.close()
         # Let a write still running in the feeder finish first, so abort does not race it.
         with anyio.CancelScope(shield=True):
             await feeder.stop()

@@ -132,8 +132,9 @@ class ChunkFeeder:
                     self._wake_producer()
         except BaseException as exc:  # handed to the producer, which raises it
             self._error = exc
-            self._wake_producer()
         finally:
+            # Also after `abandon`: a producer thread waiting for room would wait forever.
+            self._wake_producer()
             if self._done is not None:
                 self._notify(self._done)
 

@@ -37,7 +37,6 @@ from placement.replan_moves import refuse_if_infeasible, restore
 from placement.window_model import Assignment, Instance
 
 REACH = (1, 2, 4)  # windows of free days on each side of the affected ones, widened in turn
-CP_SHARE = 0.5  # of the time left for the CP-SAT step of the repair model
 MODEL_SHARE = 0.6  # of the time limit for the repair model; the rest is the fallback's
 FALLBACK_MOVES_SHARE = 0.15  # for the fallback's single moves before its LP (which proves
 # infeasibility), the rest for its CP-SAT window repair

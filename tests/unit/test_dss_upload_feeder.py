@@ -80,6 +80,30 @@ def test_abandoning_drops_what_is_queued() -> None:
         feeder.put(b"late")
 
 
+def test_abandoning_releases_a_producer_thread_waiting_for_room() -> None:
+    sink = Slow()
+    sink.gate.clear()
+    feeder = ChunkFeeder(sink, max_backlog=100)
+    outcome: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            for _ in range(10):
+                feeder.put(b"w" * 60)
+        except UploadAbandoned as exc:
+            outcome.append(exc)
+
+    producer = threading.Thread(target=produce, daemon=True)
+    producer.start()
+    while feeder.queued < 120:  # the second chunk is queued: the producer now waits
+        producer.join(0.01)
+    feeder.abandon()
+    sink.gate.set()  # the consumer ends after its chunk, still more than half behind
+    producer.join(10)
+    assert not producer.is_alive()
+    assert len(outcome) == 1
+
+
 def test_the_event_loop_waits_for_the_consumer_without_blocking() -> None:
     sink = Slow()
 
