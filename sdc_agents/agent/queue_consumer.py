@@ -148,6 +148,11 @@ class QueueConsumer:
             except self._broker_errors as exc:
                 log.warning("broker %s: %s; reconnecting", self.broker_url, exc)
                 self._stop.wait(self.idle_max)
+            except Exception:
+                # the only taker must outlive a surprise (say, a malformed answer): closing
+                # the connection hands its unacked messages back, and the rows decide
+                log.exception("taking jobs for %s failed; reconnecting", self.site)
+                self._stop.wait(self.idle_max)
 
     def _reserve_slots(self) -> int:
         """Block until a slot is free, then reserve every free one; 0 once stopping."""

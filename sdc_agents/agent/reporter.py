@@ -58,13 +58,15 @@ class FinishReporter:
                     self._changed.wait()
                     continue
                 self._sending = True
-                self._wait_for_siblings()
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                self._changed.release()
-                try:
-                    self._deliver(batch)
+                try:  # whatever happens, the next finisher may send
+                    self._wait_for_siblings()
+                    batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                    self._changed.release()
+                    try:
+                        self._deliver(batch)
+                    finally:
+                        self._changed.acquire()
                 finally:
-                    self._changed.acquire()
                     self._sending = False
                     self._changed.notify_all()
         if item.error is not None:

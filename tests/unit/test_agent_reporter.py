@@ -92,3 +92,25 @@ def test_a_lone_job_is_reported_at_once() -> None:
 
     reporter = FinishReporter(send, jobs_in_hand=lambda: 1, linger=60)
     assert reporter.finish(report(7)).state == "SUCCEEDED" and calls == [[7]]
+
+
+def test_a_failing_count_of_jobs_in_hand_does_not_stop_later_reports() -> None:
+    fail = [True]
+
+    def in_hand() -> int:
+        if fail[0]:
+            raise RuntimeError("count unavailable")
+        return 0
+
+    def send(batch: list[JobReport]) -> list[ReportAnswer]:
+        return [ReportAnswer(job_id=r.job_id, status=200, state="SUCCEEDED") for r in batch]
+
+    reporter = FinishReporter(send, jobs_in_hand=in_hand)
+    with pytest.raises(RuntimeError, match="count unavailable"):
+        reporter.finish(report(1))
+    fail[0] = False
+    done: list[str | None] = []
+    later = threading.Thread(target=lambda: done.append(reporter.finish(report(2)).state))
+    later.start()
+    later.join(timeout=30)
+    assert not later.is_alive() and done == ["SUCCEEDED"]
