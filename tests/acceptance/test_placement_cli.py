@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -134,3 +135,42 @@ def test_bad_input_and_publish(survey: Path, tmp_path: Path) -> None:
         "placement", "publish", str(tmp_path / "none.json"), "--survey", str(survey), *SITES
     )
     assert publish.returncode == 1 and "none.json" in publish.stderr
+
+
+def _survey_with(survey: Path, out: Path, csv_name: str, column: str, value: str) -> Path:
+    """A copy of `survey` whose first row of `csv_name` has `value` in `column`."""
+    out.mkdir()
+    for name in ("observations.csv", "tiles.csv"):
+        with (survey / name).open(newline="") as stream:
+            rows = list(csv.DictReader(stream))
+        if name == csv_name:
+            rows[0][column] = value
+        with (out / name).open("w", newline="") as stream:
+            writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("csv_name", "column", "value"),
+    [
+        ("observations.csv", "ra_deg", "400.0"),
+        ("observations.csv", "dec_deg", "-95"),
+        ("tiles.csv", "dec_deg", "91"),
+        ("observations.csv", "size_gb", "nan"),
+    ],
+)
+def test_a_position_off_the_sky_or_a_nan_is_refused(
+    survey: Path, tmp_path: Path, csv_name: str, column: str, value: str
+) -> None:
+    bad = _survey_with(survey, tmp_path / "bad", csv_name, column, value)
+    plan = tmp_path / "plan.json"
+    solved = run_sdc(
+        "placement", "solve", "--survey", str(bad), *SITES, "--out", str(plan),
+        "--time-limit", "5", "--workers", "1",
+    )  # fmt: skip
+    assert solved.returncode == 1, solved.stdout + solved.stderr
+    assert f"{bad / csv_name}: line 2: field `{column}`" in solved.stderr
+    assert "Traceback" not in solved.stderr
+    assert not plan.exists()
