@@ -245,8 +245,12 @@ def write_plan(plan: Plan, survey: Survey, site_names: list[str], path: Path) ->
     tmp.replace(path)
 
 
-def read_plan(path: Path, survey: Survey, site_names: list[str]) -> Plan:
-    """Read `plan.json`, mapping ids and site names back to indices; every entry must exist."""
+def read_plan(path: Path, survey: Survey, site_names: list[str], exact: bool = False) -> Plan:
+    """Read `plan.json`, mapping ids and site names back to indices; every entry must exist.
+
+    exact: also refuse a plan naming observations or tiles the survey lacks (a plan made for
+    another survey); a `--previous` plan may hold more, as the survey it re-plans changed.
+    """
     try:
         data = json.loads(path.read_text())
     except OSError as exc:
@@ -265,6 +269,9 @@ def read_plan(path: Path, survey: Survey, site_names: list[str]) -> Plan:
         return site_index[name]
 
     observations, tiles = data["observations"], data["tiles"]
+    if exact:
+        _refuse_foreign(path, "observations", observations, survey.obs_ids)
+        _refuse_foreign(path, "tiles", tiles, survey.tile_ids)
     primary = np.empty(survey.n_obs, dtype=np.int64)
     secondary = np.empty(survey.n_obs, dtype=np.int64)
     for i, obs_id in enumerate(survey.obs_ids):
@@ -280,3 +287,12 @@ def read_plan(path: Path, survey: Survey, site_names: list[str]) -> Plan:
         tile_site[t] = site(tiles[tile_id], f"tiles.{tile_id}")
     stats = data.get("stats") if isinstance(data.get("stats"), dict) else {}
     return Plan(primary, secondary, tile_site, dict(stats or {}))
+
+
+def _refuse_foreign(path: Path, kind: str, entries: dict[str, Any], ids: list[str]) -> None:
+    foreign = set(entries) - set(ids)
+    if foreign:
+        raise InputError(
+            f"{path}: {kind}: {len(foreign)} of the plan's {len(entries)} are not in the survey"
+            f" (e.g. {min(foreign)!r}): this plan was made for another survey"
+        )

@@ -69,7 +69,7 @@ def _read_plan(path: Path, problem: Problem) -> Plan:
     from placement.files import InputError, read_plan
 
     try:
-        return read_plan(path, problem.survey, problem.site_names)
+        return read_plan(path, problem.survey, problem.site_names, exact=True)
     except InputError as exc:
         fail(str(exc))
 

@@ -174,3 +174,29 @@ def test_a_position_off_the_sky_or_a_nan_is_refused(
     assert f"{bad / csv_name}: line 2: field `{column}`" in solved.stderr
     assert "Traceback" not in solved.stderr
     assert not plan.exists()
+
+
+def test_a_plan_for_another_survey_is_refused(survey: Path, tmp_path: Path) -> None:
+    """Checking or publishing a plan against a survey it was not made for used to pass
+    on the common ids (both surveys number from OBS-000000) and, for publish, store it."""
+    other = tmp_path / "other"
+    made = run_sdc(
+        "placement", "generate-survey", "--days", "2", "--seed", "4", "--out", str(other)
+    )
+    assert made.returncode == 0, made.stderr
+    plan = tmp_path / "plan.json"
+    base = run_sdc(
+        "placement", "baseline", "--method", "round-robin", "--survey", str(survey), *SITES,
+        "--out", str(plan),
+    )  # fmt: skip
+    assert base.returncode == 0, base.stderr
+    for command in ("check", "report", "publish"):
+        extra = ["--out", str(tmp_path / "report")] if command == "report" else []
+        result = run_sdc(
+            "placement", command, str(plan), "--survey", str(other), *SITES, *extra,
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert "made for another survey" in result.stderr and str(plan) in result.stderr
+    assert not (tmp_path / "report").exists()
+    assert not (tmp_path / "sdc-data").exists()  # publish stored nothing
