@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from sdc.commands.common import fail, settings_of
+from sdc.commands.common import archive_failed, fail, settings_of
 
 console = Console()
 
@@ -51,7 +51,7 @@ def run(
     except AgentSetupError as exc:
         fail(str(exc))
     except (ArchiveError, OSError) as exc:
-        fail(f"cannot reach the archive at {config.archive_url}: {exc}")
+        archive_failed(config.archive_url, exc)
     if once:
         result = agent.run_once()
         if result is None:
@@ -87,11 +87,12 @@ def status(
     site, token = site or config.site, token or config.token
     if not site or not token:
         fail("give --site and --token (or agent.site / agent.token)", 2)
+    url = archive_url or config.archive_url
     try:
-        with JobClient(archive_url or config.archive_url, token) as jobs:
+        with JobClient(url, token) as jobs:
             held = [j for s in ("CLAIMED", "RUNNING") for j in jobs.jobs(state=s, site=site)]
     except (ArchiveError, OSError) as exc:
-        fail(f"cannot read jobs from the archive: {exc}")
+        archive_failed(url, exc)
     if as_json:
         typer.echo(json.dumps([j.model_dump(mode="json") for j in held], indent=2))
         return

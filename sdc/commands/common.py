@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from sdc.settings import Settings
 
-# Exit codes that mean something (documented in docs/cli.md).
+# Exit codes that mean something (documented in README.md, `sdc --help`).
 EXIT_OK = 0
 EXIT_ERROR = 1  # bad input, a failed check, an error reported by a server
 EXIT_UNAVAILABLE = 2  # usage error or a capability that is not available yet
@@ -39,6 +39,16 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """Print a clear error on stderr and exit with `code`."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+def archive_failed(url: str, exc: Exception) -> NoReturn:
+    """Exit 1 for an archive call that failed, telling a refusal (the archive answered, e.g.
+    a wrong token) from an archive that could not be reached; the fix differs."""
+    from eas.errors import ArchiveError
+
+    if isinstance(exc, ArchiveError):
+        fail(f"the archive at {url} refused: {exc}")
+    fail(f"cannot reach the archive at {url} ({type(exc).__name__})")
 
 
 def not_available(what: str, issue: str) -> NoReturn:
