@@ -38,6 +38,7 @@ def create_app(database_url: str, config: ArchiveConfig | None = None) -> FastAP
     app.state.token_cache = TokenCache(config.token_cache_seconds)
     for module in (auth, sites, survey, plans, products, replicas, lineage):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.add_api_route(API_PREFIX, _index, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(ArchiveError, _archive_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _out_of_range)
@@ -66,6 +67,18 @@ def _autocommit_twin(engine: Engine, database_url: str, options: dict[str, Any])
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     app.state.engine.dispose()  # close pooled connections when the server stops
+
+
+async def _index() -> dict[str, str]:
+    # The README says "API under /api/v1": `curl .../api/v1` answered 404 Not Found, as if
+    # nothing were there. It needs no token (it tells how to send one) and shows no data.
+    return {
+        "api": "SDC archive (EAS)",
+        "version": "1",
+        "docs": "/docs",
+        "openapi": "/openapi.json",
+        "auth": "Authorization: Bearer <token> (sdc archive token create)",
+    }
 
 
 async def _archive_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -153,3 +153,5 @@ def test_server_serves_the_api_and_its_docs(workdir: Path) -> None:
         )
         assert me.json() == {"name": "reader", "role": "reader", "site": None}
         assert requests.get(f"{base}/api/v1/sites", timeout=5).status_code == 401
+        index = requests.get(f"{base}/api/v1", timeout=5)  # the README's "API under /api/v1"
+        assert index.status_code == 200 and index.json()["docs"] == "/docs"
