@@ -61,11 +61,30 @@ def serve(
         and not config.root.is_dir()
     ):
         fail(f"--root {config.root}: not a directory")
+    if config.archive_url:
+        _require_archive(config.archive_url)
     try:
         application = create_app(config, rucio=settings.rucio)
     except (BackendUnavailable, TokenFileError, ValueError) as exc:
         fail(str(exc))
     uvicorn.run(application, host=config.host, port=config.port, log_level="info")
+
+
+def _require_archive(url: str) -> None:
+    """Exit 1 unless the archive that verifies the tokens answers.
+
+    Without it the DSS served on and refused every request with a 503 that only its clients
+    saw; the agent already stops at start for the same reason. systemd restarts the unit.
+    """
+    import requests
+
+    try:
+        requests.get(f"{url.rstrip('/')}/api/v1", timeout=10)
+    except requests.RequestException as exc:
+        fail(
+            f"cannot reach the archive at {url} (--archive-url), which verifies the tokens "
+            f"({type(exc).__name__}): start it first or correct the URL"
+        )
 
 
 @app.command("hash-token")

@@ -124,6 +124,14 @@ def test_serve_refuses_a_missing_root_and_a_missing_token_source(tmp_path: Path)
         "dss", "serve", "--site", "SDC-FR", "--root", str(tmp_path), "--tokens", str(bad)
     )
     assert bad_tokens.returncode == 1 and "tokens[0]" in bad_tokens.stderr
+    # it used to serve on and refuse every request with a 503 only the clients saw
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    unreachable = run_sdc(
+        "dss", "serve", "--site", "SDC-FR", "--root", str(tmp_path), "--archive-url", nowhere,
+        timeout=60,
+    )  # fmt: skip
+    assert unreachable.returncode == 1, unreachable.stderr
+    assert f"cannot reach the archive at {nowhere}" in unreachable.stderr
 
 
 def test_hash_token_prints_the_digest_for_a_tokens_file() -> None:
