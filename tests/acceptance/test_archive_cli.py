@@ -155,3 +155,15 @@ def test_server_serves_the_api_and_its_docs(workdir: Path) -> None:
         assert requests.get(f"{base}/api/v1/sites", timeout=5).status_code == 401
         index = requests.get(f"{base}/api/v1", timeout=5)  # the README's "API under /api/v1"
         assert index.status_code == 200 and index.json()["docs"] == "/docs"
+
+
+def test_the_products_table_shows_whole_ids_on_an_80_column_terminal(workdir: Path) -> None:
+    """The id is what one copies into `sdc archive lineage`; it was cut to 16 characters."""
+    product_id = "3db3f629f26cd47b1a403132d98460c3e85845ae"  # as the agents name them (sha1)
+    engine = make_engine(f"sqlite:///{workdir / 'sdc-data' / 'archive.sqlite'}")
+    with transaction(make_session_factory(engine)) as session:
+        products.register_product(session, product(product_id, "CALIBRATED_FRAME"))
+    engine.dispose()
+    listed = run_sdc("archive", "products", cwd=workdir, env={"COLUMNS": "80"})
+    assert listed.returncode == 0, listed.stderr
+    assert product_id in listed.stdout and "CALIBRATED_FRAME" in listed.stdout
