@@ -81,7 +81,12 @@ def _print_metrics(metrics: dict[str, float], title: str) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in metrics.items():
-        shown = f"{value:.4%}" if "fraction" in name or "deviation" in name else f"{value:,.3f}"
+        if "fraction" in name or "deviation" in name:
+            shown = f"{value:.4%}"
+        elif float(value).is_integer() and not name.endswith(("_gb", "_seconds")):
+            shown = f"{value:,.0f}"  # counts: "994 observations", not "994.000"
+        else:
+            shown = f"{value:,.3f}"
         table.add_row(name, shown)
     console.print(table)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,14 @@ def test_a_plan_for_another_survey_is_refused(survey: Path, tmp_path: Path) -> N
         assert "made for another survey" in result.stderr and str(plan) in result.stderr
     assert not (tmp_path / "report").exists()
     assert not (tmp_path / "sdc-data").exists()  # publish stored nothing
+
+
+def test_counts_are_printed_as_counts(survey: Path, tmp_path: Path) -> None:
+    """The metrics table printed 'violations 8.000' and 'observations 994.000'."""
+    base = run_sdc(
+        "placement", "baseline", "--method", "round-robin", "--survey", str(survey), *SITES,
+        "--out", str(tmp_path / "rr.json"),
+    )  # fmt: skip
+    assert base.returncode == 0, base.stderr
+    assert re.search(r"violations\s*│\s*\d+\s*│", base.stdout), base.stdout
+    assert re.search(r"copies_gb\s*│\s*[\d,]+\.\d{3}\s*│", base.stdout), base.stdout
