@@ -287,9 +287,11 @@ def publish(
     ),
     as_json: bool = JSON,
 ) -> None:
-    """Store a plan in the archive as the new current version (its survey's new observations
-    and tiles too); the plan it replaces becomes its parent. With --to-rucio, make Rucio hold
-    the plan as replication rules, changing only the rules of what moved."""
+    """Store a plan in the archive as its current version; the one it replaces is its parent.
+
+    The survey's new observations and tiles are stored with it. With --to-rucio, make Rucio
+    hold the plan as replication rules, changing only the rules of what moved.
+    """
     from metascheduler.plan_import import publish_plan
     from sdc.commands.common import archive_session
 
