@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from tests.acceptance.cli import run_sdc
@@ -31,3 +32,17 @@ def test_unknown_setting_is_refused(tmp_path: Path) -> None:
     result = run_sdc("--config", str(bad), "demo")
     assert result.returncode == 1
     assert "no_such_setting" in result.stderr
+
+
+def test_every_command_has_a_one_line_summary_in_its_area_help() -> None:
+    """A summary running over lines broke mid-sentence in the command list
+    ('sdc placement --help' showed "(its survey's new observations")."""
+    import typer.main
+
+    from sdc.cli import AREAS
+
+    for module, _help in AREAS.values():
+        group = typer.main.get_group(importlib.import_module(module).app)
+        for name, command in group.commands.items():
+            summary = (command.help or "").strip().split("\n\n")[0]
+            assert summary and "\n" not in summary, f"{module} {name}: {summary!r}"
