@@ -72,7 +72,10 @@ def run_demo(
     except ServiceError as exc:
         fail(str(exc), 2)
     workspace = (keep or Path(tempfile.mkdtemp(prefix="sdc-demo-"))).resolve()
-    workspace.mkdir(parents=True, exist_ok=True)
+    try:
+        workspace.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a --keep under a file, or where we may not write
+        fail(f"--keep {keep}: cannot make the workspace there: {exc.strerror or exc}")
     settings = base.model_copy(
         update={"data_dir": workspace, "database_url": database_url, "scheduler": dispatch}
     )
