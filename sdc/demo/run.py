@@ -33,7 +33,13 @@ from sdc.demo.plan import (
     resume_planned,
 )
 from sdc.demo.scenario import Scenario
-from sdc.demo.services import ServiceError, check_broker, describe, normalise_database_url
+from sdc.demo.services import (
+    ServiceError,
+    ServiceUnreachable,
+    check_broker,
+    describe,
+    normalise_database_url,
+)
 from sdc.demo.summary import Summary, explain_unfinished, summarise
 from sdc.settings import Settings
 from sdc_agents.agent.config import AgentConfig
@@ -70,7 +76,7 @@ def run_demo(
         if dispatch.transport == "celery":
             check_broker(dispatch.broker_url)
     except ServiceError as exc:
-        fail(str(exc), 2)
+        fail(str(exc), 1 if isinstance(exc, ServiceUnreachable) else 2)
     workspace = (keep or Path(tempfile.mkdtemp(prefix="sdc-demo-"))).resolve()
     try:
         workspace.mkdir(parents=True, exist_ok=True)
