@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from sdc.commands.common import EXIT_ERROR, err_console, fail, settings_of
+from sdc.commands.common import EXIT_ERROR, err_console, fail, serve_http, settings_of
 from sdc.commands.dss_archive import archive_session, dss_url_of, print_audit
 
 app = typer.Typer(no_args_is_help=True)  # its help: sdc.cli.AREAS
@@ -35,8 +35,6 @@ def serve(
     ),
 ) -> None:
     """Serve a site's storage over HTTP (Ctrl-C or SIGTERM stops it)."""
-    import uvicorn
-
     from dss.registry import BackendUnavailable
     from dss.server import create_app
     from dss.static_tokens import TokenFileError
@@ -67,7 +65,7 @@ def serve(
         application = create_app(config, rucio=settings.rucio)
     except (BackendUnavailable, TokenFileError, ValueError) as exc:
         fail(str(exc))
-    uvicorn.run(application, host=config.host, port=config.port, log_level="info")
+    serve_http(application, config.host, config.port, log_level="info")
 
 
 def _require_archive(url: str) -> None:
