@@ -52,6 +52,17 @@ def _problem(
     config = _config(ctx)
     if frozen_until and previous is None:
         fail("--frozen-until needs --previous (the plan whose assignments are frozen)", 2)
+    # the defaults are relative to the repository: from anywhere else "config/sites.yaml:
+    # cannot read" did not say it was a default nor how to give the file
+    for option, given, default, setting in (
+        ("--sites", sites, config.sites_file, "sites_file"),
+        ("--maintenance", maintenance, config.maintenance_file, "maintenance_file"),
+    ):
+        if given is None and not default.exists():
+            fail(
+                f"no {option} given, and its default {default} (setting placement.{setting}) "
+                f"does not exist here: give {option} FILE"
+            )
     try:
         return load_problem(
             survey,

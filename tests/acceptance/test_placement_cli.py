@@ -212,3 +212,15 @@ def test_counts_are_printed_as_counts(survey: Path, tmp_path: Path) -> None:
     assert base.returncode == 0, base.stderr
     assert re.search(r"violations\s*│\s*\d+\s*│", base.stdout), base.stdout
     assert re.search(r"copies_gb\s*│\s*[\d,]+\.\d{3}\s*│", base.stdout), base.stdout
+
+
+def test_a_missing_default_sites_file_says_it_is_the_default(survey: Path, tmp_path: Path) -> None:
+    """Outside the repository 'config/sites.yaml: cannot read' did not say it was a default."""
+    result = run_sdc("placement", "check", "plan.json", "--survey", str(survey), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "no --sites given" in result.stderr and "placement.sites_file" in result.stderr
+    only_sites = run_sdc(
+        "placement", "check", "plan.json", "--survey", str(survey),
+        "--sites", str(CONFIG / "sites.yaml"), cwd=tmp_path,
+    )  # fmt: skip
+    assert only_sites.returncode == 1 and "no --maintenance given" in only_sites.stderr
