@@ -147,6 +147,8 @@ def solve_command(
     from placement.solve import SolveOptions, solve
 
     config = _config(ctx)
+    if not out.parent.is_dir():  # said before the solve, not after minutes of it
+        fail(f"--out {out}: no directory {out.parent} to write the plan in")
     problem = _problem(ctx, survey, sites, maintenance, previous, frozen_until)
     options = SolveOptions(
         time_limit=time_limit if time_limit is not None else config.time_limit,
