@@ -125,19 +125,6 @@ def test_infeasible_input_exits_3_and_writes_nothing(survey: Path, tmp_path: Pat
     assert not plan.exists()
 
 
-def test_bad_input_and_publish(survey: Path, tmp_path: Path) -> None:
-    missing = run_sdc(
-        "placement", "check", str(tmp_path / "none.json"), "--survey", str(survey), *SITES
-    )
-    assert missing.returncode == 1 and "none.json" in missing.stderr
-    publish = run_sdc("placement", "publish", str(tmp_path / "none.json"))
-    assert publish.returncode == 2 and "--survey" in publish.stderr  # usage error
-    publish = run_sdc(
-        "placement", "publish", str(tmp_path / "none.json"), "--survey", str(survey), *SITES
-    )
-    assert publish.returncode == 1 and "none.json" in publish.stderr
-
-
 def _survey_with(survey: Path, out: Path, csv_name: str, column: str, value: str) -> Path:
     """A copy of `survey` whose first row of `csv_name` has `value` in `column`."""
     out.mkdir()
@@ -224,3 +211,16 @@ def test_a_missing_default_sites_file_says_it_is_the_default(survey: Path, tmp_p
         "--sites", str(CONFIG / "sites.yaml"), cwd=tmp_path,
     )  # fmt: skip
     assert only_sites.returncode == 1 and "no --maintenance given" in only_sites.stderr
+
+
+def test_bad_input_and_publish(survey: Path, tmp_path: Path) -> None:
+    missing = run_sdc(
+        "placement", "check", str(tmp_path / "none.json"), "--survey", str(survey), *SITES
+    )
+    assert missing.returncode == 1 and "none.json" in missing.stderr
+    publish = run_sdc("placement", "publish", str(tmp_path / "none.json"))
+    assert publish.returncode == 2 and "--survey" in publish.stderr  # usage error
+    publish = run_sdc(
+        "placement", "publish", str(tmp_path / "none.json"), "--survey", str(survey), *SITES
+    )
+    assert publish.returncode == 1 and "none.json" in publish.stderr
