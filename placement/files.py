@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -122,9 +123,22 @@ def _csv_rows(path: Path, columns: list[str]) -> list[tuple[int, dict[str, str]]
 
 def _number(row: dict[str, str], name: str, where: str) -> float:
     try:
-        return float(row[name])
+        value = float(row[name])
     except (TypeError, ValueError):
         raise InputError(f"{where}: field `{name}` is not a number: {row[name]!r}") from None
+    if not math.isfinite(value):  # float() takes "nan" and "inf", which no check rejects
+        raise InputError(f"{where}: field `{name}` is not a finite number: {row[name]!r}")
+    return value
+
+
+def _sky(row: dict[str, str], where: str) -> tuple[float, float]:
+    """The row's (ra_deg, dec_deg), each within its range on the sky."""
+    ra, dec = _number(row, "ra_deg", where), _number(row, "dec_deg", where)
+    if not 0.0 <= ra <= 360.0:
+        raise InputError(f"{where}: field `ra_deg` must be within 0..360 degrees: {ra}")
+    if not -90.0 <= dec <= 90.0:
+        raise InputError(f"{where}: field `dec_deg` must be within -90..90 degrees: {dec}")
+    return ra, dec
 
 
 def read_survey(directory: Path) -> Survey:
@@ -139,8 +153,9 @@ def read_survey(directory: Path) -> Survey:
             raise InputError(f"{where}: duplicate obs_id {row['obs_id']!r}")
         index[row["obs_id"]] = len(index)
         start.append(parse_time(row["start_utc"], f"{where}: field `start_utc`"))
-        ra.append(_number(row, "ra_deg", where))
-        dec.append(_number(row, "dec_deg", where))
+        obs_ra, obs_dec = _sky(row, where)
+        ra.append(obs_ra)
+        dec.append(obs_dec)
         size.append(_number(row, "size_gb", where))
         if size[-1] <= 0:
             raise InputError(f"{where}: field `size_gb` must be positive")
@@ -160,8 +175,9 @@ def read_survey(directory: Path) -> Survey:
             if obs_id not in index:
                 raise InputError(f"{where}: field `obs_ids`: unknown observation {obs_id!r}")
         tile_ids.append(row["tile_id"])
-        tile_ra.append(_number(row, "ra_deg", where))
-        tile_dec.append(_number(row, "dec_deg", where))
+        ra_deg, dec_deg = _sky(row, where)
+        tile_ra.append(ra_deg)
+        tile_dec.append(dec_deg)
         links.extend(sorted({index[o] for o in inputs}))
         ptr.append(len(links))
     return Survey(
@@ -229,8 +245,12 @@ def write_plan(plan: Plan, survey: Survey, site_names: list[str], path: Path) ->
     tmp.replace(path)
 
 
-def read_plan(path: Path, survey: Survey, site_names: list[str]) -> Plan:
-    """Read `plan.json`, mapping ids and site names back to indices; every entry must exist."""
+def read_plan(path: Path, survey: Survey, site_names: list[str], exact: bool = False) -> Plan:
+    """Read `plan.json`, mapping ids and site names back to indices; every entry must exist.
+
+    exact: also refuse a plan naming observations or tiles the survey lacks (a plan made for
+    another survey); a `--previous` plan may hold more, as the survey it re-plans changed.
+    """
     try:
         data = json.loads(path.read_text())
     except OSError as exc:
@@ -249,6 +269,9 @@ def read_plan(path: Path, survey: Survey, site_names: list[str]) -> Plan:
         return site_index[name]
 
     observations, tiles = data["observations"], data["tiles"]
+    if exact:
+        _refuse_foreign(path, "observations", observations, survey.obs_ids)
+        _refuse_foreign(path, "tiles", tiles, survey.tile_ids)
     primary = np.empty(survey.n_obs, dtype=np.int64)
     secondary = np.empty(survey.n_obs, dtype=np.int64)
     for i, obs_id in enumerate(survey.obs_ids):
@@ -264,3 +287,12 @@ def read_plan(path: Path, survey: Survey, site_names: list[str]) -> Plan:
         tile_site[t] = site(tiles[tile_id], f"tiles.{tile_id}")
     stats = data.get("stats") if isinstance(data.get("stats"), dict) else {}
     return Plan(primary, secondary, tile_site, dict(stats or {}))
+
+
+def _refuse_foreign(path: Path, kind: str, entries: dict[str, Any], ids: list[str]) -> None:
+    foreign = set(entries) - set(ids)
+    if foreign:
+        raise InputError(
+            f"{path}: {kind}: {len(foreign)} of the plan's {len(entries)} are not in the survey"
+            f" (e.g. {min(foreign)!r}): this plan was made for another survey"
+        )

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from sdc.commands.common import fail
+from sdc.commands.common import EXIT_ERROR, err_console, fail
 from sdc.commands.demo import demo
 from sdc.commands.server import server
 
@@ -108,4 +108,12 @@ app.command("demo")(demo)
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except OSError as exc:
+        # The last word on a file or directory a command could not read or write (an --out
+        # under a file, a data_dir we may not create): the path and the reason, exit 1, no
+        # traceback. Commands name their own files first where they can say more.
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False)
+        raise SystemExit(EXIT_ERROR) from None

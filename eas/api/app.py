@@ -40,6 +40,7 @@ def create_app(database_url: str, config: ArchiveConfig | None = None) -> FastAP
     app.state.token_cache = TokenCache(config.token_cache_seconds)
     for module in (products, lineage, auth, sites, survey, plans, replicas):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.add_api_route(API_PREFIX, _index, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(ArchiveError, _archive_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _out_of_range)
@@ -76,6 +77,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if postgres is not None:
             postgres.close()
         app.state.engine.dispose()  # close pooled connections when the server stops
+
+
+async def _index() -> dict[str, str]:
+    # The README says "API under /api/v1": `curl .../api/v1` answered 404 Not Found, as if
+    # nothing were there. It needs no token (it tells how to send one) and shows no data.
+    return {
+        "api": "SDC archive (EAS)",
+        "version": "1",
+        "docs": "/docs",
+        "openapi": "/openapi.json",
+        "auth": "Authorization: Bearer <token> (sdc archive token create)",
+    }
 
 
 async def _archive_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -96,6 +96,8 @@ def pipeline_graph(
     from sdc_agents.pipeline import PipelineError, load_pipeline
     from sdc_agents.pipeline.render import graph_dot, write_png
 
+    if out is not None and out.suffix not in (".dot", ".png"):
+        fail(f"--out {out}: the file name must end in .dot or .png", 2)
     try:
         graph = load_pipeline(script)
     except PipelineError as exc:
@@ -115,12 +117,13 @@ def pipeline_graph(
     console.print(table)
     if out is None:
         return
-    if out.suffix == ".dot":
-        out.write_text(graph_dot(graph))
-    elif out.suffix == ".png":
-        write_png(graph, out)
-    else:
-        fail(f"--out {out}: the file name must end in .dot or .png")
+    try:
+        if out.suffix == ".dot":
+            out.write_text(graph_dot(graph))
+        else:
+            write_png(graph, out)
+    except OSError as exc:  # a directory that is not there or not ours: no traceback
+        fail(f"--out {out}: cannot write: {exc.strerror or exc}")
     console.print(f"wrote {out}")
 
 
@@ -132,7 +135,10 @@ def pipeline_example(
     """Write synthetic FITS inputs and inputs.yaml for the example pipeline."""
     from sdc_agents.examples import EXAMPLE_PIPELINE, write_example_inputs
 
-    inputs = write_example_inputs(directory, frames)
+    try:
+        inputs = write_example_inputs(directory, frames)
+    except OSError as exc:  # under a file, or where we may not write: no traceback
+        fail(f"{directory}: cannot write the example inputs there: {exc.strerror or exc}")
     console.print(
         f"wrote {inputs}; run it with:\n"
         f"  sdc agent pipeline run {EXAMPLE_PIPELINE} --inputs {inputs} --workdir WORKDIR"

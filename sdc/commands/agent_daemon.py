@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from sdc.commands.common import fail, settings_of
+from sdc.commands.common import archive_failed, err_console, fail, settings_of
+
+if TYPE_CHECKING:
+    from sdc_agents.agent.config import AgentConfig
 
 console = Console()
 
@@ -51,7 +55,9 @@ def run(
     except AgentSetupError as exc:
         fail(str(exc))
     except (ArchiveError, OSError) as exc:
-        fail(f"cannot reach the archive at {config.archive_url}: {exc}")
+        archive_failed(config.archive_url, exc)
+    for line in startup_notes(config):
+        err_console.print(line, highlight=False, soft_wrap=True)
     if once:
         result = agent.run_once()
         if result is None:
@@ -68,6 +74,22 @@ def run(
         build_consumer(agent, config).serve(handle_signals=True)
     else:
         agent.run_forever()
+
+
+def startup_notes(config: AgentConfig) -> list[str]:
+    """What a site admin should see when the agent starts: what it serves, and each pipeline
+    whose Pipeline Script or fixed input file is not there (its jobs would fail; the agent
+    still starts, since the files may be mounted later)."""
+    names = ", ".join(sorted(config.pipelines)) or "none (every job would fail)"
+    notes = [f"agent for {config.site} at {config.archive_url}; pipelines: {names}"]
+    for name, spec in sorted(config.pipelines.items()):
+        if not spec.script.is_file():
+            notes.append(f"warning: pipeline {name!r}: no Pipeline Script at {spec.script}")
+        for key, value in spec.inputs.items():
+            for item in [value] if isinstance(value, str) else value:
+                if not item.startswith("@") and not Path(item).exists():
+                    notes.append(f"warning: pipeline {name!r}: input {key!r}: no file {item}")
+    return notes
 
 
 def status(
@@ -87,11 +109,12 @@ def status(
     site, token = site or config.site, token or config.token
     if not site or not token:
         fail("give --site and --token (or agent.site / agent.token)", 2)
+    url = archive_url or config.archive_url
     try:
-        with JobClient(archive_url or config.archive_url, token) as jobs:
+        with JobClient(url, token) as jobs:
             held = [j for s in ("CLAIMED", "RUNNING") for j in jobs.jobs(state=s, site=site)]
     except (ArchiveError, OSError) as exc:
-        fail(f"cannot read jobs from the archive: {exc}")
+        archive_failed(url, exc)
     if as_json:
         typer.echo(json.dumps([j.model_dump(mode="json") for j in held], indent=2))
         return

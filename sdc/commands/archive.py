@@ -136,7 +136,8 @@ def products(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Find data products by type, observation, tile, version and metadata."""
-    from rich.table import Table
+    from rich import box
+    from rich.table import Column, Table
 
     from eas.core import products as product_core
     from eas.schemas import ProductPublic
@@ -154,7 +155,16 @@ def products(
     if as_json:
         typer.echo(json.dumps([p.model_dump(mode="json") for p in found], indent=2))
         return
-    table = Table("product", "type", "obs", "tile", "version", "size", "created")
+    # The id is what a scientist copies into `sdc archive lineage`: a terminal (or a pipe)
+    # of 80 columns cut a 40-character id to 16 and an ellipsis. It keeps its whole width;
+    # on a narrow terminal the other columns lose their ends instead (--json has them all).
+    widest = max((len(p.product_id) for p in found), default=7)
+    widest_type = max((len(p.product_type) for p in found), default=4)
+    table = Table(
+        Column("product", min_width=widest, no_wrap=True),
+        Column("type", min_width=widest_type),
+        "obs", "tile", "version", "size", "created", box=box.SIMPLE_HEAD,
+    )  # fmt: skip
     for p in found:
         table.add_row(
             p.product_id,
@@ -163,7 +173,7 @@ def products(
             "-" if p.tile_id is None else str(p.tile_id),
             p.version,
             str(p.size_bytes),
-            p.created.isoformat(timespec="seconds"),
+            p.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
     console.print(table)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from sdc.settings import Settings
 
-# Exit codes that mean something (documented in docs/cli.md).
+# Exit codes that mean something (documented in README.md, `sdc --help`).
 EXIT_OK = 0
 EXIT_ERROR = 1  # bad input, a failed check, an error reported by a server
 EXIT_UNAVAILABLE = 2  # usage error or a capability that is not available yet
@@ -39,6 +39,39 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """Print a clear error on stderr and exit with `code`."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+def archive_failed(url: str, exc: Exception) -> NoReturn:
+    """Exit 1 for an archive call that failed, telling a refusal (the archive answered, e.g.
+    a wrong token) from an archive that could not be reached; the fix differs."""
+    from eas.errors import ArchiveError
+
+    if isinstance(exc, ArchiveError):
+        fail(f"the archive at {url} refused: {exc}")
+    fail(f"cannot reach the archive at {url} ({type(exc).__name__})")
+
+
+def serve_http(app: Any, host: str, port: int, **options: Any) -> None:
+    """Run `app` under uvicorn on host:port until stopped; what keeps it from starting is a
+    message and exit 1 or 2, never a traceback.
+
+    uvicorn exits 3 when it cannot bind (this CLI's code for an infeasible placement), a
+    port over 65535 was an OverflowError traceback and an unknown log level a KeyError.
+    """
+    import uvicorn
+    from uvicorn.config import LOG_LEVELS
+
+    if not 0 < port < 65536:
+        fail(f"--port {port}: a TCP port is 1..65535", EXIT_UNAVAILABLE)
+    level = options.get("log_level", "info")
+    if level not in LOG_LEVELS:
+        fail(f"--log-level {level!r}: use one of {', '.join(LOG_LEVELS)}", EXIT_UNAVAILABLE)
+    try:
+        uvicorn.run(app, host=host, port=port, **options)
+    except SystemExit as exc:
+        if exc.code == 3:  # uvicorn's startup failure; it has logged the reason above
+            fail(f"cannot serve on {host}:{port} (the reason is in the line above)")
+        raise
 
 
 def not_available(what: str, issue: str) -> NoReturn:

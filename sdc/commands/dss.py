@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from sdc.commands.common import EXIT_ERROR, err_console, fail, settings_of
+from sdc.commands.common import EXIT_ERROR, err_console, fail, serve_http, settings_of
 from sdc.commands.dss_archive import archive_session, dss_url_of, print_audit
 
 app = typer.Typer(no_args_is_help=True)  # its help: sdc.cli.AREAS
@@ -35,8 +35,6 @@ def serve(
     ),
 ) -> None:
     """Serve a site's storage over HTTP (Ctrl-C or SIGTERM stops it)."""
-    import uvicorn
-
     from dss.registry import BackendUnavailable
     from dss.server import create_app
     from dss.static_tokens import TokenFileError
@@ -61,11 +59,30 @@ def serve(
         and not config.root.is_dir()
     ):
         fail(f"--root {config.root}: not a directory")
+    if config.archive_url:
+        _require_archive(config.archive_url)
     try:
         application = create_app(config, rucio=settings.rucio)
     except (BackendUnavailable, TokenFileError, ValueError) as exc:
         fail(str(exc))
-    uvicorn.run(application, host=config.host, port=config.port, log_level="info")
+    serve_http(application, config.host, config.port, log_level="info")
+
+
+def _require_archive(url: str) -> None:
+    """Exit 1 unless the archive that verifies the tokens answers.
+
+    Without it the DSS served on and refused every request with a 503 that only its clients
+    saw; the agent already stops at start for the same reason. systemd restarts the unit.
+    """
+    import requests
+
+    try:
+        requests.get(f"{url.rstrip('/')}/api/v1", timeout=10)
+    except requests.RequestException as exc:
+        fail(
+            f"cannot reach the archive at {url} (--archive-url), which verifies the tokens "
+            f"({type(exc).__name__}): start it first or correct the URL"
+        )
 
 
 @app.command("hash-token")

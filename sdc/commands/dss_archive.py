@@ -58,7 +58,10 @@ def dss_url_of(archive: ArchiveClient, site: str) -> str:
     except NotFound:
         fail(f"unknown site {site!r}: the archive has no such site")
     if not record.dss_url:
-        fail(f"site {site} has no dss_url in the archive (sdc archive load-sites)")
+        fail(
+            f"site {site} has no dss_url in the archive: add `dss_url: http://HOST:PORT` to "
+            "its entry in sites.yaml and run `sdc archive load-sites` again"
+        )
     return record.dss_url
 
 

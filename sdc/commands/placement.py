@@ -52,6 +52,17 @@ def _problem(
     config = _config(ctx)
     if frozen_until and previous is None:
         fail("--frozen-until needs --previous (the plan whose assignments are frozen)", 2)
+    # the defaults are relative to the repository: from anywhere else "config/sites.yaml:
+    # cannot read" did not say it was a default nor how to give the file
+    for option, given, default, setting in (
+        ("--sites", sites, config.sites_file, "sites_file"),
+        ("--maintenance", maintenance, config.maintenance_file, "maintenance_file"),
+    ):
+        if given is None and not default.exists():
+            fail(
+                f"no {option} given, and its default {default} (setting placement.{setting}) "
+                f"does not exist here: give {option} FILE"
+            )
     try:
         return load_problem(
             survey,
@@ -69,7 +80,7 @@ def _read_plan(path: Path, problem: Problem) -> Plan:
     from placement.files import InputError, read_plan
 
     try:
-        return read_plan(path, problem.survey, problem.site_names)
+        return read_plan(path, problem.survey, problem.site_names, exact=True)
     except InputError as exc:
         fail(str(exc))
 
@@ -81,7 +92,12 @@ def _print_metrics(metrics: dict[str, float], title: str) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in metrics.items():
-        shown = f"{value:.4%}" if "fraction" in name or "deviation" in name else f"{value:,.3f}"
+        if "fraction" in name or "deviation" in name:
+            shown = f"{value:.4%}"
+        elif float(value).is_integer() and not name.endswith(("_gb", "_seconds")):
+            shown = f"{value:,.0f}"  # counts: "994 observations", not "994.000"
+        else:
+            shown = f"{value:,.3f}"
         table.add_row(name, shown)
     console.print(table)
 
@@ -131,6 +147,8 @@ def solve_command(
     from placement.solve import SolveOptions, solve
 
     config = _config(ctx)
+    if not out.parent.is_dir():  # said before the solve, not after minutes of it
+        fail(f"--out {out}: no directory {out.parent} to write the plan in")
     problem = _problem(ctx, survey, sites, maintenance, previous, frozen_until)
     options = SolveOptions(
         time_limit=time_limit if time_limit is not None else config.time_limit,
@@ -282,9 +300,11 @@ def publish(
     ),
     as_json: bool = JSON,
 ) -> None:
-    """Store a plan in the archive as the new current version (its survey's new observations
-    and tiles too); the plan it replaces becomes its parent. With --to-rucio, make Rucio hold
-    the plan as replication rules, changing only the rules of what moved."""
+    """Store a plan in the archive as its current version; the one it replaces is its parent.
+
+    The survey's new observations and tiles are stored with it. With --to-rucio, make Rucio
+    hold the plan as replication rules, changing only the rules of what moved.
+    """
     from metascheduler.plan_import import publish_plan
     from sdc.commands.common import archive_session
 

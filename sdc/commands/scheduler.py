@@ -97,7 +97,9 @@ def why(ctx: typer.Context, job_id: int = typer.Argument(..., help="job id")) ->
         typer.echo(line)
 
 
-@app.command()
+# "-5" would otherwise be parsed as an unknown option ("No such option: -5"), though the
+# help offers it as the example of lowering a priority
+@app.command(context_settings={"ignore_unknown_options": True})
 def priority(
     ctx: typer.Context,
     job_id: int = typer.Argument(..., help="job id"),

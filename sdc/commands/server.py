@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sdc.commands.common import open_archive, settings_of
+from sdc.commands.common import open_archive, serve_http, settings_of
 
 
 def server(
@@ -18,15 +18,12 @@ def server(
     settings = settings_of(ctx)
     open_archive(settings).dispose()
     # Imported here: the web stack is heavy and every other `sdc` command starts without it.
-    import uvicorn
-
     from sdc.composition import server_app
 
-    app = server_app(settings)
-    uvicorn.run(
-        app,
-        host=host or settings.server.host,
-        port=port or settings.server.port,
+    serve_http(
+        server_app(settings),
+        host or settings.server.host,
+        port or settings.server.port,
         access_log=access_log,
         log_level=log_level,
     )

@@ -217,7 +217,9 @@ def _stored_horizon(directory: Path, observed: Problem) -> Horizon | None:
     if not (directory / "plan.json").exists():
         return None
     whole = read_survey(directory / "survey")
-    problem = Problem(observed.sites, [], whole)
+    # round-robin skips sites under maintenance, so the calendar the first run planned
+    # around must be here too, or a resumed run prints a different round-robin figure
+    problem = Problem(observed.sites, observed.maintenance, whole)
     plan = read_plan(directory / "plan.json", whole, problem.site_names)
     days = int(np.ceil((whole.obs_start.max() - whole.obs_start.min()) / 86400))
     round_robin = baseline(problem, "round-robin")

@@ -33,7 +33,13 @@ from sdc.demo.plan import (
     resume_planned,
 )
 from sdc.demo.scenario import Scenario
-from sdc.demo.services import ServiceError, check_broker, describe, normalise_database_url
+from sdc.demo.services import (
+    ServiceError,
+    ServiceUnreachable,
+    check_broker,
+    describe,
+    normalise_database_url,
+)
 from sdc.demo.summary import Summary, explain_unfinished, summarise
 from sdc.settings import Settings
 from sdc_agents.agent.config import AgentConfig
@@ -70,9 +76,12 @@ def run_demo(
         if dispatch.transport == "celery":
             check_broker(dispatch.broker_url)
     except ServiceError as exc:
-        fail(str(exc), 2)
+        fail(str(exc), 1 if isinstance(exc, ServiceUnreachable) else 2)
     workspace = (keep or Path(tempfile.mkdtemp(prefix="sdc-demo-"))).resolve()
-    workspace.mkdir(parents=True, exist_ok=True)
+    try:
+        workspace.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a --keep under a file, or where we may not write
+        fail(f"--keep {keep}: cannot make the workspace there: {exc.strerror or exc}")
     settings = base.model_copy(
         update={"data_dir": workspace, "database_url": database_url, "scheduler": dispatch}
     )
@@ -130,7 +139,11 @@ def run_demo(
             console.print(f"[bold]sdc scheduler why {job_id}[/]")
             for line in lines:
                 console.print(f"  {line}", highlight=False)
-        _print_access(fleet.archive_url, fleet.tokens["reader"], workspace)
+        for line in access_lines(
+            fleet.archive_url, fleet.tokens["reader"], workspace, serve,
+            settings.resolved_database_url,
+        ):  # fmt: skip
+            console.print(line, highlight=False, soft_wrap=True)
         if serve:
             console.print("servers are up; press Ctrl-C to stop")
             try:
@@ -272,8 +285,18 @@ def _print_summary(summary: Summary, scenario: Scenario, seconds: float) -> None
     console.print(facts)
 
 
-def _print_access(url: str, reader_token: str, workspace: Path) -> None:
-    console.print(f"dashboard:   {url}/")
-    console.print(f"archive API: {url}/api/v1  (docs: {url}/docs)")
-    console.print(f"reader token: {reader_token}")
-    console.print(f"workspace:   {workspace}")
+def access_lines(
+    url: str, reader_token: str, workspace: Path, serve: bool, database_url: str
+) -> list[str]:
+    """Where to look at the run: the live URLs while serving; with --no-serve the servers
+    are gone when this is read, so the command that serves the same archive again."""
+    if serve:
+        lines = [f"dashboard:   {url}/", f"archive API: {url}/api/v1  (docs: {url}/docs)"]
+    else:
+        database = make_url(database_url).render_as_string(hide_password=True)
+        lines = [
+            "servers stopped (--no-serve); to browse this run again:",
+            f"  SDC_DATABASE_URL={database} sdc --config {workspace / 'agent.yaml'} server",
+            "  then http://127.0.0.1:8000/ (dashboard) and /api/v1; log in with this token:",
+        ]
+    return [*lines, f"reader token: {reader_token}", f"workspace:   {workspace}"]

@@ -19,6 +19,10 @@ class ServiceError(ValueError):
     """A service URL the demo cannot use, or a service it cannot reach."""
 
 
+class ServiceUnreachable(ServiceError):
+    """A usable URL whose service did not answer: an error (exit 1), not a usage one."""
+
+
 def normalise_database_url(url: str) -> str:
     """`url` with the installed driver named: `postgresql://` and `postgres://` become
     `postgresql+psycopg2://` (SQLAlchemy would pick psycopg 3, which is not installed)."""
@@ -60,12 +64,15 @@ def check_broker(url: str, timeout: float = 5.0) -> None:
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in BROKER_SCHEMES:
         raise ServiceError(
-            f"--broker-url {url!r}: expected amqp://... (RabbitMQ) or redis://... (Redis)"
+            f"--broker-url {_masked(url)!r}: expected amqp://... (RabbitMQ) or redis://... (Redis)"
         )
     connection = Connection(url, connect_timeout=timeout)
     try:
         connection.ensure_connection(max_retries=1, timeout=timeout)
     except (OSError, OperationalError, *connection.connection_errors) as exc:
-        raise ServiceError(f"cannot reach the Celery broker at {url}: {exc}") from exc
+        # the URL may carry the broker's password: never print it
+        raise ServiceUnreachable(
+            f"cannot reach the Celery broker at {_masked(url)}: {exc}"
+        ) from exc
     finally:
         connection.release()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.acceptance.cli import run_sdc
+from tests.acceptance.cli import run_sdc, sdc_server
 from tests.services import port_open
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,3 +37,19 @@ def test_the_shipped_agent_settings_load(tmp_path: Path) -> None:
         "--config", str(REPO / "config" / "agent.yaml"), "agent", "status", cwd=tmp_path
     )
     assert result.returncode == 2 and "--token" in result.stderr
+
+
+def test_a_wrong_token_is_told_from_an_unreachable_archive(tmp_path: Path) -> None:
+    """A refused token used to read 'cannot reach the archive at URL: HTTP 401', sending
+    the admin to look at the network instead of the token."""
+    assert run_sdc("archive", "init", cwd=tmp_path).returncode == 0
+    with sdc_server(tmp_path) as base:
+        for command in (["run", "--once"], ["status"]):
+            result = run_sdc(
+                "agent", *command, "--site", "SDC-FR", "--token", "wrong", "--archive-url", base,
+                cwd=tmp_path,
+            )  # fmt: skip
+            assert result.returncode == 1, result.stderr
+            assert f"the archive at {base} refused" in result.stderr
+            assert "unknown or revoked token" in result.stderr
+            assert "cannot reach" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import psycopg2
@@ -153,3 +154,37 @@ def test_server_serves_the_api_and_its_docs(workdir: Path) -> None:
         )
         assert me.json() == {"name": "reader", "role": "reader", "site": None}
         assert requests.get(f"{base}/api/v1/sites", timeout=5).status_code == 401
+        index = requests.get(f"{base}/api/v1", timeout=5)  # the README's "API under /api/v1"
+        assert index.status_code == 200 and index.json()["docs"] == "/docs"
+
+
+def test_the_products_table_shows_whole_ids_on_an_80_column_terminal(workdir: Path) -> None:
+    """The id is what one copies into `sdc archive lineage`; it was cut to 16 characters."""
+    product_id = "3db3f629f26cd47b1a403132d98460c3e85845ae"  # as the agents name them (sha1)
+    engine = make_engine(f"sqlite:///{workdir / 'sdc-data' / 'archive.sqlite'}")
+    with transaction(make_session_factory(engine)) as session:
+        products.register_product(session, product(product_id, "CALIBRATED_FRAME"))
+    engine.dispose()
+    listed = run_sdc("archive", "products", cwd=workdir, env={"COLUMNS": "80"})
+    assert listed.returncode == 0, listed.stderr
+    assert product_id in listed.stdout and "CALIBRATED_FRAME" in listed.stdout
+
+
+def test_server_that_cannot_start_says_why_with_the_documented_exit_codes(
+    workdir: Path,
+) -> None:
+    """A busy port exited 3 (uvicorn's code, ours for an infeasible placement), port 99999
+    and an unknown log level ended in tracebacks."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = run_sdc("server", "--host", "127.0.0.1", "--port", str(port), cwd=workdir)
+    assert busy.returncode == 1, busy.stderr
+    assert f"cannot serve on 127.0.0.1:{port}" in busy.stderr
+    too_big = run_sdc("server", "--port", "99999", cwd=workdir)
+    assert too_big.returncode == 2 and "1..65535" in too_big.stderr
+    level = run_sdc("server", "--log-level", "chatty", cwd=workdir)
+    assert level.returncode == 2 and "--log-level 'chatty'" in level.stderr
+    for result in (busy, too_big, level):
+        assert "Traceback" not in result.stderr

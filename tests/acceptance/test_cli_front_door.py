@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from tests.acceptance.cli import run_sdc
@@ -31,3 +32,33 @@ def test_unknown_setting_is_refused(tmp_path: Path) -> None:
     result = run_sdc("--config", str(bad), "demo")
     assert result.returncode == 1
     assert "no_such_setting" in result.stderr
+
+
+def test_every_command_has_a_one_line_summary_in_its_area_help() -> None:
+    """A summary running over lines broke mid-sentence in the command list
+    ('sdc placement --help' showed "(its survey's new observations")."""
+    import typer.main
+
+    from sdc.cli import AREAS
+
+    for module, _help in AREAS.values():
+        group = typer.main.get_group(importlib.import_module(module).app)
+        for name, command in group.commands.items():
+            summary = (command.help or "").strip().split("\n\n")[0]
+            assert summary and "\n" not in summary, f"{module} {name}: {summary!r}"
+
+
+def test_an_output_place_that_cannot_be_written_is_named(tmp_path: Path) -> None:
+    """--out under a file, or a data_dir that cannot be made, ended in tracebacks."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    survey = run_sdc("placement", "generate-survey", "--days", "1", "--out", str(a_file / "s"))
+    assert survey.returncode == 1 and f"{a_file / 's'}: Not a directory" in survey.stderr
+    init = run_sdc("archive", "init", env={"SDC_DATA_DIR": str(a_file / "data")})
+    assert init.returncode == 1 and str(a_file / "data") in init.stderr
+    solve = run_sdc(
+        "placement", "solve", "--survey", str(tmp_path), "--out", str(a_file / "plan.json")
+    )
+    assert solve.returncode == 1 and "no directory" in solve.stderr
+    for result in (survey, init, solve):
+        assert "Traceback" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import socket
@@ -20,7 +21,7 @@ from dss.client import StorageClient
 from dss.client_errors import Unauthorized
 from dss.tokens import token_digest
 from tests import archive_support
-from tests.acceptance.cli import run_sdc
+from tests.acceptance.cli import run_sdc, sdc_server
 from tests.federation import archive_server, sqlite_sessions
 
 TOKEN = "fr-agent-secret"
@@ -41,9 +42,11 @@ def tokens_file(tmp_path: Path) -> Path:
 
 
 @contextmanager
-def dss_process(root: Path, *token_source: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def dss_process(
+    root: Path, *token_source: str, port: int | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """`sdc dss serve` in its own process, ready to answer; `token_source` as on the CLI."""
-    port = free_port()
+    port = port or free_port()
     sdc = Path(sys.executable).with_name("sdc")
     process = subprocess.Popen(
         [str(sdc), "dss", "serve", "--site", "SDC-FR", "--root", str(root)]
@@ -124,6 +127,14 @@ def test_serve_refuses_a_missing_root_and_a_missing_token_source(tmp_path: Path)
         "dss", "serve", "--site", "SDC-FR", "--root", str(tmp_path), "--tokens", str(bad)
     )
     assert bad_tokens.returncode == 1 and "tokens[0]" in bad_tokens.stderr
+    # it used to serve on and refuse every request with a 503 only the clients saw
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    unreachable = run_sdc(
+        "dss", "serve", "--site", "SDC-FR", "--root", str(tmp_path), "--archive-url", nowhere,
+        timeout=60,
+    )  # fmt: skip
+    assert unreachable.returncode == 1, unreachable.stderr
+    assert f"cannot reach the archive at {nowhere}" in unreachable.stderr
 
 
 def test_hash_token_prints_the_digest_for_a_tokens_file() -> None:
@@ -132,3 +143,30 @@ def test_hash_token_prints_the_digest_for_a_tokens_file() -> None:
         [str(sdc), "dss", "hash-token"], input="s3cret\n", capture_output=True, text=True
     )
     assert result.returncode == 0 and result.stdout.strip() == token_digest("s3cret")
+
+
+def test_a_site_admin_sets_dss_url_in_sites_yaml_and_audits(tmp_path: Path) -> None:
+    """The README's deployment steps: load-sites, server, dss serve, audit. Without a
+    dss_url the audit said only '(sdc archive load-sites)', which nothing documented."""
+    sites = tmp_path / "sites.yaml"
+    root = tmp_path / "fr"
+    root.mkdir()
+    (root / "stray.fits").write_bytes(b"not registered")
+    port = free_port()
+    entry = "{name: SDC-FR, country: FR, cores: 90, storage_tb: 14"
+    sites.write_text(f"sites:\n  - {entry}}}\n")
+    assert run_sdc("archive", "init", cwd=tmp_path).returncode == 0
+    assert run_sdc("archive", "load-sites", str(sites), cwd=tmp_path).returncode == 0
+    token = run_sdc(
+        "archive", "token", "create", "--role", "agent", "--site", "SDC-FR", cwd=tmp_path
+    ).stdout.strip()
+    with sdc_server(tmp_path) as archive:
+        audit = ("dss", "audit", "--site", "SDC-FR", "--archive-url", archive, "--token", token)
+        no_url = run_sdc(*audit, cwd=tmp_path)
+        assert no_url.returncode == 1 and "add `dss_url:" in no_url.stderr, no_url.stderr
+        sites.write_text(f'sites:\n  - {entry}, dss_url: "http://127.0.0.1:{port}"}}\n')
+        assert run_sdc("archive", "load-sites", str(sites), cwd=tmp_path).returncode == 0
+        with dss_process(root, "--archive-url", archive, port=port):
+            found = run_sdc(*audit, "--json", cwd=tmp_path)
+    assert found.returncode == 1, found.stderr  # a finding: exit 1 without --fix
+    assert json.loads(found.stdout)["dark"] == ["stray.fits"]

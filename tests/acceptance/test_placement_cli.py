@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -121,6 +123,94 @@ def test_infeasible_input_exits_3_and_writes_nothing(survey: Path, tmp_path: Pat
         and "maintenance" in result.stderr
     )
     assert not plan.exists()
+
+
+def _survey_with(survey: Path, out: Path, csv_name: str, column: str, value: str) -> Path:
+    """A copy of `survey` whose first row of `csv_name` has `value` in `column`."""
+    out.mkdir()
+    for name in ("observations.csv", "tiles.csv"):
+        with (survey / name).open(newline="") as stream:
+            rows = list(csv.DictReader(stream))
+        if name == csv_name:
+            rows[0][column] = value
+        with (out / name).open("w", newline="") as stream:
+            writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("csv_name", "column", "value"),
+    [
+        ("observations.csv", "ra_deg", "400.0"),
+        ("observations.csv", "dec_deg", "-95"),
+        ("tiles.csv", "dec_deg", "91"),
+        ("observations.csv", "size_gb", "nan"),
+    ],
+)
+def test_a_position_off_the_sky_or_a_nan_is_refused(
+    survey: Path, tmp_path: Path, csv_name: str, column: str, value: str
+) -> None:
+    bad = _survey_with(survey, tmp_path / "bad", csv_name, column, value)
+    plan = tmp_path / "plan.json"
+    solved = run_sdc(
+        "placement", "solve", "--survey", str(bad), *SITES, "--out", str(plan),
+        "--time-limit", "5", "--workers", "1",
+    )  # fmt: skip
+    assert solved.returncode == 1, solved.stdout + solved.stderr
+    assert f"{bad / csv_name}: line 2: field `{column}`" in solved.stderr
+    assert "Traceback" not in solved.stderr
+    assert not plan.exists()
+
+
+def test_a_plan_for_another_survey_is_refused(survey: Path, tmp_path: Path) -> None:
+    """Checking or publishing a plan against a survey it was not made for used to pass
+    on the common ids (both surveys number from OBS-000000) and, for publish, store it."""
+    other = tmp_path / "other"
+    made = run_sdc(
+        "placement", "generate-survey", "--days", "2", "--seed", "4", "--out", str(other)
+    )
+    assert made.returncode == 0, made.stderr
+    plan = tmp_path / "plan.json"
+    base = run_sdc(
+        "placement", "baseline", "--method", "round-robin", "--survey", str(survey), *SITES,
+        "--out", str(plan),
+    )  # fmt: skip
+    assert base.returncode == 0, base.stderr
+    for command in ("check", "report", "publish"):
+        extra = ["--out", str(tmp_path / "report")] if command == "report" else []
+        result = run_sdc(
+            "placement", command, str(plan), "--survey", str(other), *SITES, *extra,
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert "made for another survey" in result.stderr and str(plan) in result.stderr
+    assert not (tmp_path / "report").exists()
+    assert not (tmp_path / "sdc-data").exists()  # publish stored nothing
+
+
+def test_counts_are_printed_as_counts(survey: Path, tmp_path: Path) -> None:
+    """The metrics table printed 'violations 8.000' and 'observations 994.000'."""
+    base = run_sdc(
+        "placement", "baseline", "--method", "round-robin", "--survey", str(survey), *SITES,
+        "--out", str(tmp_path / "rr.json"),
+    )  # fmt: skip
+    assert base.returncode == 0, base.stderr
+    assert re.search(r"violations\s*│\s*\d+\s*│", base.stdout), base.stdout
+    assert re.search(r"copies_gb\s*│\s*[\d,]+\.\d{3}\s*│", base.stdout), base.stdout
+
+
+def test_a_missing_default_sites_file_says_it_is_the_default(survey: Path, tmp_path: Path) -> None:
+    """Outside the repository 'config/sites.yaml: cannot read' did not say it was a default."""
+    result = run_sdc("placement", "check", "plan.json", "--survey", str(survey), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "no --sites given" in result.stderr and "placement.sites_file" in result.stderr
+    only_sites = run_sdc(
+        "placement", "check", "plan.json", "--survey", str(survey),
+        "--sites", str(CONFIG / "sites.yaml"), cwd=tmp_path,
+    )  # fmt: skip
+    assert only_sites.returncode == 1 and "no --maintenance given" in only_sites.stderr
 
 
 def test_bad_input_and_publish(survey: Path, tmp_path: Path) -> None:

@@ -78,3 +78,21 @@ def test_an_unknown_batch_system_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--drm 'pbs': unknown batch system" in result.stderr
+
+
+def test_unwritable_places_are_named_without_a_traceback(tmp_path: Path) -> None:
+    """`pipeline example` and `pipeline graph --out` under a file ended in tracebacks, and
+    `graph --out g.txt` printed the whole table before refusing the name."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    example = run_sdc("agent", "pipeline", "example", str(a_file / "in"))
+    assert example.returncode == 1 and "cannot write the example inputs" in example.stderr
+    graph = run_sdc(
+        "agent", "pipeline", "graph", str(EXAMPLE_PIPELINE), "--out", str(a_file / "g.png")
+    )
+    assert graph.returncode == 1 and "cannot write" in graph.stderr
+    wrong_name = run_sdc("agent", "pipeline", "graph", str(EXAMPLE_PIPELINE), "--out", "g.txt")
+    assert wrong_name.returncode == 2 and ".dot or .png" in wrong_name.stderr
+    assert wrong_name.stdout == ""
+    for result in (example, graph, wrong_name):
+        assert "Traceback" not in result.stderr

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eas.db import make_engine, make_session_factory, transaction
+from eas.models.jobs import Job
 from tests.acceptance.cli import run_sdc
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -49,3 +51,20 @@ def test_a_published_plan_and_arrivals_become_jobs(tmp_path: Path) -> None:
     assert stored.returncode == 0 and "stored plan version 1 (parent none)" in stored.stdout
     cycle = run_sdc("scheduler", "run", "--once", cwd=tmp_path, env=env)
     assert cycle.returncode == 0 and "created 0 job(s)" in cycle.stdout  # no data arrived yet
+
+
+def test_priority_lowered_with_a_negative_change(tmp_path: Path) -> None:
+    """The help offers '-5', which click took for an option ('No such option: -5')."""
+    env = {"SDC_DATA_DIR": str(tmp_path / "data")}
+    assert run_sdc("archive", "init", cwd=tmp_path, env=env).returncode == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'archive.sqlite'}")
+    with transaction(make_session_factory(engine)) as session:
+        session.add(Job(pipeline="calibrate", state="QUEUED", priority=10))
+    engine.dispose()
+    lowered = run_sdc("scheduler", "priority", "1", "-5", cwd=tmp_path, env=env)
+    assert lowered.returncode == 0, lowered.stderr
+    assert "job 1 priority is now 5" in lowered.stdout
+    raised = run_sdc("scheduler", "priority", "1", "+10", cwd=tmp_path, env=env)
+    assert "job 1 priority is now 15" in raised.stdout
+    not_a_number = run_sdc("scheduler", "priority", "1", "-x", cwd=tmp_path, env=env)
+    assert not_a_number.returncode == 2 and "integer" in not_a_number.stderr
