@@ -49,6 +49,13 @@ class RucioConfig(BaseModel):
     request_retries: int = Field(
         default=1, ge=0, description="Retries of a request that failed to connect"
     )
+    write_lanes: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Bulk write requests a sync keeps in flight at once (Rucio's server "
+        "works on them in parallel; more than its worker count gains nothing)",
+    )
 
     def scope_of(self, survey: str | None = None) -> str:
         """The scope of a survey's DIDs; ValueError naming the setting when there is none."""

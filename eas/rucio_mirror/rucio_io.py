@@ -1,31 +1,37 @@
 """The Rucio side of the mirror: read what Rucio has, register in batches, read a file back.
 
-Thin on purpose: the decisions are in `sync.py` and `audit.py`. Every write is a bulk call of
-at most `BATCH` items (`add_dids`, `add_replicas`, `attach_dids_to_dids`), never one per file.
+Thin on purpose: the decisions are in `sync.py` and `audit.py`. Every write is a bulk call
+(`add_dids`, `set_dids_metadata_bulk`, `attach_dids_to_dids`, `add_replicas`), never one per
+file.
 """
 
 from __future__ import annotations
 
+import functools
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from dss.checksums import checksums_of_file
+from dss.rucio_names import is_product_name
 from eas.rucio_mirror.audit import RucioCopy
-from eas.rucio_mirror.naming import ProductRecord, dataset_meta, file_meta
+from eas.rucio_mirror.naming import ProductRecord, file_meta
 from eas.rucio_mirror.sync import (
     Did,
     ReplicaSeen,
     RucioState,
     SyncPlan,
     attachment_batches,
-    attachments_by_batch,
     batched,
 )
 
-BATCH = 1000
+BATCH = 1000  # DIDs per listing and per dataset creation call
+# Files per registration call: each costs Rucio ~9 statements (DID, 6 for its metadata,
+# replica, attachment), so 250 keep a call within seconds under load and the lanes even.
+WRITE_BATCH = 250
 # Rucio sorts replicas by "geoip" unless told otherwise, looking up (and trying to fetch) a
 # GeoIP database for every file: ten times slower here. Order does not matter to us.
 SORT = "random"
@@ -69,71 +75,110 @@ def _file(product: ProductRecord) -> dict[str, Any]:
     return spec
 
 
-def apply_sync(client: Any, rse: str, plan: SyncPlan, advance: Advance) -> None:
+def apply_sync(lanes: Sequence[Any], rse: str, plan: SyncPlan, advance: Advance) -> None:
     """Register `plan` in Rucio in bulk calls, `advance(n)` after each with its item count.
 
-    Two lanes: this thread registers the replicas (`add_replicas`, 1,000 files a call)
-    while a second creates the datasets and then attaches each batch of files once it is
-    registered; Rucio's server answers both at once, so the collections cost little more
-    than the registrations themselves. The first failure stops both and is raised."""
-    split = attachments_by_batch(plan, BATCH)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rucio-collections") as lane:
-        pending: list[Future[None]] = [
-            lane.submit(_add_datasets, client, plan.new_datasets, advance)
-        ]
-        try:
-            for index, products in enumerate(batched(plan.new_replicas, BATCH)):
-                _raise_first_failure(pending)
-                client.add_replicas(rse=rse, files=[_file(p) for p in products])
-                advance(len(products))
-                pending.append(lane.submit(_attach, client, split[index], advance))
-            pending.append(lane.submit(_attach, client, split[-1], advance))
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
-    for future in pending:
+    In order: the new datasets (`add_dids`); the metadata of files Rucio already has that
+    are to be attached (`set_dids_metadata_bulk`); the new files, each registered in its
+    first dataset by one `attach_dids_to_dids` with the RSE (file DID, metadata, replica and
+    attachment in one transaction: the extra statements a dataset costs are all the sync
+    adds to a bare `add_replicas`), files in no dataset by `add_replicas`; last the other
+    attachments. The registrations and attachments are spread over the clients in `lanes`
+    (one HTTP request each at a time): Rucio's server works on them at once. A new file is
+    registered by exactly one call, so two lanes never insert the same DID. The first
+    failure stops the writes and is raised."""
+    first = lanes[0]
+    for chunk in batched(plan.new_datasets, BATCH):
+        first.add_dids([{"scope": scope, "name": name, "type": "DATASET"} for scope, name in chunk])
+        advance(len(chunk))
+    for products in batched(plan.meta_updates, WRITE_BATCH):
+        first.set_dids_metadata_bulk(
+            [{"scope": p.scope, "name": p.product_id, "meta": file_meta(p)} for p in products]
+        )
+        advance(len(products))
+    registrations: list[Callable[[Any], None]] = [
+        functools.partial(_register, rse=rse, batch=batch, advance=advance)
+        for batch in attachment_batches(plan.home, WRITE_BATCH)
+    ]
+    registrations += [
+        functools.partial(_add_loose, rse=rse, products=products, advance=advance)
+        for products in batched(plan.loose, WRITE_BATCH)
+    ]
+    _in_lanes(lanes, registrations)
+    _in_lanes(
+        lanes,
+        [
+            functools.partial(_attach, batch=batch, advance=advance)
+            for batch in attachment_batches(plan.attachments, WRITE_BATCH)
+        ],
+    )
+
+
+def _in_lanes(lanes: Sequence[Any], calls: Sequence[Callable[[Any], None]]) -> None:
+    """Run `calls`, each given a client; one call at a time per client, in order."""
+    if len(lanes) == 1 or len(calls) <= 1:
+        for call in calls:
+            call(lanes[0])
+        return
+    work = iter(calls)
+    lock = threading.Lock()
+    failed = threading.Event()
+
+    def lane(client: Any) -> None:
+        while not failed.is_set():
+            with lock:
+                call = next(work, None)
+            if call is None:
+                return
+            try:
+                call(client)
+            except BaseException:
+                failed.set()
+                raise
+
+    with ThreadPoolExecutor(len(lanes), thread_name_prefix="rucio-lane") as pool:
+        futures = [pool.submit(lane, client) for client in lanes]
+    for future in futures:
         future.result()
 
 
-def _raise_first_failure(pending: list[Future[None]]) -> None:
-    for future in pending:
-        if future.done():
-            future.result()
+def _register(
+    client: Any, rse: str, batch: list[tuple[Did, list[ProductRecord]]], advance: Advance
+) -> None:
+    client.attach_dids_to_dids(
+        [
+            {"scope": scope, "name": name, "rse": rse, "dids": [_file(p) for p in products]}
+            for (scope, name), products in batch
+        ],
+        ignore_duplicate=True,
+    )
+    advance(2 * sum(len(products) for _, products in batch))  # a replica and an attachment
 
 
-def _add_datasets(client: Any, datasets: Sequence[Did], advance: Advance) -> None:
-    for chunk in batched(datasets, BATCH):
-        client.add_dids(
-            [
-                {"scope": scope, "name": name, "type": "DATASET", "meta": dataset_meta(name)}
-                for scope, name in chunk
-            ]
-        )
-        advance(len(chunk))
+def _add_loose(client: Any, rse: str, products: Sequence[ProductRecord], advance: Advance) -> None:
+    client.add_replicas(rse=rse, files=[_file(p) for p in products])
+    advance(len(products))
 
 
-def _attach(client: Any, attachments: dict[Did, list[Did]], advance: Advance) -> None:
-    for batch in attachment_batches(attachments, BATCH):
-        client.attach_dids_to_dids(
-            [
-                {
-                    "scope": scope,
-                    "name": name,
-                    "dids": [{"scope": s, "name": n} for s, n in files],
-                }
-                for (scope, name), files in batch
-            ],
-            ignore_duplicate=True,
-        )
-        advance(sum(len(files) for _, files in batch))
+def _attach(client: Any, batch: list[tuple[Did, list[Did]]], advance: Advance) -> None:
+    client.attach_dids_to_dids(
+        [
+            {"scope": scope, "name": name, "dids": [{"scope": s, "name": n} for s, n in files]}
+            for (scope, name), files in batch
+        ],
+        ignore_duplicate=True,
+    )
+    advance(sum(len(files) for _, files in batch))
 
 
 def rse_copies(client: Any, rse: str, scopes: Iterable[str]) -> dict[str, RucioCopy]:
-    """Every file replica Rucio has at `rse` in `scopes`, by name (= product id)."""
+    """Every product replica Rucio has at `rse` in `scopes`, by name (= product id).
+
+    A DID whose name has a `/` is a file a Rucio-backed DSS stored outside the product
+    layout (`dss.rucio_names`), not a product: it is none of the audit's business."""
     copies: dict[str, RucioCopy] = {}
     for scope in sorted(set(scopes)):
-        names = list(client.list_dids(scope, {}, did_type="file"))
+        names = [n for n in client.list_dids(scope, {}, did_type="file") if is_product_name(n)]
         for chunk in batched(names, BATCH):
             dids = [{"scope": scope, "name": name} for name in chunk]
             for found in client.list_replicas(dids, rse_expression=rse, all_states=True, sort=SORT):

@@ -51,9 +51,11 @@ def sync(
     client = connect(config, f"sync {site}")
     with rucio_errors(config, f"sync {site} to {rse}"):
         plan = plan_sync(products, read_state(client, rse, products))
+        extra = config.write_lanes - 1 if plan.changes else 0
+        lanes = [client] + [connect(config, f"sync {site}") for _ in range(extra)]
         with write_progress(console, as_json) as bar:
             task = bar.add_task(f"registering at {rse}", total=plan.changes)
-            apply_sync(client, rse, plan, lambda n: bar.advance(task, n))
+            apply_sync(lanes, rse, plan, lambda n: bar.advance(task, n))
     summary = {
         "site": site,
         "rse": rse,
@@ -61,6 +63,7 @@ def sync(
         "datasets_added": len(plan.new_datasets),
         "replicas_added": len(plan.new_replicas),
         "attachments_added": plan.attached_files,
+        "metadata_set": len(plan.meta_updates),
         "already_in_place": plan.in_place,
         "checksum_mismatches": [
             {
