@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 
 AuthType = Literal["userpass", "x509", "x509_proxy", "oidc", "gss", "ssh"]
+RuleInjection = Literal["immediate", "judge"]
 
 
 class RucioConfig(BaseModel):
@@ -53,8 +54,15 @@ class RucioConfig(BaseModel):
         default=2,
         ge=1,
         le=16,
-        description="Bulk write requests a sync keeps in flight at once (Rucio's server "
-        "works on them in parallel; more than its worker count gains nothing)",
+        description="Bulk write requests a sync or a publish keeps in flight at once "
+        "(Rucio's server works on them in parallel; more than its worker count gains nothing)",
+    )
+    rule_injection: RuleInjection = Field(
+        default="immediate",
+        description="immediate: Rucio applies each new rule when it is created (locks, "
+        "dataset locks; Rucio's default); judge: Rucio stores it in state INJECT and its "
+        "judge-injector daemon applies it (RSE expression, quota and duplicates are still "
+        "checked at creation; ~7x fewer statements per rule)",
     )
 
     def scope_of(self, survey: str | None = None) -> str:

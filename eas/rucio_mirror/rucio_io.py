@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import functools
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from dss.checksums import checksums_of_file
 from dss.rucio_names import is_product_name
 from eas.rucio_mirror.audit import RucioCopy
+from eas.rucio_mirror.lanes import Call, in_lanes
 from eas.rucio_mirror.naming import ProductRecord, file_meta
 from eas.rucio_mirror.sync import (
     Did,
@@ -96,7 +95,7 @@ def apply_sync(lanes: Sequence[Any], rse: str, plan: SyncPlan, advance: Advance)
             [{"scope": p.scope, "name": p.product_id, "meta": file_meta(p)} for p in products]
         )
         advance(len(products))
-    registrations: list[Callable[[Any], None]] = [
+    registrations: list[Call] = [
         functools.partial(_register, rse=rse, batch=batch, advance=advance)
         for batch in attachment_batches(plan.home, WRITE_BATCH)
     ]
@@ -104,42 +103,14 @@ def apply_sync(lanes: Sequence[Any], rse: str, plan: SyncPlan, advance: Advance)
         functools.partial(_add_loose, rse=rse, products=products, advance=advance)
         for products in batched(plan.loose, WRITE_BATCH)
     ]
-    _in_lanes(lanes, registrations)
-    _in_lanes(
+    in_lanes(lanes, registrations)
+    in_lanes(
         lanes,
         [
             functools.partial(_attach, batch=batch, advance=advance)
             for batch in attachment_batches(plan.attachments, WRITE_BATCH)
         ],
     )
-
-
-def _in_lanes(lanes: Sequence[Any], calls: Sequence[Callable[[Any], None]]) -> None:
-    """Run `calls`, each given a client; one call at a time per client, in order."""
-    if len(lanes) == 1 or len(calls) <= 1:
-        for call in calls:
-            call(lanes[0])
-        return
-    work = iter(calls)
-    lock = threading.Lock()
-    failed = threading.Event()
-
-    def lane(client: Any) -> None:
-        while not failed.is_set():
-            with lock:
-                call = next(work, None)
-            if call is None:
-                return
-            try:
-                call(client)
-            except BaseException:
-                failed.set()
-                raise
-
-    with ThreadPoolExecutor(len(lanes), thread_name_prefix="rucio-lane") as pool:
-        futures = [pool.submit(lane, client) for client in lanes]
-    for future in futures:
-        future.result()
 
 
 def _register(
