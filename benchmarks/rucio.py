@@ -254,7 +254,7 @@ def rules_benchmark(server: RucioServer, days: int, injection: str, lanes: int) 
         existing = read_rules(client, set(rules.datasets) | set(rules.containers))
         changes = diff_rules(rules.wanted, existing, server.account, rses, now)
         datasets, containers = missing_collections(client, rules)
-        create_collections(client, rules, datasets, containers)
+        create_collections(clients, rules, datasets, containers)
         applying = time.perf_counter()
         apply_changes(
             clients,

@@ -116,25 +116,43 @@ def missing_collections(client: Any, rules: PlanRules) -> tuple[list[Did], list[
 
 
 def create_collections(
-    client: Any, rules: PlanRules, datasets: list[Did], containers: list[Did]
+    lanes: Sequence[Any], rules: PlanRules, datasets: list[Did], containers: list[Did]
 ) -> None:
-    """Create the missing datasets and containers and fill the new containers, in bulk."""
+    """Create the missing datasets and containers, then fill the new containers with their
+    observations' datasets, in bulk calls spread over the clients in `lanes`. (Creating a
+    container with its content in one `add_dids` costs Rucio more: ~15 statements a
+    container, against ~14 when the attachments come in one bulk call; profiled.)"""
     kinds = [(d, "DATASET") for d in datasets] + [(c, "CONTAINER") for c in containers]
-    for chunk in batched(kinds, BATCH):
-        client.add_dids([{"scope": s, "name": n, "type": kind} for (s, n), kind in chunk])
-    attachments = [(c, rules.containers[c]) for c in containers]
+    in_lanes(
+        lanes,
+        [
+            functools.partial(
+                _add_dids, dids=[{"scope": s, "name": n, "type": kind} for (s, n), kind in chunk]
+            )
+            for chunk in batched(kinds, BATCH)
+        ],
+    )
+    calls: list[Call] = []
     batch: list[dict[str, Any]] = []
     size = 0
-    for (scope, name), members in attachments:
-        batch.append(
-            {"scope": scope, "name": name, "dids": [{"scope": s, "name": n} for s, n in members]}
-        )
+    for scope, name in containers:
+        members = [{"scope": s, "name": n} for s, n in rules.containers[(scope, name)]]
+        batch.append({"scope": scope, "name": name, "dids": members})
         size += len(members)
         if size >= BATCH:
-            client.attach_dids_to_dids(batch, ignore_duplicate=True)
+            calls.append(functools.partial(_attach, attachments=batch))
             batch, size = [], 0
     if batch:
-        client.attach_dids_to_dids(batch, ignore_duplicate=True)
+        calls.append(functools.partial(_attach, attachments=batch))
+    in_lanes(lanes, calls)
+
+
+def _attach(client: Any, attachments: list[dict[str, Any]]) -> None:
+    client.attach_dids_to_dids(attachments, ignore_duplicate=True)
+
+
+def _add_dids(client: Any, dids: list[dict[str, Any]]) -> None:
+    client.add_dids(dids)
 
 
 def apply_changes(
