@@ -45,32 +45,21 @@ class Mismatch:
 class SyncPlan:
     """The registrations a sync makes; empty when Rucio already mirrors the archive.
 
-    A new product is registered *in* its first dataset (`home`: Rucio's attach with an RSE
-    creates the file DID with its metadata, its replica and the attachment in one
-    transaction); one in no dataset is `loose` (a plain replica registration). Every other
-    attachment (a new product's second dataset, a product Rucio already has) is in
-    `attachments`, made once the registrations are done. A product Rucio already has but
-    not in all its datasets (put there by an interrupted sync, or stored through a
-    Rucio-backed DSS) gets its metadata set again (`meta_updates`) before it is attached."""
+    A product Rucio already has but not in all its datasets (stored by a Rucio-backed DSS,
+    or left by an interrupted sync) gets its metadata set again (`meta_updates`) before it
+    is attached."""
 
     new_datasets: list[Did]
-    home: dict[Did, list[ProductRecord]]
-    loose: list[ProductRecord]
+    new_replicas: list[ProductRecord]
     attachments: dict[Did, list[Did]]
     meta_updates: list[ProductRecord]
     mismatches: list[Mismatch]
     in_place: int
 
     @property
-    def new_replicas(self) -> list[ProductRecord]:
-        """Every product whose replica the sync registers."""
-        return [p for files in self.home.values() for p in files] + self.loose
-
-    @property
     def attached_files(self) -> int:
         """How many file-to-dataset attachments the plan adds."""
-        homed = sum(len(files) for files in self.home.values())
-        return homed + sum(len(files) for files in self.attachments.values())
+        return sum(len(files) for files in self.attachments.values())
 
     @property
     def changes(self) -> int:
@@ -86,8 +75,7 @@ class SyncPlan:
 def plan_sync(products: Iterable[ProductRecord], state: RucioState) -> SyncPlan:
     """Compare the archive's products at a site with Rucio's state at the site's RSE."""
     new_datasets: set[Did] = set()
-    home: dict[Did, list[ProductRecord]] = {}
-    loose: list[ProductRecord] = []
+    new_replicas: list[ProductRecord] = []
     attachments: dict[Did, list[Did]] = {}
     meta_updates: list[ProductRecord] = []
     mismatches: list[Mismatch] = []
@@ -100,24 +88,20 @@ def plan_sync(products: Iterable[ProductRecord], state: RucioState) -> SyncPlan:
             continue
         parents = seen.parents if seen is not None else frozenset()
         missing = [ds for ds in datasets_of(product) if ds not in parents]
-        new_datasets.update(ds for ds in missing if ds not in state.datasets)
-        if seen is None and not missing:
-            loose.append(product)
-            continue
         if seen is None:
-            home.setdefault(missing[0], []).append(product)
-            missing = missing[1:]
+            new_replicas.append(product)
         elif not missing:
             in_place += 1
             continue
         else:
             meta_updates.append(product)
         for dataset in missing:
+            if dataset not in state.datasets:
+                new_datasets.add(dataset)
             attachments.setdefault(dataset, []).append(did)
     return SyncPlan(
         new_datasets=sorted(new_datasets),
-        home=home,
-        loose=loose,
+        new_replicas=new_replicas,
         attachments=attachments,
         meta_updates=meta_updates,
         mismatches=mismatches,

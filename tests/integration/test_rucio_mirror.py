@@ -53,7 +53,7 @@ def test_sync_registers_files_datasets_metadata_then_changes_nothing(
     mirror: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # two files a call: several registration and attachment calls, spread over both lanes
-    monkeypatch.setattr("eas.rucio_mirror.rucio_io.WRITE_BATCH", 2)
+    monkeypatch.setattr("eas.rucio_mirror.rucio_io.BATCH", 2)
     _archive(mirror, "SDC-DE", {f"p{i}": b"x" * i for i in range(1, 4)})
     _archive(mirror, "SDC-DE", {"loose": b"no dataset"}, obs_id=None, tile_id=None)
     _archive(mirror, "SDC-DE", {"obs-only": b"o"}, obs_id=2, tile_id=None)

@@ -25,12 +25,10 @@ def test_sync_plans_replicas_datasets_and_attachments_then_nothing() -> None:
     plan = plan_sync(products, RucioState())
     assert [p.product_id for p in plan.new_replicas] == ["a", "b", "c"]
     assert plan.new_datasets == [("wide", "obs-1"), ("wide", "tile-7")]
-    # each new file is registered in its first dataset, attached to the others afterwards
-    assert {ds: [p.product_id for p in ps] for ds, ps in plan.home.items()} == {
-        ("wide", "obs-1"): ["a", "b"]
+    assert plan.attachments == {
+        ("wide", "obs-1"): [("wide", "a"), ("wide", "b")],
+        ("wide", "tile-7"): [("wide", "a")],
     }
-    assert [p.product_id for p in plan.loose] == ["c"]
-    assert plan.attachments == {("wide", "tile-7"): [("wide", "a")]}
     assert plan.attached_files == 3 and plan.meta_updates == []
     done = RucioState(
         {
