@@ -48,11 +48,9 @@ def sync(
             products = products_at_site(session, site, config.scope_of)
         except ValueError as exc:
             fail(str(exc))
-    client = connect(config, f"sync {site}")
+    lanes = [connect(config, f"sync {site}") for _ in range(config.write_lanes)]
     with rucio_errors(config, f"sync {site} to {rse}"):
-        plan = plan_sync(products, read_state(client, rse, products))
-        extra = config.write_lanes - 1 if plan.changes else 0
-        lanes = [client] + [connect(config, f"sync {site}") for _ in range(extra)]
+        plan = plan_sync(products, read_state(lanes, rse, products))
         with write_progress(console, as_json) as bar:
             task = bar.add_task(f"registering at {rse}", total=plan.changes)
             apply_sync(lanes, rse, plan, lambda n: bar.advance(task, n))
