@@ -16,7 +16,7 @@ from typing import Any
 from dss.checksums import checksums_of_file
 from dss.rucio_names import is_product_name
 from eas.rucio_mirror.audit import RucioCopy
-from eas.rucio_mirror.lanes import in_lanes
+from eas.rucio_mirror.lanes import Call, in_lanes
 from eas.rucio_mirror.naming import ProductRecord, file_meta
 from eas.rucio_mirror.sync import (
     Did,
@@ -79,11 +79,11 @@ def _file(product: ProductRecord) -> dict[str, Any]:
 def apply_sync(lanes: Sequence[Any], rse: str, plan: SyncPlan, advance: Advance) -> None:
     """Register `plan` in Rucio in bulk calls, `advance(n)` after each with its item count.
 
-    In order: the new datasets (`add_dids`, 1,000 a call); the metadata of files Rucio
-    already has that are to be attached (`set_dids_metadata_bulk`); the new files with
-    their metadata (`add_replicas`, 1,000 a call, as a bare registration does); then the
-    attachments (`attach_dids_to_dids`, 1,000 files a call). The replica and attachment
-    calls are spread over the clients in `lanes`: Rucio's server works on them at once.
+    First, in any order, the new datasets (`add_dids`, 1,000 a call), the metadata of files
+    Rucio already has that are to be attached (`set_dids_metadata_bulk`) and the new files
+    with their metadata (`add_replicas`, 1,000 a call, as a bare registration does); then
+    the attachments (`attach_dids_to_dids`, 1,000 files a call). The calls are spread over
+    the clients in `lanes`: Rucio's server works on them at once.
     Each file is registered by one call, and each attachment call's datasets are in name
     order, so two calls never insert one row nor wait on each other crosswise. The first
     failure stops the writes and is raised.
@@ -93,22 +93,19 @@ def apply_sync(lanes: Sequence[Any], rse: str, plan: SyncPlan, advance: Advance)
     datasets and 751 for the attachments. Attaching with an RSE (Rucio registers the files
     inside the attachment) was tried: 9,126, because it registers each dataset's files in a
     registration of their own."""
-    first = lanes[0]
-    for chunk in batched(plan.new_datasets, BATCH):
-        first.add_dids([{"scope": scope, "name": name, "type": "DATASET"} for scope, name in chunk])
-        advance(len(chunk))
-    for products in batched(plan.meta_updates, BATCH):
-        first.set_dids_metadata_bulk(
-            [{"scope": p.scope, "name": p.product_id, "meta": file_meta(p)} for p in products]
-        )
-        advance(len(products))
-    in_lanes(
-        lanes,
-        [
-            functools.partial(_add_replicas, rse=rse, products=products, advance=advance)
-            for products in batched(plan.new_replicas, BATCH)
-        ],
-    )
+    writes: list[Call] = [
+        functools.partial(_add_datasets, datasets=chunk, advance=advance)
+        for chunk in batched(plan.new_datasets, BATCH)
+    ]
+    writes += [
+        functools.partial(_set_meta, products=products, advance=advance)
+        for products in batched(plan.meta_updates, BATCH)
+    ]
+    writes += [
+        functools.partial(_add_replicas, rse=rse, products=products, advance=advance)
+        for products in batched(plan.new_replicas, BATCH)
+    ]
+    in_lanes(lanes, writes)  # the datasets need not wait for the files, nor these for them
     in_lanes(
         lanes,
         [
@@ -116,6 +113,18 @@ def apply_sync(lanes: Sequence[Any], rse: str, plan: SyncPlan, advance: Advance)
             for batch in attachment_batches(plan.attachments, BATCH)
         ],
     )
+
+
+def _add_datasets(client: Any, datasets: Sequence[Did], advance: Advance) -> None:
+    client.add_dids([{"scope": scope, "name": name, "type": "DATASET"} for scope, name in datasets])
+    advance(len(datasets))
+
+
+def _set_meta(client: Any, products: Sequence[ProductRecord], advance: Advance) -> None:
+    client.set_dids_metadata_bulk(
+        [{"scope": p.scope, "name": p.product_id, "meta": file_meta(p)} for p in products]
+    )
+    advance(len(products))
 
 
 def _add_replicas(
