@@ -1,6 +1,8 @@
 """The `rucio` storage backend: a site's files are file DIDs of one scope on the site's RSE.
 
-DSS path -> DID: `scope:path` (the scope from settings, the name is the path unchanged).
+DSS path -> DID: `dss.rucio_names` (a product's file is `scope:<product_id>`, the DID the
+archive's mirror names it by, with the path as `dss_path` metadata; other paths are named
+by the path). The scope comes from settings.
 A local work directory (`dss.root`) holds what Rucio cannot: uploads being received
 (`.dss/tmp/`), a read cache of verified downloads (`.dss/cache/`, served with sendfile) and
 quarantined files (`.dss/quarantine/`). Every decision about Rucio's answers is here; every
@@ -12,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import shutil
 import threading
 import uuid
@@ -35,25 +36,20 @@ from dss.backend import (
 )
 from dss.checksums import ChecksumAccumulator, Checksums, checksums_of_file, read_range
 from dss.paths import RESERVED, UnsafePath
+from dss.rucio_names import (
+    did_name,
+    is_product_name,
+    may_hold_products,
+    other_name_patterns,
+    parent_paths,
+    path_of_other,
+)
 from dss.rucio_store import Replica, RucioStore
 
 log = logging.getLogger(__name__)
 
 PATH_LOCKS = 64  # stripes of the per-path locks (downloads, uploads)
 KNOWN_STATS = 100_000  # catalogue answers kept in memory (~200 B each)
-
-# Rucio's generic schema: a DID name is letters, digits, '/', '.', '-', '_', at most 250 long.
-_DID_NAME = re.compile(r"^[/A-Za-z0-9][/A-Za-z0-9.\-_]{0,249}$")
-
-
-def did_name(path: str) -> str:
-    """The DID name of a (validated) DSS path; UnsafePath when Rucio cannot hold that name."""
-    if not _DID_NAME.match(path):
-        raise UnsafePath(
-            f"{path!r} cannot be a Rucio DID name: use letters, digits, '/', '.', '-', '_' "
-            "(at most 250 characters)"
-        )
-    return path
 
 
 class RucioUpload:
@@ -108,12 +104,12 @@ class RucioBackend:
 
     def begin_upload(self, path: str) -> RucioUpload:
         """Refuse paths Rucio cannot name or that clash with a file/directory, then stage."""
-        name = did_name(path)
-        if any(True for _ in self._available_under(f"{name}/")):
+        did_name(path)
+        if any(True for _ in self._available_under(f"{path}/")):
             raise UnsafePath(f"{path} is a directory")
-        parents = [name[:i] for i, char in enumerate(name) if char == "/"]
-        for parent in sorted(self.store.replicas(parents)):
-            raise UnsafePath(f"{path}: {parent} is a file, not a directory")
+        parents = {did_name(parent): parent for parent in parent_paths(path)}
+        for parent in sorted(self.store.replicas(list(parents))):
+            raise UnsafePath(f"{path}: {parents[parent]} is a file, not a directory")
         staging = self.staging_dir / f"{uuid.uuid4().hex}.part"
         return RucioUpload(self, path, staging)
 
@@ -133,10 +129,20 @@ class RucioBackend:
     ) -> tuple[PutOutcome, FileStat]:
         name = did_name(path)
         incoming = FileStat(path, size, computed.adler32, computed.md5)
+        # a product's DID remembers the path it was stored at: a product has one file
+        stored = self.store.stored_path(name) if is_product_name(name) else path
+        if stored is not None and stored != path:
+            raise ContentConflict(
+                f"product {name} is already stored as {stored} ({self.store.scope}:{name} "
+                "in Rucio); a product has one file"
+            )
         here = self.store.replicas([name]).get(name)
         if here is not None:
             existing = self._stat_of(path, here, computed)
-            return same_content_or_conflict(existing, computed, size), existing
+            outcome = same_content_or_conflict(existing, computed, size)
+            if stored is None:  # registered by the archive's mirror, not through a DSS
+                self.store.keep_path(name, path)
+            return outcome, existing
         known = self.store.catalogued(name)
         if known is not None and (known.size, known.adler32) != (size, computed.adler32):
             raise ContentConflict(
@@ -148,6 +154,8 @@ class RucioBackend:
         self.store.upload(staged, name)
         if released:  # a replica row left UNAVAILABLE by an earlier delete: bring it back
             self.store.restore(name)
+        if stored is None:
+            self.store.keep_path(name, path)
         self._keep_in_cache(path, staged)
         self._remember(incoming)
         return PutOutcome.CREATED, incoming
@@ -163,7 +171,7 @@ class RucioBackend:
                 log.warning("Rucio unreachable: serving %s from the local copy", path)
                 return known
             raise
-        if replica is None:
+        if replica is None or self._stored_elsewhere(name, path):
             self._forget(path)
             raise FileMissing(f"no file at {path} (no AVAILABLE replica on {self.store.rse})")
         stat = self._stat_of(path, replica)
@@ -192,7 +200,7 @@ class RucioBackend:
     def delete(self, path: str) -> None:
         """Take the DID off the RSE (`RucioStore.release`) and drop the local copy."""
         name = did_name(path)
-        if name not in self.store.replicas([name]):
+        if name not in self.store.replicas([name]) or self._stored_elsewhere(name, path):
             raise FileMissing(f"no file at {path}")
         self.store.release(name)
         self._forget(path)
@@ -222,13 +230,37 @@ class RucioBackend:
         return removed
 
     def _available_under(self, prefix: str) -> Iterator[FileStat]:
-        names = list(self.store.names(prefix))
-        for name, replica in self.store.replicas(names).items():
-            stat = FileStat(name, replica.size, replica.adler32, replica.md5 or "")
-            known = self._known.get(name)
+        paths = self._paths_under(prefix)
+        for name, replica in self.store.replicas(list(paths)).items():
+            path = paths[name]
+            stat = FileStat(path, replica.size, replica.adler32, replica.md5 or "")
+            known = self._known.get(path)
             if not replica.md5 and known is not None and known.adler32 == replica.adler32:
                 stat = known
             yield stat
+
+    def _paths_under(self, prefix: str) -> dict[str, str]:
+        """DID name -> DSS path of every file DID of the scope whose path starts with
+        `prefix`: named paths by their names, products by their `dss_path` metadata (a
+        product DID without it was not stored through a DSS and has no path here)."""
+        paths: dict[str, str] = {}
+        for pattern in other_name_patterns(prefix):
+            for name in self.store.names(pattern):
+                path = path_of_other(name)
+                if path is not None and path.startswith(prefix) and _named(path) == name:
+                    paths[name] = path
+        if may_hold_products(prefix):
+            for name, path in self.store.stored_paths(prefix).items():
+                if is_product_name(name) and _named(path) == name:
+                    paths[name] = path
+        return paths
+
+    def _stored_elsewhere(self, name: str, path: str) -> bool:
+        """Whether the product DID `name` was stored through a DSS under another path."""
+        if not is_product_name(name):
+            return False
+        stored = self.store.stored_path(name)
+        return stored is not None and stored != path
 
     def _stat_of(self, path: str, replica: Replica, computed: Checksums | None = None) -> FileStat:
         """A FileStat from the catalogue; md5 computed from a local copy if Rucio has none."""
@@ -249,7 +281,7 @@ class RucioBackend:
         return self.cache_dir / digest[:2] / digest
 
     def _cached_copy(self, path: str, stat: FileStat) -> Path | None:
-        local = self._cache_base(path) / path
+        local = self._cache_base(path) / did_name(path)  # where the download puts it
         try:
             if local.stat().st_size == stat.size:
                 os.utime(local)  # least recently used goes first
@@ -259,7 +291,7 @@ class RucioBackend:
         return None
 
     def _keep_in_cache(self, path: str, staged: Path) -> None:
-        target = self._cache_base(path) / path
+        target = self._cache_base(path) / did_name(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, target)
         self._evict(keep=target)
@@ -301,3 +333,11 @@ class RucioBackend:
     def _forget(self, path: str) -> None:
         with self._lock:
             self._known.pop(path, None)
+
+
+def _named(path: str) -> str | None:
+    """`did_name(path)`, or None for a path Rucio cannot name."""
+    try:
+        return did_name(path)
+    except UnsafePath:
+        return None

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 
 AuthType = Literal["userpass", "x509", "x509_proxy", "oidc", "gss", "ssh"]
+RuleInjection = Literal["immediate", "judge"]
 
 
 class RucioConfig(BaseModel):
@@ -48,6 +49,20 @@ class RucioConfig(BaseModel):
     timeout_seconds: float = Field(default=60.0, gt=0, description="Per HTTP request")
     request_retries: int = Field(
         default=1, ge=0, description="Retries of a request that failed to connect"
+    )
+    write_lanes: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Bulk write requests a sync or a publish keeps in flight at once "
+        "(Rucio's server works on them in parallel; more than its worker count gains nothing)",
+    )
+    rule_injection: RuleInjection = Field(
+        default="immediate",
+        description="immediate: Rucio applies each new rule when it is created (locks, "
+        "dataset locks; Rucio's default); judge: Rucio stores it in state INJECT and its "
+        "judge-injector daemon applies it (RSE expression, quota and duplicates are still "
+        "checked at creation; ~7x fewer statements per rule)",
     )
 
     def scope_of(self, survey: str | None = None) -> str:

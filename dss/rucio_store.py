@@ -26,6 +26,7 @@ from rucio.rse import rsemanager
 from dss.backend import ContentConflict, CorruptStoredFile, StorageUnavailable
 from dss.rucio_client import RucioUnreachable, rucio_client, rucio_errors_named
 from dss.rucio_config import RucioConfig
+from dss.rucio_names import DSS_PATH_KEY
 from dss.rucio_rse import RseMisconfigured, quota_problem, write_protocol_problem
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,38 @@ class RucioStore:
                 self.client().list_dids(self.scope, {"name": f"{prefix}*"}, did_type="file")
             )
         return (n for n in answer if n.startswith(prefix))
+
+    def stored_paths(self, prefix: str) -> dict[str, str]:
+        """DID name -> `dss_path` metadata, for the file DIDs whose `dss_path` starts with
+        `prefix` (one filtered listing, then their metadata 1,000 a call)."""
+        client = self.client()
+        paths: dict[str, str] = {}
+        with self.calls("listing DIDs by DSS path"):
+            names = list(
+                client.list_dids(self.scope, {DSS_PATH_KEY: f"{prefix}*"}, did_type="file")
+            )
+            for start in range(0, len(names), 1000):
+                dids = [{"scope": self.scope, "name": n} for n in names[start : start + 1000]]
+                for meta in client.get_metadata_bulk(dids, plugin="JSON"):
+                    path = meta.get(DSS_PATH_KEY)
+                    if isinstance(path, str) and path.startswith(prefix):  # LIKE's '_' is loose
+                        paths[meta["name"]] = path
+        return paths
+
+    def stored_path(self, name: str) -> str | None:
+        """The `dss_path` metadata of `name` (None: not set, or no such DID)."""
+        with self.calls(f"reading the metadata of {self.scope}:{name}"):
+            try:
+                meta = self.client().get_metadata(self.scope, name, plugin="JSON")
+            except rucio_errors.DataIdentifierNotFound:
+                return None
+        path = meta.get(DSS_PATH_KEY)
+        return path if isinstance(path, str) else None
+
+    def keep_path(self, name: str, path: str) -> None:
+        """Record `path` as the `dss_path` metadata of `name`."""
+        with self.calls(f"setting the metadata of {self.scope}:{name}"):
+            self.client().set_metadata(self.scope, name, DSS_PATH_KEY, path)
 
     def upload(self, local: Path, name: str) -> None:
         """Upload a verified local file as `scope:name` to the RSE (Rucio checks adler32)."""

@@ -107,9 +107,3 @@ def file_meta(product: ProductRecord) -> dict[str, Any]:
     if product.tile_id is not None:
         meta["tile_id"] = product.tile_id
     return meta
-
-
-def dataset_meta(name: str) -> dict[str, Any]:
-    """Metadata of a dataset named by `obs_dataset` or `tile_dataset`: its obs or tile id."""
-    kind, _, number = name.partition("-")
-    return {"obs_id" if kind == "obs" else "tile_id": int(number)}

@@ -7,7 +7,7 @@ the archive's is a mismatch to report, never overwritten.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -43,11 +43,16 @@ class Mismatch:
 
 @dataclass(frozen=True)
 class SyncPlan:
-    """The registrations a sync makes; empty when Rucio already mirrors the archive."""
+    """The registrations a sync makes; empty when Rucio already mirrors the archive.
+
+    A product Rucio already has but not in all its datasets (stored by a Rucio-backed DSS,
+    or left by an interrupted sync) gets its metadata set again (`meta_updates`) before it
+    is attached."""
 
     new_datasets: list[Did]
     new_replicas: list[ProductRecord]
     attachments: dict[Did, list[Did]]
+    meta_updates: list[ProductRecord]
     mismatches: list[Mismatch]
     in_place: int
 
@@ -58,8 +63,13 @@ class SyncPlan:
 
     @property
     def changes(self) -> int:
-        """Datasets, replicas and attachments to add (0: nothing to do)."""
-        return len(self.new_datasets) + len(self.new_replicas) + self.attached_files
+        """Datasets, replicas, attachments and metadata updates to make (0: nothing to do)."""
+        return (
+            len(self.new_datasets)
+            + len(self.new_replicas)
+            + self.attached_files
+            + len(self.meta_updates)
+        )
 
 
 def plan_sync(products: Iterable[ProductRecord], state: RucioState) -> SyncPlan:
@@ -67,6 +77,7 @@ def plan_sync(products: Iterable[ProductRecord], state: RucioState) -> SyncPlan:
     new_datasets: set[Did] = set()
     new_replicas: list[ProductRecord] = []
     attachments: dict[Did, list[Did]] = {}
+    meta_updates: list[ProductRecord] = []
     mismatches: list[Mismatch] = []
     in_place = 0
     for product in products:
@@ -82,6 +93,8 @@ def plan_sync(products: Iterable[ProductRecord], state: RucioState) -> SyncPlan:
         elif not missing:
             in_place += 1
             continue
+        else:
+            meta_updates.append(product)
         for dataset in missing:
             if dataset not in state.datasets:
                 new_datasets.add(dataset)
@@ -90,6 +103,7 @@ def plan_sync(products: Iterable[ProductRecord], state: RucioState) -> SyncPlan:
         new_datasets=sorted(new_datasets),
         new_replicas=new_replicas,
         attachments=attachments,
+        meta_updates=meta_updates,
         mismatches=mismatches,
         in_place=in_place,
     )
@@ -102,10 +116,12 @@ def batched(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 
 def attachment_batches(
-    attachments: dict[Did, list[Did]], size: int
-) -> Iterator[list[tuple[Did, list[Did]]]]:
-    """Attachments grouped so that one call carries at most `size` files."""
-    batch: list[tuple[Did, list[Did]]] = []
+    attachments: Mapping[Did, Sequence[T]], size: int
+) -> Iterator[list[tuple[Did, list[T]]]]:
+    """Attachments grouped so that one call carries at most `size` files, datasets in name
+    order within and across calls (two calls at once then wait on a shared dataset rather
+    than deadlock on two)."""
+    batch: list[tuple[Did, list[T]]] = []
     count = 0
     for dataset, files in sorted(attachments.items()):
         for chunk in batched(files, size):
@@ -116,15 +132,3 @@ def attachment_batches(
             count += len(chunk)
     if batch:
         yield batch
-
-
-def attachments_by_batch(plan: SyncPlan, size: int) -> list[dict[Did, list[Did]]]:
-    """The plan's attachments split to follow its replica batches of `size`: item i holds
-    those of the files registered by batch i, the last item those of files already there."""
-    batch_of = {(p.scope, p.product_id): i // size for i, p in enumerate(plan.new_replicas)}
-    n_batches = (len(plan.new_replicas) + size - 1) // size
-    split: list[dict[Did, list[Did]]] = [{} for _ in range(n_batches + 1)]
-    for dataset, files in plan.attachments.items():
-        for did in files:
-            split[batch_of.get(did, n_batches)].setdefault(dataset, []).append(did)
-    return split

@@ -48,12 +48,12 @@ def sync(
             products = products_at_site(session, site, config.scope_of)
         except ValueError as exc:
             fail(str(exc))
-    client = connect(config, f"sync {site}")
+    lanes = [connect(config, f"sync {site}") for _ in range(config.write_lanes)]
     with rucio_errors(config, f"sync {site} to {rse}"):
-        plan = plan_sync(products, read_state(client, rse, products))
+        plan = plan_sync(products, read_state(lanes, rse, products))
         with write_progress(console, as_json) as bar:
             task = bar.add_task(f"registering at {rse}", total=plan.changes)
-            apply_sync(client, rse, plan, lambda n: bar.advance(task, n))
+            apply_sync(lanes, rse, plan, lambda n: bar.advance(task, n))
     summary = {
         "site": site,
         "rse": rse,
@@ -61,6 +61,7 @@ def sync(
         "datasets_added": len(plan.new_datasets),
         "replicas_added": len(plan.new_replicas),
         "attachments_added": plan.attached_files,
+        "metadata_set": len(plan.meta_updates),
         "already_in_place": plan.in_place,
         "checksum_mismatches": [
             {

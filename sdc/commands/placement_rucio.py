@@ -71,11 +71,18 @@ def publish_to_rucio(
             changes = diff_rules(rules.wanted, existing, config.account or "", site_rses, now)
             if not dry_run:
                 datasets, containers = missing_collections(client, rules)
-                create_collections(client, rules, datasets, containers)
+                busy = changes.churn or datasets or containers
+                extra = config.write_lanes - 1 if busy else 0
+                lanes = [client] + [connect(config, "publish") for _ in range(extra)]
+                create_collections(lanes, rules, datasets, containers)
                 with write_progress(console, as_json) as bar:
                     task = bar.add_task("changing rules", total=changes.churn)
                     apply_changes(
-                        client, changes, plan_comment(version), lambda n: bar.advance(task, n)
+                        lanes,
+                        changes,
+                        plan_comment(version),
+                        lambda n: bar.advance(task, n),
+                        asynchronous=config.rule_injection == "judge",
                     )
     _report(changes, version, dry_run, as_json)
 

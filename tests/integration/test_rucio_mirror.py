@@ -49,31 +49,65 @@ def mirror(rucio_server: RucioServer, tmp_path: Path) -> Deployment:
     return deployment(rucio_server, tmp_path)
 
 
-def test_sync_registers_files_datasets_metadata_then_changes_nothing(mirror: Deployment) -> None:
+def test_sync_registers_files_datasets_metadata_then_changes_nothing(
+    mirror: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # two files a call: several registration and attachment calls, spread over both lanes
+    monkeypatch.setattr("eas.rucio_mirror.rucio_io.BATCH", 2)
     _archive(mirror, "SDC-DE", {f"p{i}": b"x" * i for i in range(1, 4)})
+    _archive(mirror, "SDC-DE", {"loose": b"no dataset"}, obs_id=None, tile_id=None)
+    _archive(mirror, "SDC-DE", {"obs-only": b"o"}, obs_id=2, tile_id=None)
     _archive(mirror, "SDC-FR", {"elsewhere": b"fr"})
     first = mirror.sdc("archive", "rucio", "sync", "--site", "SDC-DE", "--json")
     assert first.exit_code == 0, first.output
     summary = json.loads(first.output)
-    assert summary["replicas_added"] == 3 and summary["datasets_added"] == 2
-    assert summary["attachments_added"] == 6 and summary["already_in_place"] == 0
+    assert summary["replicas_added"] == 5 and summary["datasets_added"] == 3
+    assert summary["attachments_added"] == 7 and summary["already_in_place"] == 0
     c, scope = mirror.client, mirror.scope
-    found = {
-        r["name"]: r
-        for r in c.list_replicas([{"scope": scope, "name": f"p{i}"} for i in range(1, 4)])
-    }
-    assert found["p2"]["adler32"] == _adler(b"xx") and "SDC-DE_DISK" in found["p2"]["rses"]
+    names = ["p1", "p2", "p3", "loose", "obs-only"]
+    found = {r["name"]: r for r in c.list_replicas([{"scope": scope, "name": n} for n in names])}
+    assert set(found) == set(names)
+    assert all(r["states"]["SDC-DE_DISK"] == "AVAILABLE" for r in found.values())
+    assert found["p2"]["adler32"] == _adler(b"xx") and found["p2"]["bytes"] == 2
     meta = c.get_metadata(scope, "p1", plugin="ALL")
     assert meta["product_type"] == "RAW_FRAME" and meta["band"] == "VIS" and meta["obs_id"] == 1
     assert meta["bytes"] == 1  # the product's own "bytes" key does not shadow Rucio's
+    assert c.get_metadata(scope, "loose", plugin="JSON")["band"] == "VIS"
     assert sorted(f["name"] for f in c.list_content(scope, "obs-1")) == ["p1", "p2", "p3"]
     assert sorted(f["name"] for f in c.list_content(scope, "tile-7")) == ["p1", "p2", "p3"]
-    assert c.get_metadata(scope, "tile-7", plugin="JSON") == {"tile_id": 7}
+    assert [f["name"] for f in c.list_content(scope, "obs-2")] == ["obs-only"]
     assert list(c.list_replicas([{"scope": scope, "name": "elsewhere"}])) == []
 
     again = mirror.sdc("archive", "rucio", "sync", "--site", "SDC-DE")
     assert again.exit_code == 0, again.output
-    assert "nothing to do" in again.output and "3 product(s)" in again.output
+    assert "nothing to do" in again.output and "5 product(s)" in again.output
+
+
+def test_a_file_rucio_already_has_outside_its_datasets_gets_metadata_and_attachments(
+    mirror: Deployment,
+) -> None:
+    """As a Rucio-backed DSS leaves a product: file DID and replica, no dataset, no metadata."""
+    _archive(mirror, "SDC-DE", {"stored": b"by the DSS"})
+    mirror.client.add_replicas(
+        rse="SDC-DE_DISK",
+        files=[
+            {
+                "scope": mirror.scope,
+                "name": "stored",
+                "bytes": len(b"by the DSS"),
+                "adler32": _adler(b"by the DSS"),
+            }
+        ],
+    )
+    result = mirror.sdc("archive", "rucio", "sync", "--site", "SDC-DE", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["replicas_added"] == 0 and summary["metadata_set"] == 1
+    assert summary["attachments_added"] == 2
+    assert mirror.client.get_metadata(mirror.scope, "stored", plugin="JSON")["obs_id"] == 1
+    assert [f["name"] for f in mirror.client.list_content(mirror.scope, "tile-7")] == ["stored"]
+    again = mirror.sdc("archive", "rucio", "sync", "--site", "SDC-DE")
+    assert "nothing to do" in again.output
 
 
 def test_sync_reports_a_checksum_mismatch_and_never_overwrites(mirror: Deployment) -> None:

@@ -28,9 +28,15 @@ RSES = {site: f"{site}_DISK" for site in SITES}
 
 @pytest.fixture
 def planner(rucio_server: RucioServer, tmp_path: Path) -> tuple[Deployment, Path, Survey]:
+    return _planner(rucio_server, tmp_path)
+
+
+def _planner(
+    rucio_server: RucioServer, tmp_path: Path, **rucio: object
+) -> tuple[Deployment, Path, Survey]:
     with contextlib.suppress(Duplicate):  # another test of the session made it
         rucio_server.add_posix_rse("SDC-IT_DISK")
-    d = deployment(rucio_server, tmp_path, site_rses=RSES)
+    d = deployment(rucio_server, tmp_path, site_rses=RSES, **rucio)
     survey = generate_survey(SurveySpec(days=1, seed=3, deep_fields=0))
     write_survey(survey, tmp_path / "survey")
     (tmp_path / "sites.yaml").write_text(
@@ -166,6 +172,36 @@ def test_publish_dry_run_then_rules_then_replan_changes_only_what_moved(
         for r in d.client.list_replication_rules({"scope": d.scope})
     }
     assert rules[("obs-1", "SDC-FR_DISK", "root")]["expires_at"] is None
+
+
+def test_rules_left_to_rucios_judge_are_checked_now_and_replanned_the_same(
+    rucio_server: RucioServer, tmp_path: Path
+) -> None:
+    d, where, survey = _planner(rucio_server, tmp_path, rule_injection="judge", write_lanes=3)
+    n_obs, n_tiles = survey.n_obs, survey.n_tiles
+    primary = np.arange(n_obs, dtype=np.int64) % 3
+    first = _publish(d, where, _plan_file(where, survey, primary, "plan1.json"))
+    assert first.exit_code == 0, first.output
+    rules = _rules(d)
+    assert len(rules) == 2 * n_obs + n_tiles
+    # stored for Rucio's judge-injector to apply: no locks yet, no daemon runs here
+    assert {r["state"] for r in rules.values()} == {"INJECT"}
+    moved = primary.copy()
+    moved[:3] = (primary[:3] + 2) % 3
+    second = _plan_file(where, survey, moved, "plan2.json", (primary + 1) % 3)
+    result = json.loads(_publish(d, where, second).output)
+    assert (result["added"], result["deleted"]) == (3, 3)
+    assert json.loads(_publish(d, where, second).output)["added"] == 0
+
+    # an RSE without quota is refused at publish time, judge or not
+    d.client.set_local_account_limit(d.rucio.account, "SDC-IT_DISK", 0)
+    try:
+        third = _plan_file(where, survey, (primary + 2) % 3, "plan3.json", primary)
+        refused = _publish(d, where, third)
+        assert refused.exit_code == 1, refused.output
+        assert "no quota on RSE SDC-IT_DISK" in " ".join(refused.output.split())
+    finally:
+        d.client.set_local_account_limit(d.rucio.account, "SDC-IT_DISK", -1)
 
 
 def test_unreachable_rucio_names_the_url_and_stores_no_plan(

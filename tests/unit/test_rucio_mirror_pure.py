@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from eas.rucio_mirror import ProductRecord, compare, file_meta, plan_sync
 from eas.rucio_mirror.audit import ArchiveCopy, RucioCopy
-from eas.rucio_mirror.sync import (
-    ReplicaSeen,
-    RucioState,
-    attachment_batches,
-    attachments_by_batch,
-)
+from eas.rucio_mirror.sync import ReplicaSeen, RucioState, attachment_batches
 
 TILE = ("wide", "tile-7")
 
@@ -34,6 +29,7 @@ def test_sync_plans_replicas_datasets_and_attachments_then_nothing() -> None:
         ("wide", "obs-1"): [("wide", "a"), ("wide", "b")],
         ("wide", "tile-7"): [("wide", "a")],
     }
+    assert plan.attached_files == 3 and plan.meta_updates == []
     done = RucioState(
         {
             ("wide", "a"): ReplicaSeen(
@@ -56,6 +52,8 @@ def test_sync_reattaches_a_file_left_unattached_and_skips_a_mismatch() -> None:
     plan = plan_sync([_product("a"), _product("m")], state)
     assert plan.new_replicas == [] and plan.new_datasets == []
     assert plan.attachments == {("wide", "obs-1"): [("wide", "a")]}
+    # a file Rucio has outside its datasets (a Rucio-backed DSS wrote it): metadata set too
+    assert [p.product_id for p in plan.meta_updates] == ["a"]
     assert [(m.product.product_id, m.rucio_adler32) for m in plan.mismatches] == [("m", "ffffffff")]
 
 
@@ -103,14 +101,11 @@ def test_a_known_product_with_another_checksum_in_rucio_is_a_mismatch_not_fixabl
     assert only.kind == "checksum_mismatch" and not only.fixable
 
 
-def test_attachments_follow_the_replica_batches_and_end_with_files_already_there() -> None:
-    products = [_product(f"p{i}", obs=i // 2) for i in range(5)]
-    state = RucioState({("wide", "old"): ReplicaSeen("00000001")}, frozenset())
-    plan = plan_sync([*products, _product("old", obs=9)], state)
-    split = attachments_by_batch(plan, 2)
-    assert split == [
-        {("wide", "obs-0"): [("wide", "p0"), ("wide", "p1")]},
-        {("wide", "obs-1"): [("wide", "p2"), ("wide", "p3")]},
-        {("wide", "obs-2"): [("wide", "p4")]},
-        {("wide", "obs-9"): [("wide", "old")]},
+def test_attachment_batches_keep_datasets_in_name_order() -> None:
+    attachments = {("s", name): [("s", f"{name}-{j}") for j in range(3)] for name in "cab"}
+    batches = list(attachment_batches(attachments, 4))
+    assert [[ds for ds, _ in batch] for batch in batches] == [
+        [("s", "a")],
+        [("s", "b")],
+        [("s", "c")],
     ]
