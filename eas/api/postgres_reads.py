@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg2
-from psycopg2.extensions import POLL_OK, POLL_READ
+from psycopg2.extensions import POLL_OK, POLL_READ, QueryCanceledError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -23,9 +23,10 @@ class PostgresReads:
     more than the query and SQLAlchemy together. psycopg2's asynchronous mode sends the
     statement and lets the loop wait for the socket instead, like any other I/O. Its
     connections are always in autocommit: one statement is one transaction, all a read
-    needs. A connection that failed or was interrupted is closed, not reused; a dropped
-    server connection fails one request (a 500, which the client retries), as the engine's
-    pool does. Build it on the loop that serves (the app's lifespan); `close()` at the end.
+    needs. A connection that failed or was interrupted is closed, not reused; a warm
+    connection found dropped (server restart, idle timeout) is replaced and the read sent
+    again on the new one, so the request does not fail. Build it on the loop that serves
+    (the app's lifespan); `close()` at the end.
     """
 
     def __init__(self, connect: Callable[[], Any], size: int) -> None:
@@ -55,11 +56,22 @@ class PostgresReads:
         """
         parameters = statement.parameters(values)
         link = await self._slots.get()
+        rows: list[Any] = []
         try:
+            if link is not None:
+                try:
+                    rows = await link.run(statement, parameters)
+                except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                    if isinstance(exc, QueryCanceledError):
+                        raise
+                    # an idle connection the server (or a firewall) dropped: the read is
+                    # safe to send again, on a new connection
+                    link.connection.close()
+                    link = None
             if link is None:
                 link = _Link(self._connect())
                 await _settled(link.connection)
-            rows = await link.run(statement, parameters)
+                rows = await link.run(statement, parameters)
         except BaseException as exc:
             if link is not None:
                 link.connection.close()

@@ -130,6 +130,26 @@ def test_a_failed_or_cancelled_read_drops_its_connection_not_the_pool(engine: En
     engine.dispose()
 
 
+@on_postgres
+def test_a_warm_connection_the_server_dropped_is_replaced_without_failing_the_read(
+    engine: Engine,
+) -> None:
+    counting = CountingReads(engine, size=1)
+    backend = compile_for_driver(select(func.pg_backend_pid().label("pid")), engine.dialect)
+
+    async def run() -> tuple[int, int]:
+        first = (await counting.reads.fetch(backend, {}))[0]["pid"]
+        with engine.connect() as admin:  # as a server restart or an idle timeout would
+            admin.execute(select(func.pg_terminate_backend(first)))
+        second = (await counting.reads.fetch(backend, {}))[0]["pid"]
+        return first, second
+
+    first, second = asyncio.run(run())
+    counting.reads.close()
+    assert first != second and counting.opened == 2
+    engine.dispose()
+
+
 def test_only_named_parameter_drivers_are_compiled_for() -> None:
     sqlite = make_engine("sqlite://")
     with pytest.raises(ValueError, match="by position"):
