@@ -54,5 +54,8 @@ class DssConfig(BaseModel):
         "theirs every tenth of it)",
     )
     body_idle_timeout_seconds: float = Field(
-        default=120.0, gt=0, description="A PUT whose body stalls this long is dropped (408)"
+        default=120.0,
+        gt=0,
+        description="A PUT whose body stalls this long is dropped (408); a client that stops "
+        "reading a large GET this long is disconnected",
     )

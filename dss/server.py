@@ -136,7 +136,7 @@ def create_app(
     def get_file(path: str, range: str | None = Header(default=None)) -> Response:
         """The bytes (sendfile where possible), honouring a `Range`."""
         stat = store.stat(storage_path(path))
-        return file_response(store, stat, range)
+        return file_response(store, stat, range, config.body_idle_timeout_seconds)
 
     @app.post("/api/v1/quarantine/{path:path}")
     def quarantine_file(path: str, who: Identity = Depends(writer)) -> dict[str, str]:

@@ -43,17 +43,25 @@ def take_socket(scope: Scope, receive: Receive, rest: int) -> socket.socket | No
 
     Call right after a `receive()` returned, with no `await` in between.
     """
-    if rest < TAKEOVER_MIN or scope.get("http_version") not in ("1.0", "1.1"):
+    transport = None if rest < TAKEOVER_MIN else plain_transport(scope, receive)
+    if transport is None:
+        return None
+    transport.pause_reading()
+    scope[_TAKEN] = True
+    return socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno()))
+
+
+def plain_transport(scope: Scope, receive: Receive) -> asyncio.Transport | None:
+    """The open transport of this HTTP/1.x request's connection, over a plain TCP socket
+    (no TLS); None when the server does not expose one (see the module's docstring)."""
+    if scope.get("http_version") not in ("1.0", "1.1"):
         return None
     transport: Any = getattr(getattr(receive, "__self__", None), "transport", None)
     if not isinstance(transport, asyncio.Transport) or transport.is_closing():
         return None
-    raw = transport.get_extra_info("socket")
-    if raw is None or transport.get_extra_info("sslcontext") is not None:
+    if transport.get_extra_info("socket") is None:
         return None
-    transport.pause_reading()
-    scope[_TAKEN] = True
-    return socket.socket(fileno=os.dup(raw.fileno()))
+    return None if transport.get_extra_info("sslcontext") is not None else transport
 
 
 def read_body(

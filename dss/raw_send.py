@@ -1,0 +1,133 @@
+"""Sending a large GET body from the page cache to the connection's socket with sendfile(2).
+
+Why: uvicorn offers no `http.response.pathsend`, so Starlette's FileResponse reads the file
+1 MiB at a time in a worker thread and hands each chunk to the event loop, which copies it
+into the socket: two copies, a thread round trip and a Python round through uvicorn per
+MiB, ~0.35-0.6 CPU-s per GiB on this machine. sendfile(2) hands the page-cache pages to the
+socket without copying them: ~0.03 CPU-s per GiB (docs/benchmarks.md, dss).
+
+How: the answer's status line and headers go through ASGI as usual (uvicorn adds its
+`date` and `server` headers and logs the request); the body does not. Once uvicorn has
+written the head, the connection's reading is paused (nothing else touches the socket from
+then on) and the body is sent with non-blocking `os.sendfile` calls from the event loop, on
+a duplicate of the socket's descriptor, waiting for the socket to become writable between
+calls. uvicorn still expects the body, so the connection closes after it: the head says
+`Connection: close`, and the transport is closed (FIN after the last byte) or, when the
+client went away or stalled, aborted. A client that stops reading for `idle_seconds` is
+dropped.
+
+Decision and its risk: the transport is found as `receive.__self__.transport`, as for large
+PUT bodies (`dss.socket_body`), which is not ASGI API. Without it (another server, a future
+uvicorn, TLS, HTTP/2), or for a HEAD, a small body (under SEND_MIN: those keep the
+connection alive), `If-Range` or several ranges, the answer stays Starlette's FileResponse.
+`tests/integration/test_dss_raw_send.py` checks that a large GET does take this path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from starlette.types import Receive, Scope, Send
+
+from dss.socket_body import plain_transport
+
+log = logging.getLogger(__name__)
+
+SEND_MIN = 4 * 1024 * 1024  # smaller bodies keep the connection alive (and the ASGI path)
+
+
+class FileShrank(OSError):
+    """The file ended before the bytes its answer promised were sent."""
+
+
+async def send_file(
+    path: Path,
+    head: tuple[int, Sequence[tuple[bytes, bytes]]],
+    span: tuple[int, int],
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    idle_seconds: float,
+) -> bool:
+    """Answer with `head` (status, headers without `connection`) and bytes `span` (start,
+    end exclusive) of `path` sent with sendfile; False (nothing sent) when the connection
+    cannot be taken from the server and the caller must answer the ASGI way.
+
+    A client that goes away or stalls ends the connection; nothing is raised to the server.
+    """
+    transport = plain_transport(scope, receive)
+    if transport is None or transport.get_write_buffer_size() != 0:
+        return False
+    try:
+        source = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False  # deleted a moment ago: the ASGI path answers as it would
+    transport.pause_reading()
+    try:
+        status, headers = head
+        closing = [*headers, (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": status, "headers": closing})
+        sock = os.dup(transport.get_extra_info("socket").fileno())
+        try:
+            await _flushed(transport, idle_seconds)
+            await _sendfile(sock, source, span, idle_seconds)
+        finally:
+            os.close(sock)
+    except (OSError, TimeoutError) as exc:
+        log.info("GET %s: connection dropped after a partial body: %r", path, exc)
+        transport.abort()
+    except BaseException:
+        transport.abort()
+        raise
+    else:
+        transport.close()
+    finally:
+        os.close(source)
+    await asyncio.sleep(0)  # let the server see the connection gone, not an unfinished answer
+    return True
+
+
+async def _flushed(transport: asyncio.Transport, idle_seconds: float) -> None:
+    """Wait until the transport has written everything given to it (the head): rarely long."""
+    async with asyncio.timeout(idle_seconds):
+        while transport.get_write_buffer_size():
+            await asyncio.sleep(0.001)
+
+
+async def _sendfile(sock: int, source: int, span: tuple[int, int], idle_seconds: float) -> None:
+    """Send bytes `span` of `source` on the non-blocking socket `sock` from the event loop.
+
+    TimeoutError when the socket takes no byte for `idle_seconds`; FileShrank when the file
+    ends early; OSError (EPIPE, ECONNRESET) when the client went away.
+    """
+    loop = asyncio.get_running_loop()
+    offset, end = span
+    while offset < end:
+        try:
+            sent = os.sendfile(sock, source, offset, end - offset)
+        except BlockingIOError:
+            await _writable(loop, sock, idle_seconds)
+            continue
+        if sent == 0:
+            raise FileShrank(f"the file ended at byte {offset}, before byte {end}")
+        offset += sent
+
+
+async def _writable(loop: asyncio.AbstractEventLoop, sock: int, idle_seconds: float) -> None:
+    """Wait until `sock` has room for more bytes (TimeoutError after `idle_seconds`)."""
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:  # called on every loop pass while writable, until removed below
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_writer(sock, wake)
+    try:
+        async with asyncio.timeout(idle_seconds):
+            await ready
+    finally:
+        loop.remove_writer(sock)

@@ -1,0 +1,195 @@
+"""Large GETs, whose body the DSS sends with sendfile(2) on the connection taken from uvicorn
+(dss.raw_send), answer exactly as FileResponse would: whole files, ranges, 416, HEAD; and a
+client that goes away, stalls or is cut off mid-body is handled (dropped, or resumed)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from fastapi import FastAPI
+
+from dss.checksums import checksums_of_chunks
+from dss.client import StorageClient
+from dss.config import DssConfig
+from dss.posix import PosixBackend
+from dss.raw_send import SEND_MIN
+from dss.responses import LargeChunkFileResponse
+from dss.server import create_app
+from tests.dss_fixtures import FR_AGENT, READER, FlakyProxy, known_tokens, posix_root, serving
+
+BIG = os.urandom(SEND_MIN * 2 + 12345)
+AUTH = {"Authorization": f"Bearer {READER}"}
+
+
+class Records(logging.Handler):
+    """Every record a logger emits while attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def uvicorn_errors() -> Iterator[list[logging.LogRecord]]:
+    """What uvicorn logs as errors (an answer it thinks unfinished, an exception)."""
+    handler = Records()
+    logger = logging.getLogger("uvicorn.error")
+    logger.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        logger.removeHandler(handler)
+
+
+def dss(root: Path, idle_seconds: float = 120.0) -> FastAPI:
+    config = DssConfig(site="SDC-FR", body_idle_timeout_seconds=idle_seconds)
+    return create_app(config, backend=PosixBackend(root), verifier=known_tokens())
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> Iterator[str]:
+    """A posix DSS holding BIG at `big` and 1000 bytes at `small`."""
+    with serving(dss(posix_root(tmp_path))) as served:
+        client = StorageClient(served, FR_AGENT)
+        client.put("big", _write(tmp_path / "big.bin", BIG))
+        client.put("small", _write(tmp_path / "small.bin", b"s" * 1000))
+        yield served
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def get(url: str, path: str, **headers: str) -> requests.Response:
+    return requests.get(f"{url}/api/v1/files/{path}", headers=AUTH | headers, timeout=30)
+
+
+def raw_get_head(url: str, path: str, rcvbuf: int | None = None) -> tuple[socket.socket, bytes]:
+    """A connected socket that sent `GET path` (a small receive buffer, if given) and the
+    answer's head (with whatever body bytes came along with it)."""
+    host, port = url.removeprefix("http://").split(":")
+    raw = socket.socket()
+    if rcvbuf is not None:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    raw.settimeout(10)
+    raw.connect((host, int(port)))
+    request = f"GET /api/v1/files/{path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {READER}\r\n"
+    raw.sendall(request.encode() + b"\r\n")
+    head = raw.recv(4096)
+    return raw, head
+
+
+def test_large_get_is_sent_with_sendfile_and_closes_the_connection(
+    url: str, uvicorn_errors: list[logging.LogRecord]
+) -> None:
+    whole = get(url, "big")
+    assert whole.status_code == 200 and whole.content == BIG
+    assert whole.headers["connection"] == "close"  # the sendfile path was taken
+    assert whole.headers["content-length"] == str(len(BIG))
+    sums = checksums_of_chunks([BIG])[0]
+    assert whole.headers["x-checksum-adler32"] == sums.adler32 == f"{zlib.adler32(BIG):08x}"
+    assert whole.headers["x-checksum-md5"] == sums.md5
+    assert {"date", "server", "etag", "last-modified", "accept-ranges"} <= set(whole.headers)
+    small = get(url, "small")
+    assert small.content == b"s" * 1000 and small.headers.get("connection") != "close"
+    head = requests.head(f"{url}/api/v1/files/big", headers=AUTH, timeout=30)
+    assert (
+        head.headers["content-length"] == str(len(BIG))
+        and head.headers.get("connection") != "close"
+    )
+    assert uvicorn_errors == []
+
+
+@pytest.mark.parametrize(
+    ("header", "start", "end"),
+    [
+        ("bytes=100-", 100, len(BIG)),
+        ("bytes=5-5000000", 5, 5000001),
+        (f"bytes=-{SEND_MIN}", len(BIG) - SEND_MIN, len(BIG)),
+    ],
+)
+def test_large_ranges_are_sent_with_sendfile(url: str, header: str, start: int, end: int) -> None:
+    part = get(url, "big", Range=header)
+    assert part.status_code == 206 and part.headers["connection"] == "close"
+    assert part.content == BIG[start:end]
+    assert part.headers["content-range"] == f"bytes {start}-{end - 1}/{len(BIG)}"
+    assert part.headers["x-checksum-adler32"] == f"{zlib.adler32(BIG):08x}"  # the whole file's
+
+
+def test_other_ranges_stay_with_file_response(url: str) -> None:
+    short = get(url, "big", Range="bytes=0-99")
+    assert short.status_code == 206 and short.content == BIG[:100]
+    assert short.headers.get("connection") != "close"
+    past = get(url, "big", Range=f"bytes={len(BIG)}-")
+    assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{len(BIG)}"
+    several = get(url, "big", Range="bytes=0-9,20-29")
+    assert several.status_code == 206 and b"multipart" in several.headers["content-type"].encode()
+
+
+def test_client_resumes_a_large_get_cut_mid_body(url: str, tmp_path: Path) -> None:
+    with FlakyProxy(url, failures=3, cut_after=SEND_MIN + 1000) as proxy:
+        client = StorageClient(proxy.url, READER, retries=3, backoff_seconds=0.01)
+        stat = client.get("big", tmp_path / "back", verify_md5=True)
+    assert (tmp_path / "back").read_bytes() == BIG and stat.size == len(BIG)
+
+
+@pytest.mark.parametrize("reset", [False, True])
+def test_client_gone_mid_body_leaves_the_dss_serving(
+    url: str, reset: bool, uvicorn_errors: list[logging.LogRecord]
+) -> None:
+    raw, head = raw_get_head(url, "big", rcvbuf=65536)
+    with raw:
+        assert head.startswith(b"HTTP/1.1 200")
+        if reset:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    time.sleep(0.2)
+    assert get(url, "big").content == BIG
+    assert uvicorn_errors == []
+
+
+def test_a_client_that_stops_reading_is_dropped(tmp_path: Path) -> None:
+    root = posix_root(tmp_path)
+    (root / "big").write_bytes(BIG)
+    with serving(dss(root, idle_seconds=0.5)) as url:
+        raw, head = raw_get_head(url, "big", rcvbuf=65536)
+        with raw:
+            assert head.startswith(b"HTTP/1.1 200")
+            time.sleep(2)  # the socket buffers fill, then nothing moves for 0.5 s
+            received = len(head)
+            try:
+                while chunk := raw.recv(1 << 20):
+                    received += len(chunk)
+            except ConnectionResetError:
+                pass
+        assert received < len(BIG)  # dropped, not finished
+        assert get(url, "big").content == BIG  # and the DSS goes on serving
+
+
+def test_a_file_shorter_than_announced_ends_the_connection_early(tmp_path: Path) -> None:
+    path = _write(tmp_path / "shrunk.bin", BIG)
+    grown = list(os.stat(path))
+    grown[6] = len(BIG) + SEND_MIN  # st_size: the file "shrank" after it was stat-ed
+    announced = os.stat_result(grown)
+    app = FastAPI()
+
+    @app.get("/shrunk")
+    def shrunk() -> LargeChunkFileResponse:
+        return LargeChunkFileResponse(path, headers={}, stat_result=announced, idle_seconds=5)
+
+    with serving(app) as url:
+        answer = requests.get(f"{url}/shrunk", timeout=30, stream=True)
+        assert answer.headers["connection"] == "close"  # the sendfile path
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            answer.content  # noqa: B018 (reading is the point)
