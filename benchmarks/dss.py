@@ -276,23 +276,27 @@ def main() -> None:
 
             n = args.concurrency
             idle_rss = server.memory_info().rss
-            with PeakRss(server) as rss, ThreadPoolExecutor(n) as pool:
-                puts = [
-                    pool.submit(
-                        StorageClient(url, TOKEN).put, f"c/{i}", source, checksums=checksums
-                    )
-                    for i in range(n)
-                ]
-                put_wall = timed(lambda: [f.result() for f in puts])
-                gets = [
-                    pool.submit(StorageClient(url, TOKEN).get, f"c/{i}", workdir / f"got-{i}")
-                    for i in range(n)
-                ]
-                get_wall = timed(lambda: [f.result() for f in gets])
+            with ThreadPoolExecutor(n) as pool:
+                with PeakRss(server) as put_rss:
+                    puts = [
+                        pool.submit(
+                            StorageClient(url, TOKEN).put, f"c/{i}", source, checksums=checksums
+                        )
+                        for i in range(n)
+                    ]
+                    put_wall = timed(lambda: [f.result() for f in puts])
+                with PeakRss(server) as get_rss:
+                    gets = [
+                        pool.submit(StorageClient(url, TOKEN).get, f"c/{i}", workdir / f"got-{i}")
+                        for i in range(n)
+                    ]
+                    get_wall = timed(lambda: [f.result() for f in gets])
+            peak = max(put_rss.peak, get_rss.peak)
             print(
                 f"{n} concurrent PUTs {n * mib / put_wall:.0f} MiB/s total, then {n} "
                 f"concurrent GETs {n * mib / get_wall:.0f} MiB/s total; peak server RSS "
-                f"{rss.peak / (1 << 20):.0f} MB (target < 200 MB), of which "
+                f"{peak / (1 << 20):.0f} MB (target < 200 MB; {put_rss.peak / (1 << 20):.0f} "
+                f"during the PUTs, {get_rss.peak / (1 << 20):.0f} during the GETs), of which "
                 f"{idle_rss / (1 << 20):.0f} MB before the transfers (the `sdc` process at rest)"
             )
     finally:

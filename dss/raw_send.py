@@ -115,6 +115,10 @@ async def _sendfile(sock: int, source: int, span: tuple[int, int], idle_seconds:
         if sent == 0:
             raise FileShrank(f"the file ended at byte {offset}, before byte {end}")
         offset += sent
+        if offset < end:
+            # A partial send means a full socket (or the kernel's ~2 GiB cap per call, and
+            # then the socket is writable at once): wait rather than call again for EAGAIN.
+            await _writable(loop, sock, idle_seconds)
 
 
 async def _writable(loop: asyncio.AbstractEventLoop, sock: int, idle_seconds: float) -> None:

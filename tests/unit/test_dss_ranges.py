@@ -1,12 +1,15 @@
-"""`Range` headers for backends without local files: the same bytes as a Python slice."""
+"""`Range` headers: for backends without local files, the same bytes as a Python slice; for
+local files, which answers go out with sendfile (`sendfile_span`)."""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.datastructures import Headers
 
-from dss.responses import RangeNotSatisfiable, single_range
+from dss.raw_send import SEND_MIN
+from dss.responses import RangeNotSatisfiable, sendfile_span, single_range
 
 
 @given(size=st.integers(1, 1000), first=st.integers(0, 1200), length=st.integers(0, 1200))
@@ -35,3 +38,39 @@ def test_absent_malformed_or_multiple_ranges_mean_everything(header: str | None)
 def test_reversed_range_is_not_satisfiable() -> None:
     with pytest.raises(RangeNotSatisfiable):
         single_range("bytes=50-10", 100)
+
+
+BIG = 3 * SEND_MIN
+
+
+@pytest.mark.parametrize(
+    ("headers", "span"),
+    [
+        ({}, (0, BIG)),
+        ({"range": "bytes=100-"}, (100, BIG)),
+        ({"range": f"bytes=-{SEND_MIN}"}, (BIG - SEND_MIN, BIG)),
+        ({"range": f"bytes=0-{SEND_MIN - 1}"}, (0, SEND_MIN)),
+    ],
+)
+def test_large_gets_and_large_single_ranges_go_with_sendfile(
+    headers: dict[str, str], span: tuple[int, int]
+) -> None:
+    assert sendfile_span("GET", Headers(headers), BIG) == span
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "size"),
+    [
+        ("HEAD", {}, BIG),
+        ("GET", {}, SEND_MIN - 1),  # small: keeps the connection alive
+        ("GET", {"range": f"bytes=0-{SEND_MIN - 2}"}, BIG),
+        ("GET", {"range": "bytes=0-9,20-29"}, BIG),  # multipart: FileResponse's
+        ("GET", {"range": "items=0-"}, BIG),  # malformed: FileResponse answers 400
+        ("GET", {"range": f"bytes={BIG}-"}, BIG),  # unsatisfiable: FileResponse answers 416
+        ("GET", {"range": "bytes=100-", "if-range": '"etag"'}, BIG),
+    ],
+)
+def test_other_answers_stay_with_file_response(
+    method: str, headers: dict[str, str], size: int
+) -> None:
+    assert sendfile_span(method, Headers(headers), size) is None
