@@ -43,20 +43,22 @@ class LargeChunkFileResponse(FileResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """sendfile when the answer qualifies and the server lets go of the connection."""
-        span = sendfile_span(scope["method"], Headers(scope=scope), self.size)
+        request = Headers(scope=scope)
+        span = sendfile_span(scope["method"], request, self.size)
         if span is not None:
-            head = (200 if span == (0, self.size) else 206, self._headers_for(span))
+            partial = "range" in request  # a valid single range: 206, as FileResponse answers
+            head = (206 if partial else 200, self._headers_for(span, partial))
             if await send_file(
                 Path(self.path), head, span, scope, receive, send, self.idle_seconds
             ):
                 return
         await super().__call__(scope, receive, send)
 
-    def _headers_for(self, span: tuple[int, int]) -> list[tuple[bytes, bytes]]:
+    def _headers_for(self, span: tuple[int, int], partial: bool) -> list[tuple[bytes, bytes]]:
         start, end = span
         headers = MutableHeaders(raw=list(self.raw_headers))
         headers["content-length"] = str(end - start)
-        if span != (0, self.size):
+        if partial:
             headers["content-range"] = f"bytes {start}-{end - 1}/{self.size}"
         return headers.raw
 
