@@ -121,7 +121,7 @@ async def _sendfile(sock: int, source: int, span: tuple[int, int], idle_seconds:
             sent = os.sendfile(sock, source, offset, end - offset)
         except BlockingIOError:
             return
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 (OSError mostly; anything ends the body, once)
             done.set_exception(exc)
             return
         if sent == 0:
