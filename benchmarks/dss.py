@@ -215,7 +215,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1G", help="file size (1G, 256M, ...)")
     parser.add_argument("--concurrency", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=3, help="rounds for each figure")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds for each figure")
     parser.add_argument("--dir", type=Path, default=None, help="where the big files go")
     args = parser.parse_args()
     size = parse_size(args.size)
