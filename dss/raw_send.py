@@ -4,14 +4,15 @@ Why: uvicorn offers no `http.response.pathsend`, so Starlette's FileResponse rea
 1 MiB at a time in a worker thread and hands each chunk to the event loop, which copies it
 into the socket: two copies, a thread round trip and a Python round through uvicorn per
 MiB, ~0.35-0.6 CPU-s per GiB on this machine. sendfile(2) hands the page-cache pages to the
-socket without copying them: ~0.03 CPU-s per GiB (docs/benchmarks.md, dss).
+socket without copying them: the DSS then spends 0.06-0.08 CPU-s per GiB (docs/benchmarks.md,
+dss).
 
 How: the answer's status line and headers go through ASGI as usual (uvicorn adds its
 `date` and `server` headers and logs the request); the body does not. Once uvicorn has
 written the head, the connection's reading is paused (nothing else touches the socket from
-then on) and the body is sent with non-blocking `os.sendfile` calls from the event loop, on
-a duplicate of the socket's descriptor, waiting for the socket to become writable between
-calls. uvicorn still expects the body, so the connection closes after it: the head says
+then on) and the body is sent with non-blocking `os.sendfile` calls on a duplicate of the
+socket's descriptor, by an event-loop callback that runs whenever the socket has room.
+uvicorn still expects the body, so the connection closes after it: the head says
 `Connection: close`, and the transport is closed (FIN after the last byte) or, when the
 client went away or stalled, aborted. A client that stops reading for `idle_seconds` is
 dropped.
@@ -79,6 +80,9 @@ async def send_file(
             await _sendfile(sock, source, span, idle_seconds)
         finally:
             os.close(sock)
+    except FileShrank as exc:
+        log.warning("GET %s: %s (truncated behind the DSS?): connection dropped", path, exc)
+        transport.abort()
     except (OSError, TimeoutError) as exc:
         log.info("GET %s: connection dropped after a partial body: %r", path, exc)
         transport.abort()
