@@ -4,10 +4,12 @@ and arrivals, claims with fencing, lease expiry, retries, maintenance failover, 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from eas.core import plans, products, sites, survey
@@ -282,3 +284,65 @@ def test_a_batch_of_finishes_answers_each_report_on_its_own(
     by_id = {row.id: row for row in jobs(sessions)}
     assert [by_id[i].state for i in (a, b, c, d)] == ["SUCCEEDED", "FAILED", "CLAIMED", "SUCCEEDED"]
     assert by_id[a].lease_owner is None and by_id[c].lease_owner == "agent-a"
+
+
+def cancel_when(sessions: sessionmaker[Session], sets: str, job_id: int) -> Callable[[], None]:
+    """Cancel `job_id` in a transaction of its own just before the scheduler sends its first
+    UPDATE of jobs that sets `sets` (after its read, before its write); returns the function
+    that removes the hook."""
+    engine = sessions.kw["bind"]
+    fired: list[bool] = []
+
+    def hook(connection: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if fired or not (statement.startswith("UPDATE job SET") and f"{sets}=" in statement):
+            return
+        fired.append(True)
+        with engine.connect() as other:  # a connection of its own: an operator's cancel
+            other.execute(update(JobRow).where(JobRow.id == job_id).values(state="CANCELLED"))
+            other.commit()
+
+    event.listen(engine, "before_cursor_execute", hook)
+    return lambda: event.remove(engine, "before_cursor_execute", hook)
+
+
+def pending_jobs(sessions: sessionmaker[Session], n: int, **values: Any) -> list[int]:
+    """`n` ready jobs planned at SDC-FR (secondary SDC-DE), not yet dispatched."""
+    rows = [
+        JobRow(pipeline="noop", primary_site="SDC-FR", secondary_site="SDC-DE",
+               ready_at=EPOCH, deadline=EPOCH + timedelta(days=3), **values)
+        for _ in range(n)
+    ]  # fmt: skip
+    with transaction(sessions) as session:
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
+
+
+def test_a_job_cancelled_between_selection_and_queueing_stays_cancelled(
+    sessions: sessionmaker[Session],
+) -> None:
+    survey_with_plan(sessions)
+    first, cancelled, last = pending_jobs(sessions, 3)
+    unhook = cancel_when(sessions, "wait_reason", cancelled)
+    try:
+        report = Scheduler(sessions, CONFIG, clock=Clock(EPOCH)).run_once()
+    finally:
+        unhook()
+    assert report.dispatched == {"SDC-FR": 2}  # the cancelled job is not announced
+    assert [(row.id, row.state) for row in jobs(sessions)] == [
+        (first, "QUEUED"), (cancelled, "CANCELLED"), (last, "QUEUED")
+    ]  # fmt: skip
+
+
+def test_a_job_cancelled_while_the_cycle_decides_it_waits_stays_cancelled(
+    sessions: sessionmaker[Session],
+) -> None:
+    survey_with_plan(sessions)
+    (job_id,) = pending_jobs(sessions, 1, not_before=EPOCH + timedelta(minutes=5))
+    unhook = cancel_when(sessions, "lease_epoch", job_id)
+    try:
+        report = Scheduler(sessions, CONFIG, clock=Clock(EPOCH)).run_once()
+    finally:
+        unhook()
+    assert report.waiting == 0
+    assert [(row.state, row.wait_reason) for row in jobs(sessions)] == [("CANCELLED", None)]
