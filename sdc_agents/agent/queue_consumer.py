@@ -8,8 +8,9 @@ for in a new message, acks the messages at once and only then runs the claimed j
 in a worker thread. So no message is ever held while a pipeline runs (RabbitMQ's consumer
 timeout, Redis's visibility timeout cannot fire on it), and a batch of jobs costs one
 round trip to the archive and a few to the broker. A job that is no longer QUEUED at this
-site claims nothing and is dropped; a message lost after its ack (agent killed) is
-published again by the scheduler's reconciler.
+site claims nothing and is dropped, and so are the jobs of a claim the archive refuses (4xx)
+(the ids beyond the free slots are given back all the same: they were not asked for); a
+message lost after its ack (agent killed) is published again by the scheduler's reconciler.
 
 Messages are taken with `basic.get`, never beyond the free slots, rather than with a
 prefetching subscription: a prefetched message would sit unacked in the client while the
@@ -251,9 +252,12 @@ class QueueConsumer:
             jobs = self._claim(wanted)
         except (ArchiveError, OSError) as exc:
             if isinstance(exc, ArchiveError) and exc.status < 500:
-                log.warning("jobs %s cannot be claimed here, dropped: %s", named, exc)
-                self._settle(connection, taken, [])
-                self._count("dropped", occurrences)
+                # the refusal is about the jobs asked for; those named beyond the free slots
+                # were not asked for, so they are given back as after a claim
+                log.warning("jobs %s cannot be claimed here, dropped: %s", wanted, exc)
+                self._settle(connection, taken, rest)
+                self._count("returned", len(rest))
+                self._count("dropped", occurrences - len(rest))
                 return []
             # the archive is away: give the messages back and pause, the rows are untouched
             log.warning("claim of jobs %s failed, messages requeued: %s", wanted, exc)

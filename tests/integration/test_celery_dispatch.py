@@ -326,6 +326,38 @@ def test_jobs_a_message_names_beyond_the_free_slots_are_given_back_and_run_once(
 
 @on_postgresql
 @pytest.mark.parametrize("broker", ["redis"], indirect=True)
+def test_a_refused_claim_still_gives_back_the_jobs_beyond_the_free_slots(
+    server: tuple[str, dict], sessions: sessionmaker[Session], broker: str
+) -> None:
+    url, tokens = server
+    config = SchedulerConfig(transport="celery", broker_url=broker, ids_per_message=5)
+    add_jobs(sessions, 5)
+    assert Scheduler(sessions, config).run_once().dispatched == {"SDC-FR": 5}
+    with JobClient(url, tokens["fr"]) as fr, JobClient(url, tokens["de"]) as de:
+        claims: list[str] = []
+
+        def claim(ids: list[int]) -> list[JobPublic]:
+            # the first claim is sent with SDC-DE's token: the server refuses it (403)
+            client = de if not claims else fr
+            claims.append("de" if client is de else "fr")
+            return client.claim_batch("SDC-FR", "agent-1", len(ids), ids, start=True)
+
+        def finish(job: JobPublic) -> None:
+            fr.finish(job.id, JobOutcome(owner="agent-1", epoch=job.lease_epoch, succeeded=True))
+
+        agent = QueueConsumer("SDC-FR", broker, claim, finish, concurrency=2, idle_max=0.1)
+        agent.start()
+        until(lambda: agent.counts.claimed == 3, 30)
+        agent.stop()
+        agent.join()
+    # the 2 refused jobs are dropped (QUEUED, for the reconciler); the 3 others came back
+    assert claims[0] == "de" and (agent.counts.dropped, agent.counts.returned) == (2, 4)
+    assert sorted(state for state, _, _ in states(sessions)) == ["QUEUED"] * 2 + ["SUCCEEDED"] * 3
+    assert _waiting(broker, "SDC-FR") == 0 and _unacked(broker, "SDC-FR") == 0
+
+
+@on_postgresql
+@pytest.mark.parametrize("broker", ["redis"], indirect=True)
 def test_a_message_naming_no_job_is_rejected_and_the_next_runs(
     server: tuple[str, dict], sessions: sessionmaker[Session], broker: str
 ) -> None:
