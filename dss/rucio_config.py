@@ -37,6 +37,12 @@ class RucioConfig(BaseModel):
         "oidc_refresh_lifetime)",
     )
     vo: str | None = Field(default=None, description="Multi-VO servers only")
+    client_config: Path | None = Field(
+        default=None,
+        description="The rucio.cfg rucio-clients reads for what sdc does not pass it (its "
+        "storage-protocol settings); default: $RUCIO_CONFIG, else the rucio.cfg rucio-clients "
+        "finds itself, else a neutral client-only file. Never a connection setting.",
+    )
     default_scope: str | None = Field(
         default=None, description="Scope of DIDs whose survey has no entry in survey_scopes"
     )

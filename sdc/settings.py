@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -33,8 +36,11 @@ class Settings(BaseSettings):
     """Everything configurable, one object.
 
     Sources, strongest first: explicit keyword arguments, `SDC_*` environment variables
-    (nested with `__`, e.g. `SDC_SERVER__PORT=9000`), the YAML file named by `SDC_CONFIG`
-    or `--config`, then the defaults below.
+    (nested with `__`, e.g. `SDC_SERVER__PORT=9000`), the variables of other tools that sdc
+    honours (`RUCIO_CONFIG` -> `rucio.client_config`), the YAML file named by `SDC_CONFIG`
+    or `--config`, then the defaults below. This is the one place that reads the process
+    environment: what else needs it (the environment jobs and child processes start from)
+    gets `environment`, passed in.
     """
 
     model_config = SettingsConfigDict(env_prefix="SDC_", env_nested_delimiter="__", extra="forbid")
@@ -54,6 +60,14 @@ class Settings(BaseSettings):
     rucio: RucioConfig = RucioConfig()
 
     config_file: Path | None = Field(default=None, exclude=True)
+    # never a field: it would be printed with the settings, secrets and all
+    _environment: dict[str, str] = PrivateAttr(default_factory=lambda: process_environment())
+
+    @property
+    def environment(self) -> Mapping[str, str]:
+        """The process environment as it was when these settings were built: what local jobs
+        and the processes sdc starts inherit."""
+        return MappingProxyType(self._environment)
 
     @property
     def resolved_database_url(self) -> str:
@@ -71,11 +85,34 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _YamlSource(settings_cls, init_settings))
+        return (
+            init_settings,
+            env_settings,
+            _ForeignEnvironmentSource(settings_cls),
+            _YamlSource(settings_cls, init_settings),
+        )
+
+
+def process_environment() -> dict[str, str]:
+    """A copy of this process's environment variables (for what starts processes without a
+    Settings object at hand, such as the benchmarks' servers)."""
+    return dict(os.environ)
 
 
 class ConfigError(ValueError):
     """The configuration file is missing or malformed."""
+
+
+class _ForeignEnvironmentSource(PydanticBaseSettingsSource):
+    """Variables other tools define that sdc honours: `RUCIO_CONFIG`, the rucio.cfg of
+    rucio-clients (`rucio.client_config`)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        rucio_config = os.environ.get("RUCIO_CONFIG")
+        return {"rucio": {"client_config": rucio_config}} if rucio_config else {}
 
 
 class _YamlSource(PydanticBaseSettingsSource):
@@ -89,8 +126,6 @@ class _YamlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        import os
-
         path = self._init().get("config_file") or os.environ.get("SDC_CONFIG")
         if not path:
             return {}

@@ -51,7 +51,7 @@ def run(
     if once and config.transport == "celery":
         fail("--once runs one pulled job; it needs --transport http", 2)
     try:
-        agent = build_agent(config)
+        agent = build_agent(config, settings.environment)
     except AgentSetupError as exc:
         fail(str(exc))
     except (ArchiveError, OSError) as exc:

@@ -61,6 +61,18 @@ def arrive(sessions: sessionmaker[Session], *obs_ids: int, kind: str = "RAW_FRAM
             products.register_product(session, product(f"{kind}-{obs_id}", kind, obs_id=obs_id))
 
 
+def queued_calibrations(
+    sessions: sessionmaker[Session], n_obs: int, arrived: int | None = None
+) -> Clock:
+    """A survey of `n_obs` observations, the first `arrived` (default: all) arrived and their
+    calibration jobs QUEUED at SDC-FR; the clock the scheduler ran with."""
+    survey_with_plan(sessions, n_obs=n_obs)
+    arrive(sessions, *range(n_obs if arrived is None else arrived))
+    clock = Clock(EPOCH)
+    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    return clock
+
+
 def jobs(sessions: sessionmaker[Session]) -> list[JobRow]:
     with sessions() as session:
         return list(session.scalars(select(JobRow).order_by(JobRow.id)))
@@ -85,10 +97,7 @@ def test_raw_arrivals_become_queued_calibration_jobs_once(
 
 
 def test_claims_fence_stale_holders(sessions: sessionmaker[Session]) -> None:
-    survey_with_plan(sessions)
-    arrive(sessions, 0)
-    clock = Clock(EPOCH)
-    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    clock = queued_calibrations(sessions, 4, arrived=1)
     with transaction(sessions) as session:
         assert claim_next(session, "SDC-DE", "agent-de", clock.now, CONFIG) is None
         row = claim_next(session, "SDC-FR", "agent-a", clock.now, CONFIG)
@@ -133,10 +142,7 @@ def test_transient_failure_backs_off_then_requeues(sessions: sessionmaker[Sessio
 
 
 def test_permanent_failure_is_quarantined(sessions: sessionmaker[Session]) -> None:
-    survey_with_plan(sessions)
-    arrive(sessions, 0)
-    clock = Clock(EPOCH)
-    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    clock = queued_calibrations(sessions, 4, arrived=1)
     with transaction(sessions) as session:
         row = claim_next(session, "SDC-FR", "agent-a", clock.now, CONFIG)
         assert row is not None
@@ -189,10 +195,7 @@ def test_two_agents_racing_claim_each_job_once(
     sessions: sessionmaker[Session], archive_url: str
 ) -> None:
     n_jobs = 200
-    survey_with_plan(sessions, n_obs=n_jobs)
-    arrive(sessions, *range(n_jobs))
-    clock = Clock(EPOCH)
-    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    clock = queued_calibrations(sessions, n_jobs)
     claimed: dict[str, list[int]] = {"agent-a": [], "agent-b": []}
 
     def agent(owner: str) -> None:
@@ -217,10 +220,7 @@ def test_two_agents_racing_claim_each_job_once(
 def test_a_batch_claim_takes_at_most_its_limit_in_one_update(
     sessions: sessionmaker[Session],
 ) -> None:
-    survey_with_plan(sessions, n_obs=6)
-    arrive(sessions, *range(6))
-    clock = Clock(EPOCH)
-    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    clock = queued_calibrations(sessions, 6)
     with transaction(sessions) as session:
         # (on PostgreSQL a locking subquery inside the UPDATE would lock and take them all)
         batch = claim_queued(session, "SDC-FR", "agent-a", clock.now, CONFIG, limit=4, start=True)
@@ -238,10 +238,7 @@ def test_a_batch_claim_takes_at_most_its_limit_in_one_update(
 def test_the_reaper_leaves_a_lease_renewed_after_its_read(
     sessions: sessionmaker[Session],
 ) -> None:
-    survey_with_plan(sessions)
-    arrive(sessions, 0)
-    clock = Clock(EPOCH)
-    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    clock = queued_calibrations(sessions, 4, arrived=1)
     with transaction(sessions) as session:
         row = claim_next(session, "SDC-FR", "agent-a", clock.now, CONFIG)
         assert row is not None
@@ -260,10 +257,7 @@ def test_the_reaper_leaves_a_lease_renewed_after_its_read(
 def test_a_batch_of_finishes_answers_each_report_on_its_own(
     sessions: sessionmaker[Session],
 ) -> None:
-    survey_with_plan(sessions, n_obs=4)
-    arrive(sessions, *range(4))
-    clock = Clock(EPOCH)
-    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    clock = queued_calibrations(sessions, 4)
     with transaction(sessions) as session:
         claimed = claim_queued(session, "SDC-FR", "agent-a", clock.now, CONFIG, limit=4)
         a, b, c, d = (row.id for row in claimed)

@@ -28,3 +28,16 @@ def test_yaml_that_is_not_a_mapping(tmp_path: Path) -> None:
     path.write_text("- a\n- b\n")
     with pytest.raises(ConfigError, match="mapping"):
         Settings(config_file=path)
+
+
+def test_rucio_config_reaches_the_rucio_settings_and_the_environment_is_passed_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RUCIO_CONFIG", str(tmp_path / "rucio.cfg"))
+    monkeypatch.setenv("SDC_TEST_MARK", "seen")
+    settings = Settings(rucio={"url": "http://rucio:443"})
+    assert settings.rucio.client_config == tmp_path / "rucio.cfg"
+    assert settings.environment["SDC_TEST_MARK"] == "seen"
+    assert "SDC_TEST_MARK" not in settings.model_dump_json()  # never printed with the settings
+    monkeypatch.setenv("SDC_RUCIO__CLIENT_CONFIG", "/etc/sdc/rucio.cfg")  # sdc's own wins
+    assert Settings().rucio.client_config == Path("/etc/sdc/rucio.cfg")
