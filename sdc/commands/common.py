@@ -44,10 +44,14 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
 def archive_failed(url: str, exc: Exception) -> NoReturn:
     """Exit 1 for an archive call that failed, telling a refusal (the archive answered, e.g.
     a wrong token) from an archive that could not be reached; the fix differs."""
+    from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema
+
     from eas.errors import ArchiveError
 
     if isinstance(exc, ArchiveError):
         fail(f"the archive at {url} refused: {exc}")
+    if isinstance(exc, InvalidSchema | InvalidURL | MissingSchema):
+        fail(f"the archive URL {url!r} is not an http(s) URL (such as http://eas:8000)")
     fail(f"cannot reach the archive at {url} ({type(exc).__name__})")
 
 
