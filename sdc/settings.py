@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,6 +19,7 @@ from pydantic_settings import (
 from dss.config import DssConfig
 from dss.rucio_config import RucioConfig
 from eas.config import ArchiveConfig
+from eas.db import archive_database_url
 from metascheduler.config import SchedulerConfig
 from placement.config import PlacementConfig
 from sdc_agents.agent.config import AgentConfig
@@ -69,6 +70,11 @@ class Settings(BaseSettings):
         and the processes sdc starts inherit."""
         return MappingProxyType(self._environment)
 
+    @field_validator("database_url")
+    @classmethod
+    def _installed_driver(cls, url: str | None) -> str | None:
+        return None if url is None else archive_database_url(url)
+
     @property
     def resolved_database_url(self) -> str:
         """The archive database URL: explicit, else the embedded SQLite file."""
@@ -97,6 +103,18 @@ def process_environment() -> dict[str, str]:
     """A copy of this process's environment variables (for what starts processes without a
     Settings object at hand, such as the benchmarks' servers)."""
     return dict(os.environ)
+
+
+def settings_problems(error: ValidationError) -> str:
+    """What is wrong with the settings: `field (SDC_VARIABLE): message` per problem. The
+    values are left out: they may be secrets (a token, a password in a URL)."""
+    problems = []
+    for problem in error.errors():
+        path = [str(part) for part in problem["loc"]]
+        variable = "SDC_" + "__".join(path).upper()
+        message = problem["msg"].removeprefix("Value error, ")
+        problems.append(f"{'.'.join(path)} ({variable}): {message}")
+    return "; ".join(problems)
 
 
 class ConfigError(ValueError):

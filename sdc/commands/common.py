@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -36,8 +37,9 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    """Print a clear error on stderr and exit with `code`."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print a clear error on stderr and exit with `code`. The message is shown as it is:
+    Rich would take "[database]" or a pydantic "[type=...]" in it for markup and drop it."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -80,7 +82,7 @@ def serve_http(app: Any, host: str, port: int, **options: Any) -> None:
 
 def not_available(what: str, issue: str) -> NoReturn:
     """Exit 2 for a command whose capability has not landed yet; never fake output."""
-    err_console.print(f"{what} is not available yet (tracked in the {issue} issue).")
+    err_console.print(f"{what} is not available yet (tracked in the {issue} issue).", markup=False)
     raise typer.Exit(EXIT_UNAVAILABLE)
 
 

@@ -12,6 +12,7 @@ from types import FrameType
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
@@ -106,7 +107,7 @@ def run_demo(
         if keep is None:  # the temporary workspace is still empty: leave nothing behind
             workspace.rmdir()
         raise
-    console.print(f"[bold]sdc demo[/] in {workspace}")
+    console.print(f"[bold]sdc demo[/] in {escape(str(workspace))}")
     console.print(describe(settings.resolved_database_url, dispatch.transport, dispatch.broker_url))
     if planned is None:
         with console.status("planning: generating the survey and solving its placement"):

@@ -8,10 +8,9 @@ from urllib.parse import urlsplit, urlunsplit
 from kombu import Connection
 from kombu.exceptions import OperationalError
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-# The drivers this project installs: psycopg2 for PostgreSQL, the stdlib's sqlite3.
-DRIVERS = {"postgresql": "postgresql+psycopg2", "postgres": "postgresql+psycopg2"}
+from eas.db import archive_database_url
+
 BROKER_SCHEMES = ("amqp", "pyamqp", "redis", "rediss")
 
 
@@ -27,19 +26,9 @@ def normalise_database_url(url: str) -> str:
     """`url` with the installed driver named: `postgresql://` and `postgres://` become
     `postgresql+psycopg2://` (SQLAlchemy would pick psycopg 3, which is not installed)."""
     try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ServiceError(f"--database-url {url!r} is not a database URL") from exc
-    backend = parsed.drivername.split("+", 1)[0]
-    if backend == "sqlite":
-        return url
-    if backend not in DRIVERS:
-        raise ServiceError(
-            f"--database-url: the demo's archive runs on PostgreSQL or SQLite, not {backend!r}"
-        )
-    if "+" in parsed.drivername:
-        return url
-    return parsed.set(drivername=DRIVERS[backend]).render_as_string(hide_password=False)
+        return archive_database_url(url)
+    except ValueError as exc:
+        raise ServiceError(f"--database-url: {exc}") from exc
 
 
 def describe(database_url: str, transport: str, broker_url: str) -> str:

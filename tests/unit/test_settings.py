@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from eas.db import make_engine
 from sdc.settings import ConfigError, Settings
 
 
@@ -41,3 +42,12 @@ def test_rucio_config_reaches_the_rucio_settings_and_the_environment_is_passed_o
     assert "SDC_TEST_MARK" not in settings.model_dump_json()  # never printed with the settings
     monkeypatch.setenv("SDC_RUCIO__CLIENT_CONFIG", "/etc/sdc/rucio.cfg")  # sdc's own wins
     assert Settings().rucio.client_config == Path("/etc/sdc/rucio.cfg")
+
+
+def test_a_postgresql_url_gets_the_installed_driver() -> None:
+    """`postgresql://` alone made SQLAlchemy pick psycopg 3, which is not installed: every
+    command with such an SDC_DATABASE_URL ended in a ModuleNotFoundError traceback."""
+    settings = Settings(database_url="postgresql://sdc:pw@db.example.org:5432/sdc")
+    assert settings.resolved_database_url == "postgresql+psycopg2://sdc:pw@db.example.org:5432/sdc"
+    make_engine(settings.resolved_database_url).dispose()  # loads the driver, connects to none
+    assert Settings(database_url="sqlite:///a.sqlite").resolved_database_url == "sqlite:///a.sqlite"
