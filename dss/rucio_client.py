@@ -19,6 +19,7 @@ auth type and the identity, so each (server, account, identity) keeps a token of
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -70,6 +71,7 @@ def rucio_client(config: RucioConfig) -> Client:
             creds=credentials(config),
             timeout=config.timeout_seconds,
             vo=config.vo,
+            logger=_Demoted(logging.getLogger(__name__), {}),
         )
     client.request_retries = config.request_retries
     return client
@@ -130,6 +132,14 @@ class _SettingsClient(Client):  # type: ignore[misc]  # rucio-clients is untyped
             return configured, expiry_file, token_file, token_dir
         key = self._token_key
         return None, f"{expiry_file}_{key}", f"{token_file}_{key}", token_dir
+
+
+class _Demoted(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """rucio-clients' client logs each failure it then raises (in red, on its own handler):
+    `rucio_errors_named` raises it again naming the server, so its lines go to DEBUG here."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        super().log(logging.DEBUG, msg, *args, **kwargs)
 
 
 def token_key(config: RucioConfig) -> str:

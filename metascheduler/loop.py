@@ -42,6 +42,7 @@ class CycleReport:
     reclaimed: int = 0
     failed: int = 0
     republished: int = 0
+    unannounced: int = 0  # queued jobs whose message the broker did not take (retried later)
     alerts: list[str] = field(default_factory=list)
 
 
@@ -109,6 +110,7 @@ class Scheduler:
             # the rows stay QUEUED; forgetting the publish makes the reconciler retry next cycle
             for job_id in job_ids:
                 self._published.pop(job_id, None)
+            report.unannounced += len(job_ids)
             report.alerts.append(str(exc))
             log.warning("%s", exc)
             return False
