@@ -307,6 +307,7 @@ def test_an_unreachable_broker_is_an_alert_and_the_jobs_are_published_later(
     nowhere = SchedulerConfig(transport="celery", broker_url="amqp://guest:guest@127.0.0.1:9//")
     report = Scheduler(sessions, nowhere).run_once()
     assert report.dispatched == {} and "cannot publish to site.SDC-FR" in report.alerts[0]
+    assert report.unannounced == 2
     assert [state for state, _, _ in states(sessions)] == ["QUEUED", "QUEUED"]
 
 
