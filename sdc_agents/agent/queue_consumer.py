@@ -32,6 +32,7 @@ from celery import Celery
 from kombu import Connection, Exchange, Queue
 from kombu.exceptions import ContentDisallowed, DecodeError, OperationalError
 from kombu.message import Message
+from kombu.utils.url import maybe_sanitize_url
 
 from eas.errors import ArchiveError
 from eas.job_schemas import JOB_TASK, JobPublic, job_ids_of, site_queue
@@ -89,6 +90,7 @@ class QueueConsumer:
         idle_max: float = 1.0,
     ) -> None:
         self.site, self.broker_url = site, broker_url
+        self._broker_shown = maybe_sanitize_url(broker_url)  # for logs: no password
         self._claim, self._run = claim, run
         self.concurrency, self.idle_max = concurrency, idle_max
         self.counts = ConsumerCounts()
@@ -147,7 +149,7 @@ class QueueConsumer:
                 with Connection(self.broker_url) as connection:
                     self._take(connection)
             except self._broker_errors as exc:
-                log.warning("broker %s: %s; reconnecting", self.broker_url, exc)
+                log.warning("broker %s: %s; reconnecting", self._broker_shown, exc)
                 self._stop.wait(self.idle_max)
             except Exception:
                 # the only taker must outlive a surprise (say, a malformed answer): closing
@@ -287,4 +289,4 @@ class QueueConsumer:
             for message, _ in taken:
                 message.ack()
         except self._broker_errors as exc:
-            log.warning("broker %s while settling messages: %s", self.broker_url, exc)
+            log.warning("broker %s while settling messages: %s", self._broker_shown, exc)

@@ -9,6 +9,7 @@ first and after, so a purge here touches nothing of anyone else.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import threading
@@ -304,11 +305,27 @@ def test_an_unreachable_broker_is_an_alert_and_the_jobs_are_published_later(
 ) -> None:
     survey_with_plan(sessions)
     add_jobs(sessions, 2)
-    nowhere = SchedulerConfig(transport="celery", broker_url="amqp://guest:guest@127.0.0.1:9//")
+    nowhere = SchedulerConfig(transport="celery", broker_url="amqp://guest:s3cret@127.0.0.1:9//")
     report = Scheduler(sessions, nowhere).run_once()
     assert report.dispatched == {} and "cannot publish to site.SDC-FR" in report.alerts[0]
     assert report.unannounced == 2
+    assert "s3cret" not in report.alerts[0]  # alerts are printed and logged
     assert [state for state, _, _ in states(sessions)] == ["QUEUED", "QUEUED"]
+
+
+def test_an_agent_logs_an_unreachable_broker_without_its_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    agent = QueueConsumer(
+        "SDC-FR", "amqp://guest:s3cret@127.0.0.1:9//", lambda ids: [], print, idle_max=0.1
+    )
+    with caplog.at_level(logging.WARNING, logger="sdc_agents.agent.queue_consumer"):
+        agent.start()
+        until(lambda: any("reconnecting" in r.getMessage() for r in caplog.records), 30)
+        agent.stop()
+        agent.join()
+    shown = caplog.records[0].getMessage()
+    assert "amqp://guest:**@127.0.0.1:9//" in shown and "s3cret" not in shown
 
 
 @on_postgresql
