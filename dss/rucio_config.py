@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 AuthType = Literal["userpass", "x509", "x509_proxy", "oidc", "gss", "ssh"]
 RuleInjection = Literal["immediate", "judge"]
@@ -17,6 +17,8 @@ RuleInjection = Literal["immediate", "judge"]
 
 class RucioConfig(BaseModel):
     """The Rucio server, the identity used there, and how sites and surveys map onto Rucio."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error
 
     url: str | None = Field(default=None, description="Rucio REST API, e.g. https://rucio:443")
     auth_url: str | None = Field(default=None, description="Auth server; default: url")

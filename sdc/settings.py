@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,8 +29,17 @@ from sdc_agents.pipeline.config import RunnerConfig
 class ServerSettings(BaseModel):
     """Where `sdc server` listens."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error
+
     host: str = "127.0.0.1"
     port: int = 8000
+
+
+class _PlacementSettings(PlacementConfig):
+    """`placement:` with misspelt keys refused like every other section (until
+    `placement.config.PlacementConfig` forbids them itself, as the other sections' do)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Settings(BaseSettings):
@@ -57,7 +66,7 @@ class Settings(BaseSettings):
     agent: AgentConfig = AgentConfig()
     pipeline_runner: RunnerConfig = RunnerConfig()
     dss: DssConfig = DssConfig()
-    placement: PlacementConfig = PlacementConfig()
+    placement: _PlacementSettings = _PlacementSettings()
     rucio: RucioConfig = RucioConfig()
 
     config_file: Path | None = Field(default=None, exclude=True)
@@ -113,6 +122,8 @@ def settings_problems(error: ValidationError) -> str:
         path = [str(part) for part in problem["loc"]]
         variable = "SDC_" + "__".join(path).upper()
         message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "no such setting (misspelt?)"
         problems.append(f"{'.'.join(path)} ({variable}): {message}")
     return "; ".join(problems)
 

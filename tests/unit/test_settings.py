@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from eas.db import make_engine
-from sdc.settings import ConfigError, Settings
+from sdc.settings import ConfigError, Settings, settings_problems
 
 
 def test_default_database_is_sqlite_under_data_dir(tmp_path: Path) -> None:
@@ -51,3 +52,36 @@ def test_a_postgresql_url_gets_the_installed_driver() -> None:
     assert settings.resolved_database_url == "postgresql+psycopg2://sdc:pw@db.example.org:5432/sdc"
     make_engine(settings.resolved_database_url).dispose()  # loads the driver, connects to none
     assert Settings(database_url="sqlite:///a.sqlite").resolved_database_url == "sqlite:///a.sqlite"
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "named"),
+    [
+        ("agent:\n  tokn: x\n", "agent.tokn (SDC_AGENT__TOKN)"),
+        ("placement:\n  tolerence: 0.1\n", "placement.tolerence (SDC_PLACEMENT__TOLERENCE)"),
+        ("agent:\n  pipelines:\n    cal: {script: a.py, inputs: {}, outputs: {}, versoin: 2}\n",
+         "agent.pipelines.cal.versoin (SDC_AGENT__PIPELINES__CAL__VERSOIN)"),
+        ("rucio:\n  acount: root\n", "rucio.acount (SDC_RUCIO__ACOUNT)"),
+    ],
+)  # fmt: skip
+def test_a_misspelt_key_in_any_section_is_refused_by_name(
+    tmp_path: Path, yaml_text: str, named: str
+) -> None:
+    """Only top-level keys were checked: `agent: {tokn: ...}` was silently ignored."""
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ValidationError) as refused:
+        Settings(config_file=path)
+    assert f"{named}: no such setting (misspelt?)" in settings_problems(refused.value)
+
+
+def test_a_misspelt_environment_variable_of_a_section_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SDC_DSS__ROOOT", "/data")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert (
+        settings_problems(refused.value)
+        == "dss.rooot (SDC_DSS__ROOOT): no such setting (misspelt?)"
+    )
