@@ -48,6 +48,7 @@ def test_a_published_plan_and_arrivals_become_jobs(tmp_path: Path) -> None:
     assert solved.returncode == 0, solved.stderr
     refused = run_sdc("placement", "publish", "plan.json", *placement, cwd=tmp_path, env=env)
     assert refused.returncode == 1 and "unknown site" in refused.stderr
+    assert "the archive has no sites yet: load them first" in refused.stderr
     assert run_sdc("archive", "load-sites", sites, cwd=tmp_path, env=env).returncode == 0
     stored = run_sdc("placement", "publish", "plan.json", *placement, cwd=tmp_path, env=env)
     assert stored.returncode == 0 and "stored plan version 1 (parent none)" in stored.stdout
