@@ -62,7 +62,10 @@ def _validate(
         except ValidationError as exc:
             for error in exc.errors():
                 field = ".".join(str(part) for part in error["loc"]) or "entry"
-                problems.append(f"{where}: {field}: {error['msg']}")
+                message = error["msg"].removeprefix("Value error, ")  # pydantic's wrapping
+                if error["type"] == "extra_forbidden":
+                    message = "no such field (misspelt?)"
+                problems.append(f"{where}: {field}: {message}")
     return parsed, problems
 
 
