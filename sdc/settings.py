@@ -20,6 +20,7 @@ from dss.config import DssConfig
 from dss.rucio_config import RucioConfig
 from eas.config import ArchiveConfig
 from eas.db import archive_database_url
+from eas.loaders import problem_text
 from metascheduler.config import SchedulerConfig
 from placement.config import PlacementConfig
 from sdc_agents.agent.config import AgentConfig
@@ -121,10 +122,7 @@ def settings_problems(error: ValidationError) -> str:
     for problem in error.errors():
         path = [str(part) for part in problem["loc"]]
         variable = "SDC_" + "__".join(path).upper()
-        message = problem["msg"].removeprefix("Value error, ")
-        if problem["type"] == "extra_forbidden":
-            message = "no such setting (misspelt?)"
-        problems.append(f"{'.'.join(path)} ({variable}): {message}")
+        problems.append(f"{'.'.join(path)} ({variable}): {problem_text(problem)}")
     return "; ".join(problems)
 
 

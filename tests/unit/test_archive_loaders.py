@@ -56,7 +56,7 @@ def test_every_bad_site_entry_is_listed(sessions: sessionmaker[Session], tmp_pat
     assert "line 3, sites[1] (SDC-B): cores: Input should be greater than or equal to 0" in message
     assert "line 4, sites[2] (SDC-C): country: Field required" in message
     assert "line 5: site SDC-A repeats line 2" in message
-    assert "line 6, sites[4] (SDC-D): stroage_tb: no such field (misspelt?)" in message
+    assert "line 6, sites[4] (SDC-D): stroage_tb: unknown key (misspelt?)" in message
     assert _count(sessions, Site) == 0
 
 
