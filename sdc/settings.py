@@ -121,8 +121,8 @@ def settings_problems(error: ValidationError) -> str:
     problems = []
     for problem in error.errors():
         path = [str(part) for part in problem["loc"]]
-        variable = "SDC_" + "__".join(path).upper()
-        problems.append(f"{'.'.join(path)} ({variable}): {problem_text(problem)}")
+        where = f"{'.'.join(path)} (SDC_{'__'.join(path).upper()})" if path else "settings"
+        problems.append(f"{where}: {problem_text(problem)}")
     return "; ".join(problems)
 
 
