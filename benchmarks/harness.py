@@ -4,7 +4,6 @@ against, alternating rate comparisons, and CPU accounting per call."""
 from __future__ import annotations
 
 import io
-import os
 import socket
 import statistics
 import subprocess
@@ -18,6 +17,8 @@ from typing import Any, NamedTuple
 import psutil
 import psycopg2
 import requests
+
+from sdc.settings import process_environment
 
 REPO = Path(__file__).resolve().parents[1]
 ROUNDS = 5  # each comparison alternates ours and the baseline this many times
@@ -40,7 +41,9 @@ class Served(NamedTuple):
 def served(command: list[str], env: dict[str, str]) -> Iterator[Served]:
     """Run a server subprocess on a free loopback port until the block ends."""
     port = _free_port()
-    process = subprocess.Popen([*command, "--port", str(port)], cwd=REPO, env={**os.environ, **env})
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], cwd=REPO, env={**process_environment(), **env}
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

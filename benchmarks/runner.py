@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from sdc.settings import process_environment
 from sdc_agents.drm import LocalBatchSystem
 from sdc_agents.pipeline import load_pipeline
 from sdc_agents.pipeline.executor import Executor
@@ -85,7 +86,9 @@ def direct(noop: Path, items: list[Path], out: Path, width: int) -> float:
 def through_runner(script: Path, inputs: Path, workdir: Path, width: int) -> float:
     """Seconds for the runner to run the fan-out pipeline on the local batch system."""
     started = time.perf_counter()
-    report = execute(prepare_run(script, inputs), workdir, LocalBatchSystem(), width)
+    report = execute(
+        prepare_run(script, inputs), workdir, LocalBatchSystem(process_environment()), width
+    )
     elapsed = time.perf_counter() - started
     assert report.state == "SUCCEEDED", report.counts()
     return elapsed
@@ -100,7 +103,9 @@ def graph_build(script: Path, nodes: int) -> tuple[float, float, float]:
 
     def build() -> Executor:
         graph = load_pipeline(script)
-        executor = Executor(graph, {"items": items}, Path("unused"), LocalBatchSystem(), {}, 1)
+        executor = Executor(
+            graph, {"items": items}, Path("unused"), LocalBatchSystem(process_environment()), {}, 1
+        )
         executor.register()
         assert len(executor.nodes) == nodes
         return executor

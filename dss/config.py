@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class DssConfig(BaseModel):
     """One site's DSS: where it stores, where it listens, how it checks tokens."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error
 
     site: str | None = Field(default=None, description="The SDC this DSS serves, e.g. SDC-FR")
     backend: str = Field(default="posix", description="Storage backend (posix, memory, rucio)")

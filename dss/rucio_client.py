@@ -6,8 +6,9 @@ trap stays: rucio-clients runs in "server mode" (it imports `rucio.core` and rea
 database instead of over HTTP) when `RUCIO_CONFIG` names a config with a `[database]` section.
 `rucio_client` refuses that setup with a message saying how to fix it. Another: rucio-clients'
 storage-protocol layer (used by uploads and downloads) fails with `ConfigNotFound` when no
-rucio.cfg exists at all; `ensure_client_config` then points `RUCIO_CONFIG` at a neutral
-client-only file that holds no connection setting.
+rucio.cfg exists at all; `ensure_client_config` then points rucio-clients at a neutral
+client-only file that holds no connection setting. Which file rucio-clients reads is the
+`rucio.client_config` setting (the Settings fill it from `RUCIO_CONFIG`), passed in here.
 
 rucio-clients keeps its auth token in one file per account (`/tmp/<user>/.rucio_<account>/`),
 whatever the server: two servers or two identities with the same account name would keep
@@ -18,6 +19,7 @@ auth type and the identity, so each (server, account, identity) keeps a token of
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -52,7 +54,7 @@ def rucio_client(config: RucioConfig) -> Client:
         raise RucioSetupError("rucio.url is not set (`rucio: {url: ...}` or SDC_RUCIO__URL)")
     if not config.account:
         raise RucioSetupError("rucio.account is not set (SDC_RUCIO__ACCOUNT)")
-    ensure_client_config()
+    ensure_client_config(config)
     if not is_client():
         raise RucioSetupError(
             "rucio-clients would run in server mode: RUCIO_CONFIG names a config with a "
@@ -69,6 +71,7 @@ def rucio_client(config: RucioConfig) -> Client:
             creds=credentials(config),
             timeout=config.timeout_seconds,
             vo=config.vo,
+            logger=_Demoted(logging.getLogger(__name__), {}),
         )
     client.request_retries = config.request_retries
     return client
@@ -86,18 +89,33 @@ multi_vo = False
 """
 
 
-def ensure_client_config() -> None:
-    """Make sure rucio-clients finds some config file (a neutral client-only one if none)."""
-    if "RUCIO_CONFIG" in os.environ:
-        return
-    if any(os.path.exists(os.path.join(d, "rucio.cfg")) for d in get_config_dirs()):
-        return
+def ensure_client_config(config: RucioConfig) -> None:
+    """Point rucio-clients at a config file: `config.client_config` (from RUCIO_CONFIG or the
+    settings), else the rucio.cfg it finds itself, else a neutral client-only one."""
+    path = config.client_config
+    if path is None:
+        if any(os.path.exists(os.path.join(d, "rucio.cfg")) for d in get_config_dirs()):
+            return
+        path = _neutral_config()
+    _tell_rucio_clients(path)
+
+
+def _neutral_config() -> Path:
+    """The neutral client-only config, written once per user (atomically)."""
     path = Path(tempfile.gettempdir()) / f"sdc-rucio-client-{os.getuid()}.cfg"
     if not path.exists() or path.read_text() != NEUTRAL_CONFIG:
         staging = path.with_name(f".{path.name}.{os.getpid()}")
         staging.write_text(NEUTRAL_CONFIG)
         os.replace(staging, path)
-    os.environ["RUCIO_CONFIG"] = str(path)  # rucio-clients reads its config from here only
+    return path
+
+
+def _tell_rucio_clients(path: Path) -> None:
+    """rucio-clients learns its config file from the RUCIO_CONFIG variable only (its own CLI
+    sets it for `--config` too): this hands it the path sdc's settings chose, and makes it
+    read the file again. It writes the variable, never reads it: what the environment says
+    reaches sdc through its Settings."""
+    os.environ["RUCIO_CONFIG"] = str(path)
     clean_cached_config()
 
 
@@ -114,6 +132,14 @@ class _SettingsClient(Client):  # type: ignore[misc]  # rucio-clients is untyped
             return configured, expiry_file, token_file, token_dir
         key = self._token_key
         return None, f"{expiry_file}_{key}", f"{token_file}_{key}", token_dir
+
+
+class _Demoted(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """rucio-clients' client logs each failure it then raises (in red, on its own handler):
+    `rucio_errors_named` raises it again naming the server, so its lines go to DEBUG here."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        super().log(logging.DEBUG, msg, *args, **kwargs)
 
 
 def token_key(config: RucioConfig) -> str:

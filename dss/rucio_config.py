@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 AuthType = Literal["userpass", "x509", "x509_proxy", "oidc", "gss", "ssh"]
 RuleInjection = Literal["immediate", "judge"]
@@ -17,6 +17,8 @@ RuleInjection = Literal["immediate", "judge"]
 
 class RucioConfig(BaseModel):
     """The Rucio server, the identity used there, and how sites and surveys map onto Rucio."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error
 
     url: str | None = Field(default=None, description="Rucio REST API, e.g. https://rucio:443")
     auth_url: str | None = Field(default=None, description="Auth server; default: url")
@@ -37,6 +39,12 @@ class RucioConfig(BaseModel):
         "oidc_refresh_lifetime)",
     )
     vo: str | None = Field(default=None, description="Multi-VO servers only")
+    client_config: Path | None = Field(
+        default=None,
+        description="The rucio.cfg rucio-clients reads for what sdc does not pass it (its "
+        "storage-protocol settings); default: $RUCIO_CONFIG, else the rucio.cfg rucio-clients "
+        "finds itself, else a neutral client-only file. Never a connection setting.",
+    )
     default_scope: str | None = Field(
         default=None, description="Scope of DIDs whose survey has no entry in survey_scopes"
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ArchiveConfig(BaseModel):
     """Tunables of the archive API; the database URL is passed beside it."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error
 
     max_page_size: int = Field(default=1000, ge=1, description="largest page a query returns")
     pool_size: int = Field(

@@ -7,7 +7,33 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
+
+# The drivers this project installs: psycopg2 for PostgreSQL, the stdlib's sqlite3.
+INSTALLED_DRIVERS = {"postgresql": "postgresql+psycopg2", "postgres": "postgresql+psycopg2"}
+
+
+def archive_database_url(url: str) -> str:
+    """`url` with the installed driver named where it names none: `postgresql://` and
+    `postgres://` become `postgresql+psycopg2://` (SQLAlchemy would pick psycopg 3, which is
+    not installed). ValueError when `url` is no database URL (not repeated: it may hold a
+    password) or names a database the archive does not run on."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ValueError(
+            "not a database URL (such as postgresql://user@host/db or sqlite:///path/archive.sqlite)"
+        ) from exc
+    if parsed.drivername in INSTALLED_DRIVERS:
+        parsed = parsed.set(drivername=INSTALLED_DRIVERS[parsed.drivername])
+        url = parsed.render_as_string(hide_password=False)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(
+            f"the archive runs on PostgreSQL or SQLite, not {parsed.get_backend_name()!r}"
+        )
+    return url
 
 
 def make_engine(url: str, **options: Any) -> Engine:

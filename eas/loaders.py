@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -62,8 +63,16 @@ def _validate(
         except ValidationError as exc:
             for error in exc.errors():
                 field = ".".join(str(part) for part in error["loc"]) or "entry"
-                problems.append(f"{where}: {field}: {error['msg']}")
+                problems.append(f"{where}: {field}: {problem_text(error)}")
     return parsed, problems
+
+
+def problem_text(error: ErrorDetails) -> str:
+    """One pydantic validation error as a person should read it: without pydantic's
+    "Value error," wrapping, an unknown key called one."""
+    if error["type"] == "extra_forbidden":
+        return "unknown key (misspelt?)"
+    return error["msg"].removeprefix("Value error, ")
 
 
 def parse_sites(path: Path) -> list[SiteIn]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from metascheduler.retry import RetryPolicy
 
 
 class SchedulerConfig(BaseModel):
     """What the scheduler makes jobs of, how long leases last, how it retries."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error
 
     latency_days: float = Field(default=3.0, gt=0, description="arrival to deadline")
     lease_seconds: float = Field(default=300.0, gt=0, description="lease between heartbeats")

@@ -9,6 +9,7 @@ from typing import Protocol
 from celery import Celery
 from kombu import Exchange, Queue
 from kombu.exceptions import OperationalError
+from kombu.utils.url import maybe_sanitize_url
 
 from eas.job_schemas import JOB_TASK, site_queue
 from metascheduler.config import SchedulerConfig
@@ -82,7 +83,8 @@ class CeleryDispatcher:
                 for done in [pool.submit(self._send, queue, chunk) for chunk in chunks]:
                     done.result()
         except (OperationalError, OSError) as exc:
-            raise DispatchError(f"cannot publish to {queue} at {self.broker_url}: {exc}") from exc
+            where = maybe_sanitize_url(self.broker_url)  # no password in alerts and logs
+            raise DispatchError(f"cannot publish to {queue} at {where}: {exc}") from exc
 
     def _send(self, queue: str, messages: Sequence[list[int]]) -> None:
         with self._app.producer_or_acquire() as producer:

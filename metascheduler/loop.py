@@ -42,6 +42,7 @@ class CycleReport:
     reclaimed: int = 0
     failed: int = 0
     republished: int = 0
+    unannounced: int = 0  # queued jobs whose message the broker did not take (retried later)
     alerts: list[str] = field(default_factory=list)
 
 
@@ -86,13 +87,13 @@ class Scheduler:
                     row.input_product_ids = present
                 action = next_action(job_value(row, missing), sites, now)
                 if _changes(row, action) and not unchanged_since_read(session, row):
-                    continue  # an agent claimed or reported meanwhile: decided next cycle
+                    continue  # claimed, reported or cancelled meanwhile: decided next cycle
                 if isinstance(action, Dispatch):  # written in bulk below
                     moves[action.site].append(row)
-                    queued[action.site].append(row.id)
                 else:
                     self._apply(row, action, now, report, queued)
-            _mark_queued(session, moves)
+            for site, job_ids in _mark_queued(session, moves).items():
+                queued[site].extend(job_ids)
             stale = self._unannounced(rows, queued, now)
         for site, job_ids in queued.items():
             if self._announce(site, job_ids, report):
@@ -109,6 +110,7 @@ class Scheduler:
             # the rows stay QUEUED; forgetting the publish makes the reconciler retry next cycle
             for job_id in job_ids:
                 self._published.pop(job_id, None)
+            report.unannounced += len(job_ids)
             report.alerts.append(str(exc))
             log.warning("%s", exc)
             return False
@@ -169,33 +171,45 @@ class Scheduler:
             self._stop.wait(self._config.interval_seconds)
 
 
-def _mark_queued(session: Session, moves: dict[str, list[JobRow]]) -> None:
-    """Queue the cycle's dispatched rows: one UPDATE per site and chunk instead of one per
-    row (a burst of new jobs is thousands of rows). Rows the cycle re-checked are still
-    locked by `unchanged_since_read`; the loaded objects are brought in line without a
-    reload."""
+def _mark_queued(session: Session, moves: dict[str, list[JobRow]]) -> dict[str, list[int]]:
+    """Queue the cycle's dispatched rows that are still in the state the cycle read them in;
+    the ids queued, by site. One UPDATE per site, state and chunk instead of one per row (a
+    burst of new jobs is thousands of rows). A row cancelled, claimed or otherwise moved on
+    since the cycle's read is left alone: it is neither queued nor announced. The loaded
+    objects are brought in line without a reload."""
+    queued: dict[str, list[int]] = defaultdict(list)
     for site, rows in moves.items():
-        for i in range(0, len(rows), BULK_CHUNK):
-            chunk = rows[i : i + BULK_CHUNK]
-            session.execute(
-                update(JobRow)
-                .where(JobRow.id.in_([row.id for row in chunk]))
-                .values(state="QUEUED", target_site=site, wait_reason=None)
-                .execution_options(synchronize_session=False)
-            )
-            for row in chunk:
-                for key, value in (("state", "QUEUED"), ("target_site", site)):
-                    set_committed_value(row, key, value)
-                set_committed_value(row, "wait_reason", None)
+        by_state: dict[str, list[JobRow]] = defaultdict(list)
+        for row in rows:
+            by_state[row.state].append(row)
+        for read_state, same in by_state.items():
+            for i in range(0, len(same), BULK_CHUNK):
+                chunk = {row.id: row for row in same[i : i + BULK_CHUNK]}
+                marked = session.scalars(
+                    update(JobRow)
+                    .where(JobRow.id.in_(list(chunk)), JobRow.state == read_state)
+                    .values(state="QUEUED", target_site=site, wait_reason=None)
+                    .returning(JobRow.id)
+                    .execution_options(synchronize_session=False)
+                ).all()
+                for job_id in marked:
+                    row = chunk[job_id]
+                    for key, value in (("state", "QUEUED"), ("target_site", site)):
+                        set_committed_value(row, key, value)
+                    set_committed_value(row, "wait_reason", None)
+                queued[site].extend(marked)
+    return {site: sorted(job_ids) for site, job_ids in queued.items()}
 
 
 def _changes(row: JobRow, action: Action) -> bool:
-    """True when applying `action` writes a row that an agent may be changing right now."""
-    if row.state not in AGENT_STATES:
-        return False
+    """True when applying `action` writes this one row while someone else may be changing it
+    (an agent's claim or report, an operator's cancel): it is then written only if unchanged
+    since the cycle read it. Dispatches of rows no agent holds are written in bulk by
+    `_mark_queued`, under the same condition."""
     match action:
         case Dispatch(site=site):
-            return row.state != "QUEUED" or row.target_site != site
+            moved = row.state != "QUEUED" or row.target_site != site
+            return row.state in AGENT_STATES and moved
         case Wait(reason=reason):
             return row.state != "WAITING" or row.wait_reason != reason
         case Reclaim():

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from sdc.commands.common import EXIT_ERROR, err_console, fail
@@ -93,14 +94,14 @@ def root(
     """Build the one Settings object every command receives."""
     from pydantic import ValidationError
 
-    from sdc.settings import ConfigError, Settings
+    from sdc.settings import ConfigError, Settings, settings_problems
 
     try:
         ctx.obj = Settings(config_file=config) if config else Settings()
     except ConfigError as exc:
         fail(str(exc))
     except ValidationError as exc:
-        fail(f"invalid settings: {exc}")
+        fail(f"invalid settings: {settings_problems(exc)}")
 
 
 app.command("demo")(demo)
@@ -115,5 +116,6 @@ def main() -> None:
         # under a file, a data_dir we may not create): the path and the reason, exit 1, no
         # traceback. Commands name their own files first where they can say more.
         where = f"{exc.filename}: " if exc.filename else ""
-        err_console.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False)
+        message = escape(f"{where}{exc.strerror or exc}")
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False)
         raise SystemExit(EXIT_ERROR) from None

@@ -30,7 +30,9 @@ def require_sites(session: Session, names: Iterable[str], what: str) -> None:
     known = set(session.scalars(select(Site.name).where(Site.name.in_(wanted))))
     unknown = sorted(wanted - known)
     if unknown:
-        raise BadRequest(f"{what} names unknown site(s): {', '.join(unknown)}")
+        empty = session.scalar(select(Site.name).limit(1)) is None
+        hint = "; the archive has no sites yet: load them first (sites.yaml)" if empty else ""
+        raise BadRequest(f"{what} names unknown site(s): {', '.join(unknown)}{hint}")
 
 
 def create_site(session: Session, site: SiteIn) -> Site:

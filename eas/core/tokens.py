@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from eas.errors import BadRequest
+from eas.errors import BadRequest, NotFound
 from eas.models import ROLES, Site, Token
 
 PREFIX = "sdc_"
@@ -40,6 +40,21 @@ def create_token(
     session.add(row)
     session.flush()
     return row, secret
+
+
+def list_tokens(session: Session) -> list[Token]:
+    """Every token, oldest first (their hashes, never a secret)."""
+    return list(session.scalars(select(Token).order_by(Token.id)))
+
+
+def revoke_token(session: Session, token_id: int) -> Token:
+    """Revoke the token with this id (again is a no-op); NotFound when there is none."""
+    row = session.get(Token, token_id)
+    if row is None:
+        raise NotFound(f"no token {token_id} (`sdc archive token list` shows them)")
+    row.revoked = True
+    session.flush()
+    return row
 
 
 def authenticate(session: Session, secret: str) -> Token | None:

@@ -16,8 +16,8 @@ from sdc.commands.common import EXIT_ERROR, EXIT_UNAVAILABLE, fail, settings_of
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from sdc.settings import Settings
     from sdc_agents.drm.protocol import BatchSystem
-    from sdc_agents.pipeline.config import RunnerConfig
     from sdc_agents.pipeline.records import RunReport
 
 app = typer.Typer(no_args_is_help=True)  # its help: sdc.cli.AREAS
@@ -63,7 +63,7 @@ def pipeline_run(
     except PipelineError as exc:
         fail(str(exc))
     parallel = max_parallel or config.max_parallel or os.cpu_count() or 1
-    batch, poll_s = _batch_system(drm_name, config, parallel)
+    batch, poll_s = _batch_system(drm_name, settings_of(ctx), parallel)
     with Progress(console=console, transient=True, disable=as_json) as progress:
         task = progress.add_task(f"running {prepared.graph.name}", total=None)
 
@@ -145,12 +145,13 @@ def pipeline_example(
     )
 
 
-def _batch_system(name: str, config: RunnerConfig, parallel: int) -> tuple[BatchSystem, float]:
+def _batch_system(name: str, settings: Settings, parallel: int) -> tuple[BatchSystem, float]:
     from sdc_agents.drm import LocalBatchSystem, SlurmBatchSystem
 
+    config = settings.pipeline_runner
     if name == "slurm":
         return SlurmBatchSystem(config.slurm_partition), config.slurm_poll_s
-    return LocalBatchSystem(max_jobs=parallel), config.local_poll_s
+    return LocalBatchSystem(settings.environment, max_jobs=parallel), config.local_poll_s
 
 
 def _node_table(report: RunReport) -> Table:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,7 +52,7 @@ def run(
     if once and config.transport == "celery":
         fail("--once runs one pulled job; it needs --transport http", 2)
     try:
-        agent = build_agent(config)
+        agent = build_agent(config, settings.environment)
     except AgentSetupError as exc:
         fail(str(exc))
     except (ArchiveError, OSError) as exc:
@@ -82,6 +83,8 @@ def startup_notes(config: AgentConfig) -> list[str]:
     still starts, since the files may be mounted later)."""
     names = ", ".join(sorted(config.pipelines)) or "none (every job would fail)"
     notes = [f"agent for {config.site} at {config.archive_url}; pipelines: {names}"]
+    if config.drm == "slurm" and shutil.which("sbatch") is None:
+        notes.append("warning: drm slurm, but no sbatch on PATH: every job would fail")
     for name, spec in sorted(config.pipelines.items()):
         if not spec.script.is_file():
             notes.append(f"warning: pipeline {name!r}: no Pipeline Script at {spec.script}")

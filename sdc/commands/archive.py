@@ -95,6 +95,47 @@ def token_create(
     typer.echo(secret)
 
 
+@token_app.command("list")
+def token_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the tokens: id, holder, role, site, created, revoked (never a secret)."""
+    from rich.table import Table
+
+    from eas.core.tokens import list_tokens
+
+    with archive_session(settings_of(ctx)) as session:
+        rows = [
+            {"id": t.id, "name": t.name, "role": t.role, "site": t.site_name,
+             "created": t.created.isoformat(timespec="seconds"), "revoked": t.revoked}
+            for t in list_tokens(session)
+        ]  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="tokens")
+    for column in ("id", "name", "role", "site", "created", "revoked"):
+        table.add_column(column)
+    for row in rows:
+        shown = {**row, "site": row["site"] or "-", "revoked": "yes" if row["revoked"] else ""}
+        table.add_row(*(str(value) for value in shown.values()), end_section=False)
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    ctx: typer.Context, token_id: int = typer.Argument(..., help="its id in `token list`")
+) -> None:
+    """Revoke a token: the API refuses it from then on.
+
+    A server that verified it less than archive.token_cache_seconds ago may still accept it
+    that long."""
+    from eas.core.tokens import revoke_token
+
+    with archive_session(settings_of(ctx)) as session:
+        row = revoke_token(session, token_id)
+        holder = f"{row.name} ({row.role})"
+    typer.echo(f"token {token_id} of {holder} revoked")
+
+
 @app.command()
 def sites(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """List the sites."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -36,18 +37,23 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    """Print a clear error on stderr and exit with `code`."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print a clear error on stderr and exit with `code`. The message is shown as it is:
+    Rich would take "[database]" or a pydantic "[type=...]" in it for markup and drop it."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
 def archive_failed(url: str, exc: Exception) -> NoReturn:
     """Exit 1 for an archive call that failed, telling a refusal (the archive answered, e.g.
     a wrong token) from an archive that could not be reached; the fix differs."""
+    from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema
+
     from eas.errors import ArchiveError
 
     if isinstance(exc, ArchiveError):
         fail(f"the archive at {url} refused: {exc}")
+    if isinstance(exc, InvalidSchema | InvalidURL | MissingSchema):
+        fail(f"the archive URL {url!r} is not an http(s) URL (such as http://eas:8000)")
     fail(f"cannot reach the archive at {url} ({type(exc).__name__})")
 
 
@@ -76,7 +82,7 @@ def serve_http(app: Any, host: str, port: int, **options: Any) -> None:
 
 def not_available(what: str, issue: str) -> NoReturn:
     """Exit 2 for a command whose capability has not landed yet; never fake output."""
-    err_console.print(f"{what} is not available yet (tracked in the {issue} issue).")
+    err_console.print(f"{what} is not available yet (tracked in the {issue} issue).", markup=False)
     raise typer.Exit(EXIT_UNAVAILABLE)
 
 

@@ -58,7 +58,8 @@ def serve(
         and config.root is not None
         and not config.root.is_dir()
     ):
-        fail(f"--root {config.root}: not a directory")
+        why = "is a file, not a directory" if config.root.exists() else "does not exist"
+        fail(f"--root {config.root}: {why} (make the storage directory first)")
     if config.archive_url:
         _require_archive(config.archive_url)
     try:

@@ -47,6 +47,11 @@ def run(
         )
         for alert in report.alerts:
             typer.echo(f"ALERT {alert}", err=True)
+        if report.unannounced:
+            fail(
+                f"{report.unannounced} queued job(s) could not be announced on the broker; "
+                "they stay QUEUED and the next cycle announces them again"
+            )
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     scheduler.run_forever()

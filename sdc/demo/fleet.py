@@ -5,10 +5,10 @@ site's Celery queue, as the scheduler's transport says."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,7 @@ class Fleet:
     archive: Served
     storage: dict[str, Served]
     tokens: dict[str, str]
+    environment: Mapping[str, str]  # what the agents start with (Settings.environment)
     transport: str = "http"
     broker_url: str | None = None
     agents: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -55,7 +56,7 @@ class Fleet:
             self.transport,
         ]
         # secrets go through the environment, not the command line `ps` shows
-        env = {**os.environ, "SDC_AGENT__TOKEN": self.tokens[site]}
+        env = {**self.environment, "SDC_AGENT__TOKEN": self.tokens[site]}
         if self.broker_url:
             env["SDC_AGENT__BROKER_URL"] = self.broker_url
         with (self.workspace / "logs" / f"agent-{site}.log").open("ab") as log:
@@ -123,7 +124,15 @@ def start_fleet(
             assert row is not None
             row.dss_url = storage[site].url
     dispatch = settings.scheduler
-    return Fleet(workspace, archive, storage, tokens, dispatch.transport, dispatch.broker_url)
+    return Fleet(
+        workspace,
+        archive,
+        storage,
+        tokens,
+        settings.environment,
+        dispatch.transport,
+        dispatch.broker_url,
+    )
 
 
 def _port(url: str) -> int:

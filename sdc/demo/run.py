@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import signal
+import sysconfig
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
@@ -46,7 +49,17 @@ from sdc_agents.agent.config import AgentConfig
 from sdc_agents.examples import EXAMPLE_PIPELINE
 
 console = Console()
-REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
+# config/ of the checkout this runs from (`pip install -e .`), else the copy every install
+# puts under <prefix>/share/sdc/config (pyproject: tool.setuptools.data-files)
+EXAMPLE_CONFIGS = (
+    Path(__file__).resolve().parents[2] / "config",
+    Path(sysconfig.get_path("data")) / "share" / "sdc" / "config",
+)
+
+
+def example_config(name: str, folders: Sequence[Path] = EXAMPLE_CONFIGS) -> Path | None:
+    """The first of `folders` that holds the example config file `name`, or None."""
+    return next((folder / name for folder in folders if (folder / name).is_file()), None)
 
 
 def run_demo(
@@ -66,9 +79,10 @@ def run_demo(
         fail(f"--transport {transport!r}: use http or celery", 2)
     if broker_url is not None and transport != "celery":
         fail("--broker-url is for --transport celery", 2)
-    sites_file = REPO_CONFIG / "sites.yaml"
-    if not sites_file.exists():
-        fail(f"the example sites file {sites_file} is missing (install from the repository)")
+    sites_file = example_config("sites.yaml")
+    if sites_file is None:
+        where = " or ".join(str(folder) for folder in EXAMPLE_CONFIGS)
+        fail(f"the example sites.yaml is in neither {where}: reinstall sdc-orchestrator")
     dispatch = _dispatch_config(transport, broker_url or base.scheduler.broker_url)
     try:
         if database_url is not None:
@@ -93,7 +107,7 @@ def run_demo(
         if keep is None:  # the temporary workspace is still empty: leave nothing behind
             workspace.rmdir()
         raise
-    console.print(f"[bold]sdc demo[/] in {workspace}")
+    console.print(f"[bold]sdc demo[/] in {escape(str(workspace))}")
     console.print(describe(settings.resolved_database_url, dispatch.transport, dispatch.broker_url))
     if planned is None:
         with console.status("planning: generating the survey and solving its placement"):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from rich.markup import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -124,7 +125,8 @@ class Scenario:
                 try:
                     self.events.secondary_copies += stager.replicate(product.product_id)
                 except StagingError as exc:  # an agent's copy is still running: next cycle
-                    self.say(f"[dim]replication of {product.product_id} deferred: {exc}")
+                    deferred = escape(f"replication of {product.product_id} deferred: {exc}")
+                    self.say(f"[dim]{deferred}")
 
     def enter_maintenance(self) -> None:
         """The site with most queued work goes down for longer than the latency."""

@@ -3,15 +3,13 @@ database URL it accepts and the Celery broker it publishes to, checked before an
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 from kombu import Connection
 from kombu.exceptions import OperationalError
+from kombu.utils.url import maybe_sanitize_url
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-# The drivers this project installs: psycopg2 for PostgreSQL, the stdlib's sqlite3.
-DRIVERS = {"postgresql": "postgresql+psycopg2", "postgres": "postgresql+psycopg2"}
+from eas.db import archive_database_url
+
 BROKER_SCHEMES = ("amqp", "pyamqp", "redis", "rediss")
 
 
@@ -27,19 +25,9 @@ def normalise_database_url(url: str) -> str:
     """`url` with the installed driver named: `postgresql://` and `postgres://` become
     `postgresql+psycopg2://` (SQLAlchemy would pick psycopg 3, which is not installed)."""
     try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ServiceError(f"--database-url {url!r} is not a database URL") from exc
-    backend = parsed.drivername.split("+", 1)[0]
-    if backend == "sqlite":
-        return url
-    if backend not in DRIVERS:
-        raise ServiceError(
-            f"--database-url: the demo's archive runs on PostgreSQL or SQLite, not {backend!r}"
-        )
-    if "+" in parsed.drivername:
-        return url
-    return parsed.set(drivername=DRIVERS[backend]).render_as_string(hide_password=False)
+        return archive_database_url(url)
+    except ValueError as exc:
+        raise ServiceError(f"--database-url: {exc}") from exc
 
 
 def describe(database_url: str, transport: str, broker_url: str) -> str:
@@ -47,24 +35,17 @@ def describe(database_url: str, transport: str, broker_url: str) -> str:
     database = make_url(database_url).render_as_string(hide_password=True)
     if transport != "celery":
         return f"archive: {database}; dispatch: agents pull over HTTP"
-    broker = _masked(broker_url)
+    broker = maybe_sanitize_url(broker_url)
     return f"archive: {database}; dispatch: Celery via {broker} (a queue site.<SDC> per site)"
-
-
-def _masked(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def check_broker(url: str, timeout: float = 5.0) -> None:
     """Connect to the Celery broker once; ServiceError names it when that fails."""
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in BROKER_SCHEMES:
+        shown = maybe_sanitize_url(url)
         raise ServiceError(
-            f"--broker-url {_masked(url)!r}: expected amqp://... (RabbitMQ) or redis://... (Redis)"
+            f"--broker-url {shown!r}: expected amqp://... (RabbitMQ) or redis://... (Redis)"
         )
     connection = Connection(url, connect_timeout=timeout)
     try:
@@ -72,7 +53,7 @@ def check_broker(url: str, timeout: float = 5.0) -> None:
     except (OSError, OperationalError, *connection.connection_errors) as exc:
         # the URL may carry the broker's password: never print it
         raise ServiceUnreachable(
-            f"cannot reach the Celery broker at {_masked(url)}: {exc}"
+            f"cannot reach the Celery broker at {maybe_sanitize_url(url)}: {exc}"
         ) from exc
     finally:
         connection.release()

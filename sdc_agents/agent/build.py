@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Mapping
 
 from dss.client import StorageClient
 from eas.job_client import JobClient
@@ -27,8 +28,11 @@ def default_owner(site: str) -> str:
     return f"{site}@{socket.gethostname()}:{os.getpid()}"
 
 
-def build_agent(config: AgentConfig, owner: str | None = None) -> SiteAgent:
-    """A ready agent; AgentSetupError names what is missing or wrong."""
+def build_agent(
+    config: AgentConfig, environment: Mapping[str, str], owner: str | None = None
+) -> SiteAgent:
+    """A ready agent whose jobs start with `environment`; AgentSetupError names what is
+    missing or wrong."""
     if not config.site:
         raise AgentSetupError("the agent needs its site (--site or agent.site)")
     if not config.token:
@@ -46,7 +50,7 @@ def build_agent(config: AgentConfig, owner: str | None = None) -> SiteAgent:
         raise AgentSetupError(f"unknown batch system {config.drm!r} (known: {known})")
     local = StorageClient(dss_url, token)
     stager = Stager(site, jobs, local)
-    batch = BATCH_SYSTEMS[config.drm]()
+    batch = BATCH_SYSTEMS[config.drm](environment)
     return SiteAgent(site, owner or default_owner(site), jobs, local, stager, batch, config)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 # In a pipeline's `inputs`, these values stand for the job's staged input files: the list,
 # or the one file of a job that must have exactly one input.
@@ -15,6 +15,8 @@ JOB_INPUT = "@job-input"
 
 class PipelineSpec(BaseModel):
     """How the agent runs one pipeline name of the scheduler's jobs."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error
 
     script: Path = Field(description="the Pipeline Script")
     version: str = Field(default="1.0", description="enters every output's provenance id")
@@ -27,6 +29,8 @@ class PipelineSpec(BaseModel):
 
 class AgentConfig(BaseModel):
     """Where the agent works, how often it heartbeats, which pipelines it knows."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error
 
     site: str | None = Field(default=None, description="the SDC this agent works for")
     token: str | None = Field(default=None, description="agent token of that site")

@@ -8,8 +8,9 @@ for in a new message, acks the messages at once and only then runs the claimed j
 in a worker thread. So no message is ever held while a pipeline runs (RabbitMQ's consumer
 timeout, Redis's visibility timeout cannot fire on it), and a batch of jobs costs one
 round trip to the archive and a few to the broker. A job that is no longer QUEUED at this
-site claims nothing and is dropped; a message lost after its ack (agent killed) is
-published again by the scheduler's reconciler.
+site claims nothing and is dropped, and so are the jobs of a claim the archive refuses (4xx)
+(the ids beyond the free slots are given back all the same: they were not asked for); a
+message lost after its ack (agent killed) is published again by the scheduler's reconciler.
 
 Messages are taken with `basic.get`, never beyond the free slots, rather than with a
 prefetching subscription: a prefetched message would sit unacked in the client while the
@@ -31,6 +32,7 @@ from celery import Celery
 from kombu import Connection, Exchange, Queue
 from kombu.exceptions import ContentDisallowed, DecodeError, OperationalError
 from kombu.message import Message
+from kombu.utils.url import maybe_sanitize_url
 
 from eas.errors import ArchiveError
 from eas.job_schemas import JOB_TASK, JobPublic, job_ids_of, site_queue
@@ -88,6 +90,7 @@ class QueueConsumer:
         idle_max: float = 1.0,
     ) -> None:
         self.site, self.broker_url = site, broker_url
+        self._broker_shown = maybe_sanitize_url(broker_url)  # for logs: no password
         self._claim, self._run = claim, run
         self.concurrency, self.idle_max = concurrency, idle_max
         self.counts = ConsumerCounts()
@@ -146,7 +149,7 @@ class QueueConsumer:
                 with Connection(self.broker_url) as connection:
                     self._take(connection)
             except self._broker_errors as exc:
-                log.warning("broker %s: %s; reconnecting", self.broker_url, exc)
+                log.warning("broker %s: %s; reconnecting", self._broker_shown, exc)
                 self._stop.wait(self.idle_max)
             except Exception:
                 # the only taker must outlive a surprise (say, a malformed answer): closing
@@ -251,9 +254,12 @@ class QueueConsumer:
             jobs = self._claim(wanted)
         except (ArchiveError, OSError) as exc:
             if isinstance(exc, ArchiveError) and exc.status < 500:
-                log.warning("jobs %s cannot be claimed here, dropped: %s", named, exc)
-                self._settle(connection, taken, [])
-                self._count("dropped", occurrences)
+                # the refusal is about the jobs asked for; those named beyond the free slots
+                # were not asked for, so they are given back as after a claim
+                log.warning("jobs %s cannot be claimed here, dropped: %s", wanted, exc)
+                self._settle(connection, taken, rest)
+                self._count("returned", len(rest))
+                self._count("dropped", occurrences - len(rest))
                 return []
             # the archive is away: give the messages back and pause, the rows are untouched
             log.warning("claim of jobs %s failed, messages requeued: %s", wanted, exc)
@@ -283,4 +289,4 @@ class QueueConsumer:
             for message, _ in taken:
                 message.ack()
         except self._broker_errors as exc:
-            log.warning("broker %s while settling messages: %s", self.broker_url, exc)
+            log.warning("broker %s while settling messages: %s", self._broker_shown, exc)

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -114,14 +114,19 @@ class _Turnover:
 class LocalBatchSystem:
     """Subprocesses in their own process group; a job over its walltime is killed (TIMEOUT).
 
-    At most `max_jobs` run at once and never more declared cores than `cores`; the runner may
+    Jobs start with `environment` (the agent's own, from its Settings) plus their TMPDIR. At
+    most `max_jobs` run at once and never more declared cores than `cores`; the runner may
     hand over `prefetch` jobs beyond those, which wait in the queue for a free lane.
     """
 
     name = "local"
 
     def __init__(
-        self, cores: int | None = None, max_jobs: int | None = None, sample_interval_s: float = 0.2
+        self,
+        environment: Mapping[str, str],
+        cores: int | None = None,
+        max_jobs: int | None = None,
+        sample_interval_s: float = 0.2,
     ) -> None:
         self.cores = cores or os.cpu_count() or 1
         self.max_jobs = max_jobs or self.cores
@@ -133,7 +138,7 @@ class LocalBatchSystem:
         self._lanes: ThreadPoolExecutor | None = None
         self._stagers: ThreadPoolExecutor | None = None
         # copied and encoded once, not per job
-        self._environment = {os.fsencode(k): os.fsencode(v) for k, v in os.environ.items()}
+        self._environment = {os.fsencode(k): os.fsencode(v) for k, v in environment.items()}
         self._devnull = -1  # the jobs' standard input, opened with the lanes
         self._turnover = _Turnover(low_water=self.prefetch // 2)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class RunnerConfig(BaseModel):
     """Defaults of `sdc agent pipeline run`; command-line options override them."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error
 
     drm: str = Field(default="local", description="batch system: local or slurm")
     max_parallel: int | None = Field(

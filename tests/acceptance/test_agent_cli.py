@@ -27,6 +27,17 @@ def test_agent_with_unreachable_archive_names_the_url(tmp_path: Path) -> None:
     assert result.returncode == 1 and f"cannot reach the archive at {url}" in result.stderr
 
 
+def test_an_archive_url_that_is_no_url_is_named_as_such(tmp_path: Path) -> None:
+    for command in (["run", "--once"], ["status"]):
+        result = run_sdc(
+            "agent", *command, "--site", "SDC-FR", "--token", "t", "--archive-url", "eas-host",
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 1, result.stderr
+        assert "the archive URL 'eas-host' is not an http(s) URL" in result.stderr
+        assert "cannot reach" not in result.stderr
+
+
 def test_unknown_transport_is_refused(tmp_path: Path) -> None:
     result = run_sdc("agent", "run", "--transport", "pigeon", cwd=tmp_path)
     assert result.returncode == 2 and "pigeon" in result.stderr

@@ -101,6 +101,24 @@ def test_tokens_are_printed_once_and_checked(workdir: Path) -> None:
     assert no_site.returncode == 1 and "needs --site" in no_site.stderr
 
 
+def test_a_token_is_listed_and_revoked(workdir: Path) -> None:
+    """There was no way to take back a leaked token (docs/archive.md: "no revocation
+    command yet")."""
+    secret = run_sdc("archive", "token", "create", "--role", "reader", "--name", "alice",
+                     cwd=workdir).stdout.strip()  # fmt: skip
+    listed = json.loads(run_sdc("archive", "token", "list", "--json", cwd=workdir).stdout)
+    (alice,) = [t for t in listed if t["name"] == "alice"]
+    assert (alice["role"], alice["revoked"]) == ("reader", False)
+    assert secret not in json.dumps(listed)
+    revoked = run_sdc("archive", "token", "revoke", str(alice["id"]), cwd=workdir)
+    assert revoked.returncode == 0 and "of alice (reader) revoked" in revoked.stdout
+    with sdc_server(workdir) as base:  # a server that never saw it refuses it at once
+        answer = requests.get(f"{base}/api/v1/sites", headers={"Authorization": f"Bearer {secret}"})
+        assert answer.status_code == 401 and "revoked" in answer.json()["detail"]
+    unknown = run_sdc("archive", "token", "revoke", "999", cwd=workdir)
+    assert unknown.returncode == 1 and "no token 999" in unknown.stderr
+
+
 def test_products_and_lineage_queries(workdir: Path) -> None:
     engine = make_engine(f"sqlite:///{workdir / 'sdc-data' / 'archive.sqlite'}")
     with transaction(make_session_factory(engine)) as session:

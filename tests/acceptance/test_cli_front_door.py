@@ -62,3 +62,27 @@ def test_an_output_place_that_cannot_be_written_is_named(tmp_path: Path) -> None
     assert solve.returncode == 1 and "no directory" in solve.stderr
     for result in (survey, init, solve):
         assert "Traceback" not in result.stderr
+
+
+def test_an_error_message_is_shown_with_its_brackets(tmp_path: Path) -> None:
+    """Rich took "[draft]" in a file name (or "[database]", a pydantic "[type=...]") for markup
+    and dropped it from the error ("plan.yaml: cannot read")."""
+    result = run_sdc("--config", str(tmp_path / "plan[draft].yaml"), "archive", "sites")
+    assert result.returncode == 1
+    assert f"{tmp_path / 'plan[draft].yaml'}: cannot read" in result.stderr
+
+
+def test_a_bad_setting_names_its_variable_and_never_its_value(tmp_path: Path) -> None:
+    result = run_sdc("archive", "sites", cwd=tmp_path, env={"SDC_SERVER__PORT": "hunter2"})
+    assert result.returncode == 1
+    assert "server.port (SDC_SERVER__PORT): Input should be a valid integer" in result.stderr
+    assert "hunter2" not in result.stderr
+    for url, complaint in (
+        ("mysql://u:hunter2@db/archive", "the archive runs on PostgreSQL or SQLite, not 'mysql'"),
+        ("hunter2", "not a database URL"),
+    ):
+        result = run_sdc("archive", "init", cwd=tmp_path, env={"SDC_DATABASE_URL": url})
+        assert result.returncode == 1, result.stderr
+        assert f"database_url (SDC_DATABASE_URL): {complaint}" in result.stderr
+        assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing made

@@ -26,6 +26,6 @@ def test_an_unreachable_broker_is_an_error_and_its_password_is_not_printed(
         "--no-serve", cwd=tmp_path, env={"TMPDIR": str(tmp_path)},
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
-    assert "cannot reach the Celery broker at amqp://sdc:***@127.0.0.1:1//" in result.stderr
+    assert "cannot reach the Celery broker at amqp://sdc:**@127.0.0.1:1//" in result.stderr
     assert "s3cret" not in result.stderr + result.stdout
     assert list(tmp_path.iterdir()) == []  # no workspace was left behind

@@ -118,7 +118,10 @@ def test_serve_checks_tokens_with_the_archive(sqlite_template: Path, tmp_path: P
 
 def test_serve_refuses_a_missing_root_and_a_missing_token_source(tmp_path: Path) -> None:
     missing = run_sdc("dss", "serve", "--site", "SDC-FR", "--root", str(tmp_path / "nope"))
-    assert missing.returncode == 1 and "not a directory" in missing.stderr
+    assert missing.returncode == 1 and f"{tmp_path / 'nope'}: does not exist" in missing.stderr
+    (tmp_path / "file").write_text("")
+    a_file = run_sdc("dss", "serve", "--site", "SDC-FR", "--root", str(tmp_path / "file"))
+    assert a_file.returncode == 1 and "is a file, not a directory" in a_file.stderr
     no_tokens = run_sdc("dss", "serve", "--site", "SDC-FR", "--root", str(tmp_path))
     assert no_tokens.returncode == 1 and "--archive-url or --tokens" in no_tokens.stderr
     bad = tmp_path / "bad.yaml"

@@ -19,6 +19,7 @@ from tests.acceptance.cli import run_sdc
 from tests.rucio_server import RucioServer, free_port
 
 pytestmark = pytest.mark.rucio
+REPO = Path(__file__).resolve().parents[2]
 TOKEN = "de-agent-secret"
 
 
@@ -93,3 +94,20 @@ def test_serve_refuses_an_rse_without_quota_saying_how_to_fix_it(
     )  # fmt: skip
     assert done.returncode == 1
     assert f"rucio account limit set root --rse {rse} --bytes infinity" in done.stderr
+
+
+def test_an_unreachable_rucio_is_one_clear_line(tmp_path: Path) -> None:
+    """rucio-clients printed its own red log lines (the raw connection error, three times)
+    before the command's message."""
+    assert run_sdc("archive", "init", cwd=tmp_path).returncode == 0
+    sites = run_sdc("archive", "load-sites", str(REPO / "config" / "sites.yaml"), cwd=tmp_path)
+    assert sites.returncode == 0, sites.stderr
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {
+        "SDC_RUCIO__URL": url, "SDC_RUCIO__ACCOUNT": "root", "SDC_RUCIO__USERNAME": "u",
+        "SDC_RUCIO__PASSWORD": "p", "SDC_RUCIO__SITE_RSES": '{"SDC-DE": "SDC-DE_DISK"}',
+    }  # fmt: skip
+    result = run_sdc("archive", "rucio", "sync", "--site", "SDC-DE", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: Rucio at {url} is unreachable"), result.stderr
+    assert "HTTPConnectionPool" not in result.stderr and "ERROR" not in result.stderr

@@ -319,3 +319,17 @@ def test_a_registration_racing_its_retry_returns_the_stored_row(
     first.close()
     racer.join(30)
     assert answers == [("p1", False)]
+
+
+def test_a_revoked_token_authenticates_no_more(sessions: sessionmaker[Session]) -> None:
+    seed(sessions)  # one token per role
+    with transaction(sessions) as session:
+        row, secret = tokens.create_token(session, "reader", "alice")
+        assert [t.name for t in tokens.list_tokens(session)][-1] == "alice"
+    with transaction(sessions) as session:
+        assert tokens.revoke_token(session, row.id).revoked
+        tokens.revoke_token(session, row.id)  # again: no error
+    with transaction(sessions) as session:
+        assert tokens.authenticate(session, secret) is None
+        with pytest.raises(NotFound, match="no token 999"):
+            tokens.revoke_token(session, 999)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ def batch(request: pytest.FixtureRequest) -> Iterator[BatchSystem]:
     """Each registered batch system; Slurm's needs the cluster."""
     if request.param == "slurm":
         request.getfixturevalue("slurm_cluster")
-    yield BATCH_SYSTEMS[request.param]()
+    yield BATCH_SYSTEMS[request.param](os.environ)
 
 
 def _job(tmp_path: Path, shell: str) -> JobSpec:

@@ -4,10 +4,12 @@ and arrivals, claims with fencing, lease expiry, retries, maintenance failover, 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from eas.core import plans, products, sites, survey
@@ -59,6 +61,18 @@ def arrive(sessions: sessionmaker[Session], *obs_ids: int, kind: str = "RAW_FRAM
             products.register_product(session, product(f"{kind}-{obs_id}", kind, obs_id=obs_id))
 
 
+def queued_calibrations(
+    sessions: sessionmaker[Session], n_obs: int, arrived: int | None = None
+) -> Clock:
+    """A survey of `n_obs` observations, the first `arrived` (default: all) arrived and their
+    calibration jobs QUEUED at SDC-FR; the clock the scheduler ran with."""
+    survey_with_plan(sessions, n_obs=n_obs)
+    arrive(sessions, *range(n_obs if arrived is None else arrived))
+    clock = Clock(EPOCH)
+    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    return clock
+
+
 def jobs(sessions: sessionmaker[Session]) -> list[JobRow]:
     with sessions() as session:
         return list(session.scalars(select(JobRow).order_by(JobRow.id)))
@@ -83,10 +97,7 @@ def test_raw_arrivals_become_queued_calibration_jobs_once(
 
 
 def test_claims_fence_stale_holders(sessions: sessionmaker[Session]) -> None:
-    survey_with_plan(sessions)
-    arrive(sessions, 0)
-    clock = Clock(EPOCH)
-    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    clock = queued_calibrations(sessions, 4, arrived=1)
     with transaction(sessions) as session:
         assert claim_next(session, "SDC-DE", "agent-de", clock.now, CONFIG) is None
         row = claim_next(session, "SDC-FR", "agent-a", clock.now, CONFIG)
@@ -131,10 +142,7 @@ def test_transient_failure_backs_off_then_requeues(sessions: sessionmaker[Sessio
 
 
 def test_permanent_failure_is_quarantined(sessions: sessionmaker[Session]) -> None:
-    survey_with_plan(sessions)
-    arrive(sessions, 0)
-    clock = Clock(EPOCH)
-    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    clock = queued_calibrations(sessions, 4, arrived=1)
     with transaction(sessions) as session:
         row = claim_next(session, "SDC-FR", "agent-a", clock.now, CONFIG)
         assert row is not None
@@ -187,10 +195,7 @@ def test_two_agents_racing_claim_each_job_once(
     sessions: sessionmaker[Session], archive_url: str
 ) -> None:
     n_jobs = 200
-    survey_with_plan(sessions, n_obs=n_jobs)
-    arrive(sessions, *range(n_jobs))
-    clock = Clock(EPOCH)
-    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    clock = queued_calibrations(sessions, n_jobs)
     claimed: dict[str, list[int]] = {"agent-a": [], "agent-b": []}
 
     def agent(owner: str) -> None:
@@ -215,10 +220,7 @@ def test_two_agents_racing_claim_each_job_once(
 def test_a_batch_claim_takes_at_most_its_limit_in_one_update(
     sessions: sessionmaker[Session],
 ) -> None:
-    survey_with_plan(sessions, n_obs=6)
-    arrive(sessions, *range(6))
-    clock = Clock(EPOCH)
-    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    clock = queued_calibrations(sessions, 6)
     with transaction(sessions) as session:
         # (on PostgreSQL a locking subquery inside the UPDATE would lock and take them all)
         batch = claim_queued(session, "SDC-FR", "agent-a", clock.now, CONFIG, limit=4, start=True)
@@ -236,10 +238,7 @@ def test_a_batch_claim_takes_at_most_its_limit_in_one_update(
 def test_the_reaper_leaves_a_lease_renewed_after_its_read(
     sessions: sessionmaker[Session],
 ) -> None:
-    survey_with_plan(sessions)
-    arrive(sessions, 0)
-    clock = Clock(EPOCH)
-    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    clock = queued_calibrations(sessions, 4, arrived=1)
     with transaction(sessions) as session:
         row = claim_next(session, "SDC-FR", "agent-a", clock.now, CONFIG)
         assert row is not None
@@ -258,10 +257,7 @@ def test_the_reaper_leaves_a_lease_renewed_after_its_read(
 def test_a_batch_of_finishes_answers_each_report_on_its_own(
     sessions: sessionmaker[Session],
 ) -> None:
-    survey_with_plan(sessions, n_obs=4)
-    arrive(sessions, *range(4))
-    clock = Clock(EPOCH)
-    Scheduler(sessions, CONFIG, clock=clock).run_once()
+    clock = queued_calibrations(sessions, 4)
     with transaction(sessions) as session:
         claimed = claim_queued(session, "SDC-FR", "agent-a", clock.now, CONFIG, limit=4)
         a, b, c, d = (row.id for row in claimed)
@@ -282,3 +278,65 @@ def test_a_batch_of_finishes_answers_each_report_on_its_own(
     by_id = {row.id: row for row in jobs(sessions)}
     assert [by_id[i].state for i in (a, b, c, d)] == ["SUCCEEDED", "FAILED", "CLAIMED", "SUCCEEDED"]
     assert by_id[a].lease_owner is None and by_id[c].lease_owner == "agent-a"
+
+
+def cancel_when(sessions: sessionmaker[Session], sets: str, job_id: int) -> Callable[[], None]:
+    """Cancel `job_id` in a transaction of its own just before the scheduler sends its first
+    UPDATE of jobs that sets `sets` (after its read, before its write); returns the function
+    that removes the hook."""
+    engine = sessions.kw["bind"]
+    fired: list[bool] = []
+
+    def hook(connection: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if fired or not (statement.startswith("UPDATE job SET") and f"{sets}=" in statement):
+            return
+        fired.append(True)
+        with engine.connect() as other:  # a connection of its own: an operator's cancel
+            other.execute(update(JobRow).where(JobRow.id == job_id).values(state="CANCELLED"))
+            other.commit()
+
+    event.listen(engine, "before_cursor_execute", hook)
+    return lambda: event.remove(engine, "before_cursor_execute", hook)
+
+
+def pending_jobs(sessions: sessionmaker[Session], n: int, **values: Any) -> list[int]:
+    """`n` ready jobs planned at SDC-FR (secondary SDC-DE), not yet dispatched."""
+    rows = [
+        JobRow(pipeline="noop", primary_site="SDC-FR", secondary_site="SDC-DE",
+               ready_at=EPOCH, deadline=EPOCH + timedelta(days=3), **values)
+        for _ in range(n)
+    ]  # fmt: skip
+    with transaction(sessions) as session:
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
+
+
+def test_a_job_cancelled_between_selection_and_queueing_stays_cancelled(
+    sessions: sessionmaker[Session],
+) -> None:
+    survey_with_plan(sessions)
+    first, cancelled, last = pending_jobs(sessions, 3)
+    unhook = cancel_when(sessions, "wait_reason", cancelled)
+    try:
+        report = Scheduler(sessions, CONFIG, clock=Clock(EPOCH)).run_once()
+    finally:
+        unhook()
+    assert report.dispatched == {"SDC-FR": 2}  # the cancelled job is not announced
+    assert [(row.id, row.state) for row in jobs(sessions)] == [
+        (first, "QUEUED"), (cancelled, "CANCELLED"), (last, "QUEUED")
+    ]  # fmt: skip
+
+
+def test_a_job_cancelled_while_the_cycle_decides_it_waits_stays_cancelled(
+    sessions: sessionmaker[Session],
+) -> None:
+    survey_with_plan(sessions)
+    (job_id,) = pending_jobs(sessions, 1, not_before=EPOCH + timedelta(minutes=5))
+    unhook = cancel_when(sessions, "lease_epoch", job_id)
+    try:
+        report = Scheduler(sessions, CONFIG, clock=Clock(EPOCH)).run_once()
+    finally:
+        unhook()
+    assert report.waiting == 0
+    assert [(row.state, row.wait_reason) for row in jobs(sessions)] == [("CANCELLED", None)]

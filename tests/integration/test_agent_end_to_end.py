@@ -7,6 +7,7 @@ register the calibrated product with lineage, and report success."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -117,7 +118,7 @@ def _agent(world: World, masters: str, owner: str = "agent-fr-1") -> tuple[SiteA
             )
         },
     )
-    agent = SiteAgent("SDC-FR", owner, jobs, local, stager, LocalBatchSystem(), config)
+    agent = SiteAgent("SDC-FR", owner, jobs, local, stager, LocalBatchSystem(os.environ), config)
     return agent, jobs
 
 

@@ -9,11 +9,13 @@ first and after, so a purge here touches nothing of anyone else.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -113,9 +115,20 @@ def add_jobs(sessions: sessionmaker[Session], n: int) -> list[int]:
         return [row.id for row in rows]
 
 
+def queued_in_one_message(sessions: sessionmaker[Session], broker: str, n: int) -> None:
+    """`n` jobs queued at SDC-FR, all named by one message on its queue."""
+    config = SchedulerConfig(transport="celery", broker_url=broker, ids_per_message=n)
+    add_jobs(sessions, n)
+    assert Scheduler(sessions, config).run_once().dispatched == {"SDC-FR": n}
+    assert _waiting(broker, "SDC-FR") == 1
+
+
 def noop_agent(jobs: JobClient, broker: str, owner: str, run: Callable[[JobPublic], object]
-               | None = None, concurrency: int = 1) -> QueueConsumer:  # fmt: skip
-    """A real consumer of SDC-FR's queue whose jobs succeed at once (or run `run` first)."""
+               | None = None, concurrency: int = 1,
+               claim: Callable[[list[int]], list[JobPublic]] | None = None
+               ) -> QueueConsumer:  # fmt: skip
+    """A real consumer of SDC-FR's queue whose jobs succeed at once (or run `run` first);
+    it claims with `claim` when given, else with `jobs`."""
 
     def finish(job: JobPublic) -> None:
         if run is not None:
@@ -124,9 +137,29 @@ def noop_agent(jobs: JobClient, broker: str, owner: str, run: Callable[[JobPubli
 
     return QueueConsumer(
         "SDC-FR", broker,
-        lambda ids: jobs.claim_batch("SDC-FR", owner, len(ids), ids, start=True), finish,
+        claim or (lambda ids: jobs.claim_batch("SDC-FR", owner, len(ids), ids, start=True)),
+        finish,
         concurrency, idle_max=0.1,
     )  # fmt: skip
+
+
+@contextmanager
+def racing_agents(url: str, token: str, broker: str) -> Iterator[list[QueueConsumer]]:
+    """Two no-op agents of SDC-FR, each with its own client and 8 slots, so that claims of up
+    to 8 named jobs race (and single ones, as slots free); stopped when the block ends."""
+    with JobClient(url, token) as one, JobClient(url, token) as two:
+        agents = [
+            noop_agent(client, broker, f"agent-{i}", concurrency=8)
+            for i, client in enumerate((one, two), 1)
+        ]
+        for agent in agents:
+            agent.start()
+        try:
+            yield agents
+        finally:
+            for agent in agents:
+                agent.stop()
+                agent.join()
 
 
 def until(done: Callable[[], bool], seconds: float) -> None:
@@ -153,18 +186,8 @@ def test_two_agents_race_for_1000_jobs_each_claimed_once(
     config = SchedulerConfig(transport="celery", broker_url=broker)
     assert Scheduler(sessions, config).run_once().dispatched == {"SDC-FR": 1000}
     CeleryDispatcher(config).publish("SDC-FR", ids)  # every job announced twice
-    with JobClient(url, tokens["fr"]) as one, JobClient(url, tokens["fr"]) as two:
-        # 8 slots each: claims of up to 8 named jobs race (and single ones, as slots free)
-        agents = [
-            noop_agent(client, broker, f"agent-{i}", concurrency=8)
-            for i, client in enumerate((one, two), 1)
-        ]
-        for agent in agents:
-            agent.start()
+    with racing_agents(url, tokens["fr"], broker) as agents:
         until(lambda: sum(a.counts.claimed + a.counts.dropped for a in agents) == 2000, 60)
-        for agent in agents:
-            agent.stop()
-            agent.join()
     assert states(sessions) == [("SUCCEEDED", 1, 1)] * 1000
     assert sum(a.counts.claimed for a in agents) == 1000
     assert all(a.counts.claimed > 0 for a in agents), [a.counts for a in agents]
@@ -192,18 +215,8 @@ def test_lost_messages_are_republished_and_no_job_is_lost(
     assert scheduler.run_once().republished == 0  # not yet due
     clock[0] = now + timedelta(seconds=61)
     assert scheduler.run_once().republished == 500
-    with JobClient(url, tokens["fr"]) as one, JobClient(url, tokens["fr"]) as two:
-        # 8 slots each: claims of up to 8 named jobs race (and single ones, as slots free)
-        agents = [
-            noop_agent(client, broker, f"agent-{i}", concurrency=8)
-            for i, client in enumerate((one, two), 1)
-        ]
-        for agent in agents:
-            agent.start()
+    with racing_agents(url, tokens["fr"], broker) as agents:
         until(lambda: sum(a.counts.claimed for a in agents) == 500, 60)
-        for agent in agents:
-            agent.stop()
-            agent.join()
     assert states(sessions) == [("SUCCEEDED", 1, 1)] * 500
     assert scheduler.run_once().republished == 0  # nothing is QUEUED any more
 
@@ -292,10 +305,27 @@ def test_an_unreachable_broker_is_an_alert_and_the_jobs_are_published_later(
 ) -> None:
     survey_with_plan(sessions)
     add_jobs(sessions, 2)
-    nowhere = SchedulerConfig(transport="celery", broker_url="amqp://guest:guest@127.0.0.1:9//")
+    nowhere = SchedulerConfig(transport="celery", broker_url="amqp://guest:s3cret@127.0.0.1:9//")
     report = Scheduler(sessions, nowhere).run_once()
     assert report.dispatched == {} and "cannot publish to site.SDC-FR" in report.alerts[0]
+    assert report.unannounced == 2
+    assert "s3cret" not in report.alerts[0]  # alerts are printed and logged
     assert [state for state, _, _ in states(sessions)] == ["QUEUED", "QUEUED"]
+
+
+def test_an_agent_logs_an_unreachable_broker_without_its_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    agent = QueueConsumer(
+        "SDC-FR", "amqp://guest:s3cret@127.0.0.1:9//", lambda ids: [], print, idle_max=0.1
+    )
+    with caplog.at_level(logging.WARNING, logger="sdc_agents.agent.queue_consumer"):
+        agent.start()
+        until(lambda: any("reconnecting" in r.getMessage() for r in caplog.records), 30)
+        agent.stop()
+        agent.join()
+    shown = caplog.records[0].getMessage()
+    assert "amqp://guest:**@127.0.0.1:9//" in shown and "s3cret" not in shown
 
 
 @on_postgresql
@@ -304,10 +334,7 @@ def test_jobs_a_message_names_beyond_the_free_slots_are_given_back_and_run_once(
     server: tuple[str, dict], sessions: sessionmaker[Session], broker: str
 ) -> None:
     url, tokens = server
-    config = SchedulerConfig(transport="celery", broker_url=broker, ids_per_message=5)
-    add_jobs(sessions, 5)
-    assert Scheduler(sessions, config).run_once().dispatched == {"SDC-FR": 5}
-    assert _waiting(broker, "SDC-FR") == 1  # one message names the 5 jobs
+    queued_in_one_message(sessions, broker, 5)
     release = threading.Event()
     with JobClient(url, tokens["fr"]) as jobs:
         agent = noop_agent(jobs, broker, "agent-1", lambda _: release.wait(30), concurrency=2)
@@ -322,6 +349,33 @@ def test_jobs_a_message_names_beyond_the_free_slots_are_given_back_and_run_once(
         agent.join()
     assert states(sessions) == [("SUCCEEDED", 1, 1)] * 5
     assert agent.counts.dropped == 0 and _waiting(broker, "SDC-FR") == 0
+
+
+@on_postgresql
+@pytest.mark.parametrize("broker", ["redis"], indirect=True)
+def test_a_refused_claim_still_gives_back_the_jobs_beyond_the_free_slots(
+    server: tuple[str, dict], sessions: sessionmaker[Session], broker: str
+) -> None:
+    url, tokens = server
+    queued_in_one_message(sessions, broker, 5)
+    with JobClient(url, tokens["fr"]) as fr, JobClient(url, tokens["de"]) as de:
+        claims: list[str] = []
+
+        def claim(ids: list[int]) -> list[JobPublic]:
+            # the first claim is sent with SDC-DE's token: the server refuses it (403)
+            client = de if not claims else fr
+            claims.append("de" if client is de else "fr")
+            return client.claim_batch("SDC-FR", "agent-1", len(ids), ids, start=True)
+
+        agent = noop_agent(fr, broker, "agent-1", concurrency=2, claim=claim)
+        agent.start()
+        until(lambda: agent.counts.claimed == 3, 30)
+        agent.stop()
+        agent.join()
+    # the 2 refused jobs are dropped (QUEUED, for the reconciler); the 3 others came back
+    assert claims[0] == "de" and (agent.counts.dropped, agent.counts.returned) == (2, 4)
+    assert sorted(state for state, _, _ in states(sessions)) == ["QUEUED"] * 2 + ["SUCCEEDED"] * 3
+    assert _waiting(broker, "SDC-FR") == 0 and _unacked(broker, "SDC-FR") == 0
 
 
 @on_postgresql

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ def _run_chain(
     script = write_script(tmp_path, CHAIN.format(first=first, walltime=walltime))
     inputs = write_inputs(tmp_path, raw="raw data", other="other data")
     prepared = prepare_run(script, inputs)
-    return execute(prepared, tmp_path / "work", LocalBatchSystem(), 2, resume)
+    return execute(prepared, tmp_path / "work", LocalBatchSystem(os.environ), 2, resume)
 
 
 def _by_id(report: RunReport) -> dict[str, NodeRecord]:
@@ -45,7 +46,9 @@ def _by_id(report: RunReport) -> dict[str, NodeRecord]:
 
 def test_the_example_pipeline_corrects_and_combines_real_fits(tmp_path: Path) -> None:
     inputs = write_example_inputs(tmp_path / "in", frames=3, shape=(16, 16))
-    report = execute(prepare_run(EXAMPLE_PIPELINE, inputs), tmp_path / "w", LocalBatchSystem(), 2)
+    report = execute(
+        prepare_run(EXAMPLE_PIPELINE, inputs), tmp_path / "w", LocalBatchSystem(os.environ), 2
+    )
     assert report.state is RunState.SUCCEEDED, [(n.node_id, n.message) for n in report.nodes]
     assert len(report.nodes) == 1 + 3 * 2 + 1
     combined = fits.getdata(str(report.outputs["combined"]))
@@ -112,7 +115,7 @@ def p(raw):
     )
     (tmp_path / "bin" / "flaky.py").write_text("import sys; sys.exit(1)\n")
     inputs = write_inputs(tmp_path, raw="raw")
-    first = execute(prepare_run(script, inputs), tmp_path / "w", LocalBatchSystem(), 2)
+    first = execute(prepare_run(script, inputs), tmp_path / "w", LocalBatchSystem(os.environ), 2)
     assert {n.node_id: n.state for n in first.nodes} == {
         "a": NodeState.SUCCEEDED,
         "a_2": NodeState.SUCCEEDED,
@@ -121,7 +124,7 @@ def p(raw):
     }
     (tmp_path / "bin" / "flaky.py").write_text((tmp_path / "bin" / "ok.py").read_text())
     second = execute(
-        prepare_run(script, inputs), tmp_path / "w", LocalBatchSystem(), 2, resume=True
+        prepare_run(script, inputs), tmp_path / "w", LocalBatchSystem(os.environ), 2, resume=True
     )
     assert second.state is RunState.SUCCEEDED
     assert {n.node_id: n.state for n in second.nodes} == {
@@ -131,7 +134,9 @@ def p(raw):
         "c": NodeState.SUCCEEDED,
     }
     (tmp_path / "raw.txt").write_text("changed raw data")
-    third = execute(prepare_run(script, inputs), tmp_path / "w", LocalBatchSystem(), 2, resume=True)
+    third = execute(
+        prepare_run(script, inputs), tmp_path / "w", LocalBatchSystem(os.environ), 2, resume=True
+    )
     # a's output does not depend on the raw content, so what reads it is still reusable
     assert {n.node_id: n.state for n in third.nodes} == {
         "a": NodeState.SUCCEEDED,
@@ -168,7 +173,7 @@ def p(raw):
 """,
     )
     inputs = write_inputs(tmp_path, raw="raw")
-    report = execute(prepare_run(script, inputs), tmp_path / "w", LocalBatchSystem(), 2)
+    report = execute(prepare_run(script, inputs), tmp_path / "w", LocalBatchSystem(os.environ), 2)
     assert report.state is RunState.SUCCEEDED
     assert sorted(n.node_id for n in report.nodes) == ["gather", "mkdir_out"]
     listed = tmp_path / "w" / "nodes" / "gather" / "inputs" / "a.json"
@@ -198,7 +203,7 @@ def p(raw):
 """,
     )
     inputs = write_inputs(tmp_path, raw="raw")
-    report = execute(prepare_run(script, inputs), tmp_path / "w", LocalBatchSystem(), 2)
+    report = execute(prepare_run(script, inputs), tmp_path / "w", LocalBatchSystem(os.environ), 2)
     assert report.state is RunState.SUCCEEDED
     assert _by_id(report)["ok"].requested["ram"] == 0.25
 
@@ -213,7 +218,7 @@ def test_an_interrupted_run_leaves_a_manifest_to_resume_from(tmp_path: Path) -> 
         if record.state is NodeState.RUNNING:
             raise KeyboardInterrupt
 
-    batch = LocalBatchSystem()
+    batch = LocalBatchSystem(os.environ)
     with pytest.raises(KeyboardInterrupt):
         execute(prepared, tmp_path / "w", batch, 2, on_change=interrupt)
     batch.close()  # returns at once: the running job was killed, not waited for

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from sdc.commands.agent_daemon import startup_notes
 from sdc_agents.agent.config import AgentConfig
 
@@ -38,3 +40,17 @@ def test_a_missing_script_or_input_file_is_named_at_start(tmp_path: Path) -> Non
 def test_no_pipelines_is_said(tmp_path: Path) -> None:
     notes = startup_notes(AgentConfig.model_validate({"site": "SDC-FR"}))
     assert "pipelines: none (every job would fail)" in notes[0]
+
+
+def test_slurm_without_sbatch_is_named_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script, dark = tmp_path / "pipeline.py", tmp_path / "dark.fits"
+    script.write_text("")
+    dark.write_text("")
+    config = _config(tmp_path, script, str(dark)).model_copy(update={"drm": "slurm"})
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine without Slurm's commands
+    assert "warning: drm slurm, but no sbatch on PATH" in startup_notes(config)[-1]
+    (tmp_path / "sbatch").write_text("#!/bin/sh\n")
+    (tmp_path / "sbatch").chmod(0o755)
+    assert len(startup_notes(config)) == 1

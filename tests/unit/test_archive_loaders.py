@@ -47,6 +47,7 @@ def test_every_bad_site_entry_is_listed(sessions: sessionmaker[Session], tmp_pat
         "  - {name: SDC-B, country: BB, cores: -3, storage_tb: 1}\n"
         "  - {name: SDC-C, cores: 4, storage_tb: 1}\n"
         "  - {name: SDC-A, country: AA, cores: 1, storage_tb: 1}\n"
+        "  - {name: SDC-D, country: DD, cores: 1, storage_tb: 1, stroage_tb: 2}\n"
     )
     with pytest.raises(LoadError) as caught, transaction(sessions) as session:
         load_sites(session, path)
@@ -55,6 +56,7 @@ def test_every_bad_site_entry_is_listed(sessions: sessionmaker[Session], tmp_pat
     assert "line 3, sites[1] (SDC-B): cores: Input should be greater than or equal to 0" in message
     assert "line 4, sites[2] (SDC-C): country: Field required" in message
     assert "line 5: site SDC-A repeats line 2" in message
+    assert "line 6, sites[4] (SDC-D): stroage_tb: unknown key (misspelt?)" in message
     assert _count(sessions, Site) == 0
 
 
@@ -85,4 +87,5 @@ def test_maintenance_with_unknown_site_or_reversed_times_loads_nothing(
     message = str(caught.value)
     assert "line 3: unknown site 'SDC-XX'" in message
     assert "line 4, maintenance[2]" in message and "is not after start" in message
+    assert "Value error" not in message  # pydantic's wrapping, not ours
     assert _count(sessions, MaintenanceWindow) == 0

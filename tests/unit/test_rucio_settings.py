@@ -6,9 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rucio.common.config import clean_cached_config
+from rucio.common.config import clean_cached_config, config_get_int
 
-from dss.rucio_client import RucioSetupError, RucioUnreachable, credentials, rucio_client
+from dss.rucio_client import (
+    RucioSetupError,
+    RucioUnreachable,
+    credentials,
+    ensure_client_config,
+    rucio_client,
+)
 from dss.rucio_config import RucioConfig
 from sdc.settings import Settings
 from tests.rucio_server import free_port
@@ -85,10 +91,20 @@ def test_a_server_config_in_rucio_config_is_refused(
     server_cfg = tmp_path / "rucio.cfg"
     server_cfg.write_text("[database]\ndefault = postgresql+psycopg://x@y/z\n")
     no_rucio_cfg.setenv("RUCIO_CONFIG", str(server_cfg))
-    clean_cached_config()
-    config = RucioConfig(url="http://127.0.0.1:1", account="root", username="u", password="p")
+    config = Settings(rucio={"url": "http://127.0.0.1:1", "account": "root"}).rucio
     with pytest.raises(RucioSetupError, match="server mode.*RUCIO_CLIENT_MODE=1"):
-        rucio_client(config)
+        rucio_client(config.model_copy(update={"username": "u", "password": "p"}))
+
+
+def test_the_config_file_the_settings_name_is_the_one_rucio_clients_reads(
+    no_rucio_cfg: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    chosen = tmp_path / "chosen.cfg"
+    chosen.write_text("[client]\nprotocol_stat_retries = 3\n")
+    ensure_client_config(RucioConfig(client_config=chosen))
+    assert config_get_int("client", "protocol_stat_retries") == 3
+    ensure_client_config(RucioConfig())  # none named, none of rucio's own: the neutral one
+    assert config_get_int("client", "protocol_stat_retries") == 1
 
 
 def test_an_unreachable_server_is_named(no_rucio_cfg: pytest.MonkeyPatch) -> None:
