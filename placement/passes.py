@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from placement.calendar import obs_days, tile_days
 from placement.evaluate import copies
 from placement.feasibility import InfeasibleError
 from placement.lns import instance_of, violating_days
@@ -20,8 +21,11 @@ from placement.solve import (
     ProgressFn,
     construct,
     improve_plan,
+    repair_windows,
+    stream_plan,
     volume_targets,
 )
+from placement.tile_prices import TilePrices
 from placement.targets import DayTargets
 from placement.window_model import Assignment
 
@@ -59,9 +63,17 @@ def run_passes(
         margin, targets = _targets(problem)
     except InfeasibleError as exc:
         return exc
+    survey, rules = problem.survey, problem.rules
+    t_day = tile_days(survey)
+    prices = TilePrices(t_day, problem.shares(), rules.tolerance, rules.tile_window_days,
+                        int(max(obs_days(survey).max(), t_day.max())) + 1)  # fmt: skip
     for _ in range(MAX_PASSES):
         began = time.monotonic()
-        plan = construct(problem, margin, 1.0, PAIR_WEIGHTS, targets, known=known)
+        streamed = stream_plan(
+            problem, margin, 1.0, PAIR_WEIGHTS, targets, known, prices.per_tile()
+        )
+        prices.learn(streamed.tile_site)
+        plan = repair_windows(problem, streamed)
         # the primary-only polish moves tiles and roles, which opens copy moves the first
         # local search could not make: a second one takes them (full survey, 4 passes:
         # 0.958% -> 0.900% for the same time)
