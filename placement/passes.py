@@ -13,6 +13,7 @@ from placement.calendar import obs_days, tile_days
 from placement.evaluate import copies
 from placement.feasibility import InfeasibleError
 from placement.lns import instance_of, violating_days
+from placement.mend import mend
 from placement.model import Plan, Problem
 from placement.solve import (
     MAX_PASSES,
@@ -64,6 +65,7 @@ def run_passes(
     except InfeasibleError as exc:
         return exc
     survey, rules = problem.survey, problem.rules
+    inst = instance_of(problem)
     t_day = tile_days(survey)
     prices = TilePrices(t_day, problem.shares(), rules.tolerance, rules.tile_window_days,
                         int(max(obs_days(survey).max(), t_day.max())) + 1)  # fmt: skip
@@ -78,6 +80,9 @@ def run_passes(
         # local search could not make: a second one takes them (full survey, 4 passes:
         # 0.958% -> 0.900% for the same time)
         known = improve_plan(problem, improve_plan(problem, plan), primary=False)
+        state = Assignment(known.primary, known.secondary, known.tile_site)
+        if len(violating_days(inst, state)):  # a few GB out after an outage: chains mend it
+            known = mend(problem, known) or known
         keep(known)
         if time.monotonic() + (time.monotonic() - began) > deadline:
             break
