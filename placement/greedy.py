@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from placement.model import BoolArray, FloatArray, IntArray
+from placement.tally import tally
 
 UNAVAILABLE = -1e15  # local volume of a site that cannot process the tile
 
@@ -73,7 +74,7 @@ def stream_assign(
     if known is not None:  # every input stored where a previous plan put it, until restreamed
         link_obs = np.repeat(np.arange(n_obs), np.diff(inputs.obs_tile_ptr))
         for role in known:
-            np.add.at(local, (inputs.obs_tile_idx, role[link_obs]), inputs.size[link_obs])
+            local += tally(inputs.obs_tile_idx, role[link_obs], inputs.size[link_obs], local.shape)
     best = local.max(axis=1)
     primary = np.full(n_obs, -1, dtype=np.int64)
     secondary = np.full(n_obs, -1, dtype=np.int64)

@@ -26,8 +26,8 @@ from placement.solve import (
     stream_plan,
     volume_targets,
 )
-from placement.tile_prices import TilePrices
 from placement.targets import DayTargets
+from placement.tile_prices import TilePrices
 from placement.window_model import Assignment
 
 MARGINS = (0.6, 0.8, 0.95)  # share of the tolerance the outage LPs may use, narrowest first

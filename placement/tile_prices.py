@@ -20,6 +20,7 @@ import numpy as np
 
 from placement.calendar import window_starts
 from placement.model import FloatArray, IntArray
+from placement.tally import tally
 
 STEP = 0.3  # GB of price per tile beyond a bound, per pass
 AIM = 0.8  # share of the tolerance the stream's tile windows aim within
@@ -42,8 +43,8 @@ class TilePrices:
         """Raise the price of the windows `tile_site` overfills (lower it where it underfills),
         relax it where the stream stayed inside."""
         k = len(self.shares)
-        per_day = np.zeros((self.n_days + 1, k))
-        np.add.at(per_day, (self.tile_day + 1, tile_site), 1.0)
+        ones = np.ones(len(tile_site))
+        per_day = tally(self.tile_day + 1, tile_site, ones, (self.n_days + 1, k))
         cum = per_day.cumsum(axis=0)
         ends = np.minimum(self.starts + self.length, self.n_days)
         amount = cum[ends] - cum[self.starts]
