@@ -22,7 +22,8 @@ from placement.calendar import window_starts
 from placement.model import FloatArray, IntArray
 from placement.tally import tally
 
-STEP = 0.3  # GB of price per tile beyond a bound, per pass
+STEP = 0.3  # GB of price per tile beyond a bound, at the first pass
+DECAY = 0.5  # the step shrinks as 1 / passes**DECAY (no decay: the prices oscillated)
 AIM = 0.8  # share of the tolerance the stream's tile windows aim within
 
 
@@ -38,6 +39,7 @@ class TilePrices:
         self.length = min(length, n_days)
         self.n_days = n_days
         self.multiplier = np.zeros((len(self.starts), len(shares)))  # upper minus lower
+        self.learnt = 0
 
     def learn(self, tile_site: IntArray) -> None:
         """Raise the price of the windows `tile_site` overfills (lower it where it underfills),
@@ -51,8 +53,10 @@ class TilePrices:
         total = amount.sum(axis=1, keepdims=True)
         high = (self.shares + self.tolerance) * total
         low = (self.shares - self.tolerance) * total
-        upper = np.maximum(self.multiplier, 0.0) + STEP * (amount - high)
-        lower = np.maximum(-self.multiplier, 0.0) + STEP * (low - amount)
+        self.learnt += 1
+        step = STEP / self.learnt**DECAY
+        upper = np.maximum(self.multiplier, 0.0) + step * (amount - high)
+        lower = np.maximum(-self.multiplier, 0.0) + step * (low - amount)
         self.multiplier = np.maximum(upper, 0.0) - np.maximum(lower, 0.0)
 
     def per_tile(self) -> FloatArray:
