@@ -20,7 +20,7 @@ from placement.model import FloatArray, Plan, Problem
 from placement.rebalance import obs_values, rebalance, tile_values
 from placement.targets import DayTargets, plan_targets
 
-START_SHARE = 0.85  # of the time limit for greedy passes; the kept plan's last polish follows
+START_SHARE = 0.8  # of the time limit for greedy passes; the kept plan's last polish follows
 FINISH_SHARE = 0.1  # kept for the last local search and the stats after polishing
 # pair scoring: (tile gain, primary gain, steepness beyond the band) against squared bands
 # of imbalance (1-year surveys: 0.94% copies; 4, 1, 5 gave 1.07%, 16, 1, 10 gave 1.0%)

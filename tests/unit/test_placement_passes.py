@@ -12,23 +12,23 @@ from placement.ledger import WindowLedger
 from placement.local_search import _apply_best
 from placement.mend import mend
 from placement.model import Plan
+from placement.prices import WindowPrices
 from placement.rebalance import FORBIDDEN
 from placement.solve import SolveOptions, solve
-from placement.tile_prices import TilePrices
 from tests.unit.placement_instances import random_problem
 
 
 def test_tile_prices_rise_where_a_stream_overfills_and_relax_once_it_stays_inside() -> None:
     tile_day = np.repeat(np.arange(4), 2)
-    prices = TilePrices(tile_day, np.array([0.5, 0.5]), 0.1, 2, 4)
-    np.testing.assert_array_equal(prices.per_tile(), np.zeros((8, 2)))
+    prices = WindowPrices(tile_day, np.ones(8), np.array([0.5, 0.5]), (0.1, 2, 4), 0.3)
+    np.testing.assert_array_equal(prices.per_item(), np.zeros((8, 2)))
     prices.learn(np.zeros(8, dtype=np.int64))  # every tile on site 0: far above its 60%
-    first = prices.per_tile()
+    first = prices.per_item()
     assert first.shape == (8, 2)
     assert (first[:, 0] > 0).all() and (first[:, 1] < 0).all()
     for _ in range(5):
         prices.learn(np.tile([0, 1], 4))  # exactly the shares
-    assert (np.abs(prices.per_tile()) < np.abs(first)).all()
+    assert (np.abs(prices.per_item()) < np.abs(first)).all()
 
 
 def test_tied_tiles_go_to_the_site_behind_its_share_and_others_to_their_most_local() -> None:
