@@ -16,6 +16,7 @@ local sites a tile takes is left to the running counts (placement.greedy
 .balanced_tile_sites): prices on those ties moved thousands of tiles at once and the
 stream swung from one bound to the other (7% copied after five passes).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -25,6 +25,7 @@ FINISH_SHARE = 0.1  # kept for the last local search and the stats after polishi
 # pair scoring: (tile gain, primary gain, steepness beyond the band) against squared bands
 # of imbalance (1-year surveys: 0.94% copies; 4, 1, 5 gave 1.07%, 16, 1, 10 gave 1.0%)
 PAIR_WEIGHTS = (8.0, 1.0, 5.0)
+PairWeights = tuple[float, float, float] | None  # None: the banded greedy's hard rules
 MAX_PASSES = 12  # greedy passes, each seeing the last one's plan (1 year: 0.91% -> 0.63%)
 POLISH_MIN = 3.0  # seconds: less than this left after the passes is not worth a CP-SAT model
 
@@ -86,12 +87,7 @@ def volume_targets(problem: Problem, margin: float, wider: tuple[float, ...] = (
 
 
 def construct(
-    problem: Problem,
-    margin: float,
-    band_factor: float = 1.0,
-    pair_scoring: tuple[float, float, float] | None = None,
-    targets: DayTargets | None = None,
-    known: Plan | None = None,
+    problem: Problem, margin: float, band_factor: float = 1.0, pair_scoring: PairWeights = None
 ) -> Plan:
     """A start: targets (LP within `margin` x tolerance around outages), the greedy in a band
     around them, then the windows still out of bounds repaired by the cheapest moves.
@@ -100,15 +96,14 @@ def construct(
     and leaves more to the repair; 1 keeps every window in bounds by construction away from
     outages.
     """
-    streamed = stream_plan(problem, margin, band_factor, pair_scoring, targets, known)
-    return repair_windows(problem, streamed)
+    return repair_windows(problem, stream_plan(problem, margin, band_factor, pair_scoring))
 
 
 def stream_plan(
     problem: Problem,
     margin: float,
     band_factor: float = 1.0,
-    pair_scoring: tuple[float, float, float] | None = None,
+    pair_scoring: PairWeights = None,
     targets: DayTargets | None = None,
     known: Plan | None = None,
     tile_price: FloatArray | None = None,
