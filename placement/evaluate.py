@@ -9,6 +9,7 @@ import numpy as np
 
 from placement.calendar import window_starts
 from placement.model import FloatArray, IntArray, Plan, Survey
+from placement.tally import tally
 
 
 def copies(
@@ -32,8 +33,7 @@ def window_deviation(
 ) -> FloatArray:
     """Per-window (horizon first) share minus target, shape [windows, sites]; empty windows 0."""
     k = len(shares)
-    per_day = np.zeros((n_days + 1, k))
-    np.add.at(per_day, (days + 1, sites), values)
+    per_day = tally(days + 1, sites, values, (n_days + 1, k))
     cum = per_day.cumsum(axis=0)
     lo = np.concatenate([[0], window_starts(n_days, length)])
     hi = np.concatenate([[n_days], np.minimum(window_starts(n_days, length) + length, n_days)])

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from placement.model import BoolArray, FloatArray, IntArray
+from placement.tally import tally
 
 UNAVAILABLE = -1e15  # local volume of a site that cannot process the tile
 
@@ -50,6 +51,7 @@ def stream_assign(
     fixed_mask: BoolArray | None = None,
     pair_scoring: tuple[float, float, float] | None = None,
     known: tuple[IntArray, IntArray] | None = None,
+    tile_price: FloatArray | None = None,
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Primary and secondary per observation, and the tile local-volume table.
 
@@ -59,7 +61,8 @@ def stream_assign(
     `fixed_mask` keep their `fixed` sites. With `known` (a previous pass's primary and
     secondary), every observation not yet streamed counts where that pass stored it: each
     choice sees its whole neighbourhood, later observations included (the look-ahead a
-    stream lacks), and takes its own old contribution out first.
+    stream lacks), and takes its own old contribution out first. `tile_price[t, s]` is
+    taken off every local volume of tile t at site s (the returned table included).
     """
     n_obs, k = inputs.obs_up.shape
     n_days = targets[0].shape[0]
@@ -67,11 +70,11 @@ def stream_assign(
     target = np.stack(targets)  # [role, day, site]
     cumulative = np.concatenate([np.zeros((2, 1, k)), np.cumsum(target, axis=1)], axis=1)
     done = np.zeros((2, k))
-    local = np.where(inputs.tile_up, 0.0, UNAVAILABLE)
+    local = np.where(inputs.tile_up, 0.0 if tile_price is None else -tile_price, UNAVAILABLE)
     if known is not None:  # every input stored where a previous plan put it, until restreamed
         link_obs = np.repeat(np.arange(n_obs), np.diff(inputs.obs_tile_ptr))
         for role in known:
-            np.add.at(local, (inputs.obs_tile_idx, role[link_obs]), inputs.size[link_obs])
+            local += tally(inputs.obs_tile_idx, role[link_obs], inputs.size[link_obs], local.shape)
     best = local.max(axis=1)
     primary = np.full(n_obs, -1, dtype=np.int64)
     secondary = np.full(n_obs, -1, dtype=np.int64)
@@ -170,3 +173,28 @@ def _pick_pair(
 def best_tile_sites(local: FloatArray) -> IntArray:
     """Each tile's site with the most local input volume (available sites only)."""
     return np.asarray(np.argmax(local, axis=1), dtype=np.int64)
+
+
+def balanced_tile_sites(local: FloatArray, tile_day: IntArray, shares: FloatArray) -> IntArray:
+    """Each tile's site with the most local input volume; among sites keeping as much local,
+    the one furthest behind its share of the tiles placed so far (in day order).
+
+    Ties to the lowest index filled the largest site's tile windows to their bound, and the
+    tiles that only that site could keep local then copied (full survey: 388 of 2,057
+    copied tiles)."""
+    top = local.max(axis=1, keepdims=True)
+    tied = local >= top - 1e-9
+    sites = np.asarray(np.argmax(local, axis=1), dtype=np.int64)
+    several = tied.sum(axis=1) > 1
+    order = np.argsort(tile_day, kind="stable")
+    first = np.zeros(len(sites), dtype=np.int64)  # tiles placed before each one, in day order
+    first[order] = np.arange(len(sites))
+    counts = np.zeros(len(shares))
+    done = 0
+    for t in order[several[order]].tolist():
+        placed = order[done : first[t]]
+        counts += np.bincount(sites[placed], minlength=len(shares))
+        done = first[t]
+        behind = counts - shares * done
+        sites[t] = int(np.argmin(np.where(tied[t], behind, np.inf)))
+    return sites

@@ -7,6 +7,7 @@ import numpy as np
 
 from placement.calendar import window_starts
 from placement.model import FloatArray, IntArray
+from placement.tally import tally
 
 
 class WindowLedger:
@@ -26,8 +27,7 @@ class WindowLedger:
         starts = window_starts(n_days, length)
         self.length = min(length, n_days)
         self.n_windows = len(starts)
-        per_day = np.zeros((n_days + 1, k))
-        np.add.at(per_day, (days + 1, sites), weights)
+        per_day = tally(days + 1, sites, weights, (n_days + 1, k))
         cum = per_day.cumsum(axis=0)
         lo = np.concatenate([[0], starts])
         hi = np.concatenate([[n_days], np.minimum(starts + length, n_days)])

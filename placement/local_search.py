@@ -23,6 +23,8 @@ from placement.rebalance import FORBIDDEN, obs_values, restore, tile_values
 from placement.tile_moves import move_tiles_with_secondaries
 
 PARTNER_TRIES = 4  # partners tried per refused move, least loss first
+EJECT_DAYS = 10  # days on each side searched for an item to make room on the destination
+EJECT_TRIES = 8  # such items tried per refused move
 PRIMARY_TIE = 1e-3  # primary-local volume breaks ties between sites keeping as much local
 
 
@@ -49,6 +51,7 @@ def _apply_best(
     ptr = np.searchsorted(days[order], np.arange(int(days.max()) + 2))
     locked = ~movable.copy()
     moved = 0
+    by_day = (order, ptr, days)
     for i in candidates[np.argsort(-gain[candidates], kind="stable")].tolist():
         if locked[i]:
             continue
@@ -59,10 +62,18 @@ def _apply_best(
         if not ledger.try_move(d, w, a, b):
             partner = _partner(value, sites, ledger, weights, order[ptr[d] : ptr[d + 1]], locked,
                                (i, a, b, d, float(gain[i])))  # fmt: skip
-            if partner < 0:
-                continue
-            net = w - float(weights[partner])
-            sites[partner] = a
+            if partner >= 0:
+                net = w - float(weights[partner])
+                sites[partner] = a
+            else:
+                partner, dest = _eject(value, sites, ledger, weights, by_day, locked,
+                                       storage_room, (i, a, b, d, float(gain[i])))  # fmt: skip
+                if partner < 0:
+                    continue
+                if storage_room is not None:
+                    storage_room[dest] -= float(weights[partner])
+                    storage_room[b] += float(weights[partner])
+                sites[partner] = dest
             locked[partner] = True
             moved += 1
         if storage_room is not None:
@@ -97,6 +108,46 @@ def _partner(
         if fits:
             return int(j)
     return -1
+
+
+def _eject(
+    value: FloatArray,
+    sites: IntArray,
+    ledger: WindowLedger,
+    weights: FloatArray,
+    by_day: tuple[IntArray, IntArray, IntArray],
+    locked: BoolArray,
+    storage_room: FloatArray | None,
+    move: tuple[int, int, int, int, float],
+) -> tuple[int, int]:
+    """Make room on `b` for the refused move a -> b of item i: an item of `b` on a nearby
+    day (nearest first) goes to any site c with room, losing less than the move gains; the
+    move is then applied to the ledger. Returns (item, c), or (-1, -1) when none fits.
+
+    The largest site's tile windows filled up with tiles any of two sites kept local, and
+    the tiles only it could keep local then copied (full survey: 388 of 2,057)."""
+    i, a, b, d, gain = move
+    order, ptr, days = by_day
+    n_days = len(ptr) - 1
+    pool = order[ptr[max(0, d - EJECT_DAYS)] : ptr[min(n_days, d + EJECT_DAYS + 1)]]
+    pool = pool[(sites[pool] == b) & ~locked[pool]]
+    if len(pool) == 0:
+        return -1, -1
+    loss = value[pool, b][:, None] - np.where(value[pool] > FORBIDDEN, value[pool], -np.inf)
+    loss[:, b] = np.inf
+    item, dest = np.nonzero(loss < gain - 1e-6)
+    # nearest day first (it frees most of the windows the move needs), then least loss
+    rank = np.lexsort((loss[item, dest], np.abs(days[pool[item]] - d)))[:EJECT_TRIES]
+    for j, c in zip(pool[item[rank]].tolist(), dest[rank].tolist(), strict=True):
+        wj, e = float(weights[j]), int(days[j])
+        if storage_room is not None and storage_room[c] < wj:
+            continue
+        if not ledger.try_move(e, wj, b, c):
+            continue
+        if ledger.try_move(d, float(weights[i]), a, b):
+            return j, c
+        ledger.force(e, wj, c, b)  # undo: b still has no room on day d
+    return -1, -1
 
 
 def improve(

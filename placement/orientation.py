@@ -13,6 +13,7 @@ import numpy as np
 
 from placement.ledger import WindowLedger
 from placement.model import BoolArray, FloatArray, IntArray, Survey
+from placement.tally import tally
 
 PARTNER_TRIES = 8  # partners tried per refused swap, cheapest first
 
@@ -31,11 +32,8 @@ def role_volumes(
 
 def primary_volume(survey: Survey, primary: IntArray, n_sites: int) -> FloatArray:
     """Per tile and site, the input volume whose primary is that site."""
-    value = np.zeros((survey.n_tiles, n_sites))
-    np.add.at(
-        value, (survey.link_tiles(), primary[survey.tile_obs]), survey.obs_size_gb[survey.tile_obs]
-    )
-    return value
+    size = survey.obs_size_gb[survey.tile_obs]
+    return tally(survey.link_tiles(), primary[survey.tile_obs], size, (survey.n_tiles, n_sites))
 
 
 def swap_roles(

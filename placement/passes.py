@@ -9,10 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import numpy as np
+
+from placement.calendar import obs_days, tile_days
 from placement.evaluate import copies
 from placement.feasibility import InfeasibleError
 from placement.lns import instance_of, violating_days
+from placement.mend import mend
 from placement.model import Plan, Problem
+from placement.prices import STEP, WindowPrices
 from placement.solve import (
     MAX_PASSES,
     PAIR_WEIGHTS,
@@ -20,11 +25,14 @@ from placement.solve import (
     ProgressFn,
     construct,
     improve_plan,
+    repair_windows,
+    stream_plan,
     volume_targets,
 )
 from placement.targets import DayTargets
 from placement.window_model import Assignment
 
+NEXT_PASS = 1.25  # the next pass is expected to take this times as long as the last one
 MARGINS = (0.6, 0.8, 0.95)  # share of the tolerance the outage LPs may use, narrowest first
 
 
@@ -59,15 +67,30 @@ def run_passes(
         margin, targets = _targets(problem)
     except InfeasibleError as exc:
         return exc
+    survey, rules = problem.survey, problem.rules
+    inst = instance_of(problem)
+    t_day = tile_days(survey)
+    n_days = int(max(obs_days(survey).max(), t_day.max())) + 1
+    prices = WindowPrices(t_day, np.ones(survey.n_tiles), problem.shares(),
+                          (rules.tolerance, rules.tile_window_days, n_days), STEP)  # fmt: skip
     for _ in range(MAX_PASSES):
         began = time.monotonic()
-        plan = construct(problem, margin, 1.0, PAIR_WEIGHTS, targets, known=known)
+        streamed = stream_plan(
+            problem, margin, 1.0, PAIR_WEIGHTS, targets, known, prices.per_item()
+        )
+        prices.learn(streamed.tile_site)
+        plan = repair_windows(problem, streamed)
         # the primary-only polish moves tiles and roles, which opens copy moves the first
         # local search could not make: a second one takes them (full survey, 4 passes:
         # 0.958% -> 0.900% for the same time)
         known = improve_plan(problem, improve_plan(problem, plan), primary=False)
+        state = Assignment(known.primary, known.secondary, known.tile_site)
+        if len(violating_days(inst, state)):  # a few GB out after an outage: chains mend it
+            known = mend(problem, known) or known
         keep(known)
-        if time.monotonic() + (time.monotonic() - began) > deadline:
+        # the next pass may run slower than this one on a shared machine (at 0.85 of the
+        # limit and the last pass's time, a full-survey solve once took 57.9 s of 50)
+        if time.monotonic() + NEXT_PASS * (time.monotonic() - began) > deadline:
             break
     return None
 

@@ -12,6 +12,7 @@ import numpy as np
 from placement.evaluate import window_deviation
 from placement.ledger import WindowLedger
 from placement.model import BoolArray, FloatArray, IntArray, Survey
+from placement.tally import tally
 
 MAX_ROUNDS = 5000
 FORBIDDEN = -1e14  # value of a site an item may not move to
@@ -207,12 +208,8 @@ def obs_values(
     link_site = np.repeat(tile_site, np.diff(survey.tile_ptr))
     obs = survey.tile_obs
     covered_by_other = other[obs] == link_site
-    value = np.zeros((n_obs, k))
-    np.add.at(
-        value,
-        (obs[~covered_by_other], link_site[~covered_by_other]),
-        survey.obs_size_gb[obs[~covered_by_other]],
-    )
+    kept = ~covered_by_other
+    value = tally(obs[kept], link_site[kept], survey.obs_size_gb[obs[kept]], (n_obs, k))
     value[~obs_up] = FORBIDDEN
     value[np.arange(n_obs), other] = FORBIDDEN  # primary != secondary
     return value
@@ -224,8 +221,7 @@ def tile_values(
     """Per tile and site, the input volume stored there (primary or secondary)."""
     link_tiles = survey.link_tiles()
     size = survey.obs_size_gb[survey.tile_obs]
-    value = np.zeros(tile_up.shape)
-    np.add.at(value, (link_tiles, primary[survey.tile_obs]), size)
-    np.add.at(value, (link_tiles, secondary[survey.tile_obs]), size)
+    value = tally(link_tiles, primary[survey.tile_obs], size, tile_up.shape)
+    value += tally(link_tiles, secondary[survey.tile_obs], size, tile_up.shape)
     value[~tile_up] = FORBIDDEN
     return value

@@ -14,17 +14,18 @@ import numpy as np
 from placement.calendar import obs_availability, obs_days, tile_availability, tile_days, tile_ready
 from placement.evaluate import copies, plan_stats
 from placement.feasibility import InfeasibleError, precheck, stretch_message
-from placement.greedy import StreamInputs, best_tile_sites, obs_tiles, stream_assign
+from placement.greedy import StreamInputs, balanced_tile_sites, obs_tiles, stream_assign
 from placement.local_search import improve
 from placement.model import FloatArray, Plan, Problem
 from placement.rebalance import obs_values, rebalance, tile_values
 from placement.targets import DayTargets, plan_targets
 
-START_SHARE = 0.85  # of the time limit for greedy passes; the kept plan's last polish follows
+START_SHARE = 0.8  # of the time limit for greedy passes; the kept plan's last polish follows
 FINISH_SHARE = 0.1  # kept for the last local search and the stats after polishing
 # pair scoring: (tile gain, primary gain, steepness beyond the band) against squared bands
 # of imbalance (1-year surveys: 0.94% copies; 4, 1, 5 gave 1.07%, 16, 1, 10 gave 1.0%)
 PAIR_WEIGHTS = (8.0, 1.0, 5.0)
+PairWeights = tuple[float, float, float] | None  # None: the banded greedy's hard rules
 MAX_PASSES = 12  # greedy passes, each seeing the last one's plan (1 year: 0.91% -> 0.63%)
 POLISH_MIN = 3.0  # seconds: less than this left after the passes is not worth a CP-SAT model
 
@@ -86,12 +87,7 @@ def volume_targets(problem: Problem, margin: float, wider: tuple[float, ...] = (
 
 
 def construct(
-    problem: Problem,
-    margin: float,
-    band_factor: float = 1.0,
-    pair_scoring: tuple[float, float, float] | None = None,
-    targets: DayTargets | None = None,
-    known: Plan | None = None,
+    problem: Problem, margin: float, band_factor: float = 1.0, pair_scoring: PairWeights = None
 ) -> Plan:
     """A start: targets (LP within `margin` x tolerance around outages), the greedy in a band
     around them, then the windows still out of bounds repaired by the cheapest moves.
@@ -99,6 +95,23 @@ def construct(
     band_factor > 1 lets the greedy run further from its targets (longer, more local runs)
     and leaves more to the repair; 1 keeps every window in bounds by construction away from
     outages.
+    """
+    return repair_windows(problem, stream_plan(problem, margin, band_factor, pair_scoring))
+
+
+def stream_plan(
+    problem: Problem,
+    margin: float,
+    band_factor: float = 1.0,
+    pair_scoring: PairWeights = None,
+    targets: DayTargets | None = None,
+    known: Plan | None = None,
+    tile_price: FloatArray | None = None,
+) -> Plan:
+    """The greedy's plan before any repair (windows may be out of bounds): roles streamed in
+    a band around the targets, tiles to their most local site. `tile_price[t, s]` (GB) is
+    taken off the local volume of tile t at site s, for the tiles and for the pairs'
+    gains: the price of the tile windows the last stream overfilled (placement.tile_prices).
     """
     survey, rules = problem.survey, problem.rules
     shares = problem.shares()
@@ -137,15 +150,31 @@ def construct(
         fixed_mask,
         pair_scoring,
         None if known is None else (known.primary, known.secondary),
+        tile_price,
     )
-    tile_site = best_tile_sites(local)
-    t_day = tile_days(survey)
-    tiles_movable = np.ones(survey.n_tiles, dtype=np.bool_)
-    if fixed_mask is not None and problem.previous is not None and problem.frozen_until is not None:
+    if tile_price is not None:  # the prices steer the pairs; ties go by the running counts
+        local = local + np.where(tile_up, tile_price, 0.0)
+    tile_site = balanced_tile_sites(local, tile_days(survey), shares)
+    if problem.previous is not None and problem.frozen_until is not None:
         frozen_tiles = tile_ready(survey) < problem.frozen_until
         tile_site[frozen_tiles] = problem.previous.tile_site[frozen_tiles]
-        tiles_movable = ~frozen_tiles
-    obs_movable = ~fixed_mask if fixed_mask is not None else None
+    return Plan(primary, secondary, tile_site)
+
+
+def repair_windows(problem: Problem, plan: Plan) -> Plan:
+    """The streamed plan with its out-of-bounds windows repaired by the cheapest moves
+    (placement.rebalance); frozen work stays."""
+    survey, rules = problem.survey, problem.rules
+    shares = problem.shares()
+    day, t_day = obs_days(survey), tile_days(survey)
+    obs_up, tile_up = obs_availability(problem), tile_availability(problem)
+    n_days = int(day.max()) + 1
+    primary, secondary, tile_site = plan.primary, plan.secondary, plan.tile_site
+    tiles_movable = np.ones(survey.n_tiles, dtype=np.bool_)
+    obs_movable = None
+    if problem.previous is not None and problem.frozen_until is not None:
+        tiles_movable = tile_ready(survey) >= problem.frozen_until
+        obs_movable = survey.obs_start >= problem.frozen_until
     tol = rules.tolerance * 0.98
     for _ in range(2):  # fixing one role's windows can disturb what the tiles prefer
         for role in ("primary", "secondary"):
