@@ -13,9 +13,11 @@ written the head, the connection's reading is paused (nothing else touches the s
 then on) and the body is sent with non-blocking `os.sendfile` calls on a duplicate of the
 socket's descriptor, by an event-loop callback that runs whenever the socket has room.
 uvicorn still expects the body, so the connection closes after it: the head says
-`Connection: close`, and the transport is closed (FIN after the last byte) or, when the
-client went away or stalled, aborted. A client that stops reading for `idle_seconds` is
-dropped.
+`Connection: close`, a FIN follows the last byte, and whatever the client still sends is read
+and dropped until it closes its side (`_lingering_close`; a pipelined request left unread
+would make the kernel reset the connection and drop the body's unsent tail); then the
+transport is closed. When the client went away or stalled it is aborted instead. A client
+that stops reading for `idle_seconds` is dropped.
 
 Decision and its risk: the transport is found as `receive.__self__.transport`, as for large
 PUT bodies (`dss.socket_body`), which is not ASGI API. Without it (another server, a future
@@ -29,7 +31,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 
 import anyio
@@ -74,12 +78,11 @@ async def send_file(
         status, headers = head
         closing = [*headers, (b"connection", b"close")]
         await send({"type": "http.response.start", "status": status, "headers": closing})
-        sock = os.dup(transport.get_extra_info("socket").fileno())
-        try:
+        with socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno())) as sock:
+            sock.setblocking(False)  # as it is: the flag belongs to the shared file description
             await _flushed(transport, idle_seconds)
-            await _sendfile(sock, source, span, idle_seconds)
-        finally:
-            os.close(sock)
+            await _sendfile(sock.fileno(), source, span, idle_seconds)
+            await _lingering_close(sock, idle_seconds)
     except FileShrank as exc:
         log.warning("GET %s: %s (truncated behind the DSS?): connection dropped", path, exc)
         transport.abort()
@@ -146,3 +149,20 @@ async def _sendfile(sock: int, source: int, span: tuple[int, int], idle_seconds:
             watchdog.close()
     if watchdog.fired:
         raise TimeoutError(f"the client read nothing for {idle_seconds:g} s")
+
+
+async def _lingering_close(sock: socket.socket, seconds: float) -> None:
+    """End the answer with a FIN, then read and drop whatever the client still sends until it
+    closes its side (or `seconds` pass), so that the connection is closed with nothing unread.
+
+    Why: closing a TCP socket that holds unread bytes (a request pipelined behind this GET,
+    for instance) makes the kernel reset the connection at once and drop whatever of the body
+    is still queued for sending: the client would get a cut body. A client that received the
+    whole body and `Connection: close` closes at once, so this costs one pass of the loop.
+    """
+    loop = asyncio.get_running_loop()
+    with suppress(OSError):  # a reset, or TimeoutError: nothing more to wait for
+        sock.shutdown(socket.SHUT_WR)
+        async with asyncio.timeout(seconds):
+            while await loop.sock_recv(sock, 65536):
+                pass

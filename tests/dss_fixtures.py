@@ -44,9 +44,10 @@ def known_tokens() -> StaticTokenVerifier:
 
 
 @contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Run `app` under a real uvicorn on a free loopback port; yield its base URL."""
-    served = serve_in_thread(app)
+def serving(app: FastAPI, http: str = "auto") -> Iterator[str]:
+    """Run `app` under a real uvicorn (`http`: its HTTP implementation, "auto" or "h11") on a
+    free loopback port; yield its base URL."""
+    served = serve_in_thread(app, http=http)
     try:
         yield served.url
     finally:

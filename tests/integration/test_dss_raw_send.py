@@ -57,10 +57,11 @@ def dss(root: Path, idle_seconds: float = 120.0) -> FastAPI:
     return create_app(config, backend=PosixBackend(root), verifier=known_tokens())
 
 
-@pytest.fixture
-def url(tmp_path: Path) -> Iterator[str]:
-    """A posix DSS holding BIG at `big` and 1000 bytes at `small`."""
-    with serving(dss(posix_root(tmp_path))) as served:
+@pytest.fixture(params=["httptools", "h11"])
+def url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A posix DSS holding BIG at `big` and 1000 bytes at `small`, under each of uvicorn's
+    HTTP implementations (the connection is taken from either)."""
+    with serving(dss(posix_root(tmp_path)), http=request.param) as served:
         client = StorageClient(served, FR_AGENT)
         client.put("big", _write(tmp_path / "big.bin", BIG))
         client.put("small", _write(tmp_path / "small.bin", b"s" * 1000))
@@ -194,3 +195,37 @@ def test_a_file_shorter_than_announced_ends_the_connection_early(tmp_path: Path)
         assert answer.headers["connection"] == "close"  # the sendfile path
         with pytest.raises(requests.exceptions.ChunkedEncodingError):
             answer.content  # noqa: B018 (reading is the point)
+
+
+def read_answer(raw: socket.socket, got: bytes) -> tuple[bytes, bytes]:
+    """The head and the body (up to its Content-Length) of the answer whose first bytes are
+    `got`, read off `raw`; raises when the connection is reset or closed before."""
+    while b"\r\n\r\n" not in got:
+        more = raw.recv(65536)
+        assert more, f"closed before the end of the head: {got!r}"
+        got += more
+    head, _, body = got.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.lower().split(b"\r\n")
+        if line.startswith(b"content-length:")
+    )
+    while len(body) < length:
+        more = raw.recv(1 << 20)
+        assert more, f"closed after {len(body)} of {length} body bytes"
+        body += more
+    return head, body
+
+
+def test_a_request_pipelined_behind_a_large_get_does_not_cut_its_body(url: str) -> None:
+    """The pipelined request waits unread in the socket; closing a socket with unread bytes
+    makes the kernel send a reset and drop what it has not sent yet (the body's tail)."""
+    raw, got = raw_get_head(url, "big", rcvbuf=65536)
+    with raw:
+        time.sleep(0.3)  # the DSS sends the body; the socket buffers fill
+        request = f"GET /api/v1/files/small HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {READER}"
+        raw.sendall(request.encode() + b"\r\n\r\n")
+        time.sleep(0.3)  # the second request is in the DSS's socket, unread
+        head, body = read_answer(raw, got)
+        assert head.startswith(b"HTTP/1.1 200") and b"connection: close" in head.lower()
+        assert body == BIG
