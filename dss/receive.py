@@ -42,9 +42,15 @@ def declared_checksums(headers: Mapping[str, str]) -> DeclaredChecksums:
 
 
 def expected_length(headers: Mapping[str, str]) -> int | None:
-    """The declared body size, if any."""
+    """The declared body size, if any.
+
+    None under a `Transfer-Encoding` even with a `Content-Length`: the transfer coding frames
+    the body and overrides the length (RFC 9112 6.3), as both of uvicorn's parsers read it; a
+    length taken from it would have the body read off the socket as raw bytes, chunk sizes and
+    all (`dss.socket_body`).
+    """
     raw = headers.get("content-length")
-    if raw is None:
+    if raw is None or "transfer-encoding" in headers:
         return None
     if not raw.isdigit():
         raise BadUpload(f"Content-Length {raw!r} is not a byte count")

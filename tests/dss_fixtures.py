@@ -70,10 +70,13 @@ def visible(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if ".dss" not in p.parts)
 
 
-def dss_for(backend: StorageBackend, site: str = "SDC-FR") -> AbstractContextManager[str]:
-    """The DSS of `site` over `backend`, knowing the test tokens, served on loopback."""
+def dss_for(
+    backend: StorageBackend, site: str = "SDC-FR", http: str = "auto"
+) -> AbstractContextManager[str]:
+    """The DSS of `site` over `backend`, knowing the test tokens, served on loopback (`http`:
+    uvicorn's HTTP implementation)."""
     app = create_app(DssConfig(site=site), backend=backend, verifier=known_tokens())
-    return serving(app)
+    return serving(app, http)
 
 
 class WhoamiArchive:

@@ -44,10 +44,10 @@ def root(tmp_path: Path) -> Path:
     return posix_root(tmp_path)
 
 
-@pytest.fixture
-def url(root: Path) -> Iterator[str]:
-    """The posix DSS over `root` on loopback."""
-    with dss_for(PosixBackend(root)) as served:
+@pytest.fixture(params=["httptools", "h11"])
+def url(root: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The posix DSS over `root` on loopback, under each of uvicorn's HTTP implementations."""
+    with dss_for(PosixBackend(root), http=request.param) as served:
         yield served
 
 
@@ -178,3 +178,34 @@ def test_client_gets_storage_full_mid_upload(root: Path, tmp_path: Path) -> None
     ):
         StorageClient(url, FR_AGENT, retries=0).put("big", source)
     assert visible(root) == [] and staged(root) == []
+
+
+def test_a_chunked_body_that_also_declares_a_length_is_never_read_as_raw_bytes(
+    url: str, root: Path
+) -> None:
+    """Transfer-Encoding overrides Content-Length (RFC 9112 6.3): h11 reads such a body as
+    chunked, so the socket must not be read as `Content-Length` raw bytes (chunk sizes and
+    all). Stored as sent, or refused (httptools answers 400 and closes, maybe with a reset
+    while the body is still coming): never other bytes."""
+    host, port = url.removeprefix("http://").split(":")
+    step = 1024 * 1024
+    chunks = (BIG[i : i + step] for i in range(0, len(BIG), step))
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
+    head = (
+        f"PUT /api/v1/files/both HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {FR_AGENT}\r\n"
+        f"X-Checksum-Adler32: {zlib.adler32(BIG):08x}\r\nContent-Length: {len(BIG)}\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=30) as raw:
+        try:
+            raw.sendall(head + chunked)
+            answer = raw.recv(65536)
+        except ConnectionError:
+            answer = b""  # refused with a reset
+    assert answer.startswith((b"HTTP/1.1 201", b"HTTP/1.1 400")) or answer == b"", answer
+    if answer.startswith(b"HTTP/1.1 201"):
+        assert (root / "both").read_bytes() == BIG
+    else:
+        assert visible(root) == []
+    wait_until_unstaged(root)
+    assert staged(root) == []
