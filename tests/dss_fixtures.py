@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import socket
 import threading
@@ -52,6 +53,35 @@ def serving(app: FastAPI, http: str = "auto") -> Iterator[str]:
         yield served.url
     finally:
         served.stop()
+
+
+class Records(logging.Handler):
+    """Every record a logger emits while attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def messages(self) -> list[str]:
+        """What was logged, formatted."""
+        return [record.getMessage() for record in self.records]
+
+
+@contextmanager
+def logged(name: str, level: int = logging.DEBUG) -> Iterator[Records]:
+    """The records logger `name` emits at `level` or above while inside (in-process servers)."""
+    handler, logger = Records(), logging.getLogger(name)
+    before = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(before)
 
 
 def posix_root(tmp_path: Path) -> Path:

@@ -5,6 +5,7 @@ client's sendfile PUT (dss.raw_put)."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 import socket
 import time
@@ -29,6 +30,7 @@ from tests.dss_fixtures import (
     NearlyFullPosix,
     dss_for,
     known_tokens,
+    logged,
     posix_root,
     serving,
     staged,
@@ -163,9 +165,14 @@ def test_a_source_shorter_than_declared_is_refused_and_leaves_nothing(
     source = tmp_path / "short.bin"
     source.write_bytes(BIG[:1000])
     headers = {"Authorization": f"Bearer {FR_AGENT}", "X-Checksum-Adler32": "00000001"}
-    with source.open("rb") as body, pytest.raises(SourceShrank, match="1000 of the 5000"):
-        raw_put(f"{url}/api/v1/files/short", headers, body, 5000, (5, 10), "X-DSS-Error")
-    wait_until_unstaged(root)
+    with logged("dss.server", logging.INFO) as log:
+        with source.open("rb") as body, pytest.raises(SourceShrank, match="1000 of the 5000"):
+            raw_put(f"{url}/api/v1/files/short", headers, body, 5000, (5, 10), "X-DSS-Error")
+        # The DSS may not even have begun the upload yet: wait until it has dropped it.
+        deadline = time.monotonic() + 10
+        while not any("went away" in m for m in log.messages()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert any("went away" in m for m in log.messages())
     assert visible(root) == [] and staged(root) == []
 
 

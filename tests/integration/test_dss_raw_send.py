@@ -23,33 +23,25 @@ from dss.posix import PosixBackend
 from dss.raw_send import SEND_MIN
 from dss.responses import LargeChunkFileResponse
 from dss.server import create_app
-from tests.dss_fixtures import FR_AGENT, READER, FlakyProxy, known_tokens, posix_root, serving
+from tests.dss_fixtures import (
+    FR_AGENT,
+    READER,
+    FlakyProxy,
+    known_tokens,
+    logged,
+    posix_root,
+    serving,
+)
 
 BIG = os.urandom(SEND_MIN * 2 + 12345)
 AUTH = {"Authorization": f"Bearer {READER}"}
 
 
-class Records(logging.Handler):
-    """Every record a logger emits while attached."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
 def uvicorn_errors() -> Iterator[list[logging.LogRecord]]:
     """What uvicorn logs as errors (an answer it thinks unfinished, an exception)."""
-    handler = Records()
-    logger = logging.getLogger("uvicorn.error")
-    logger.addHandler(handler)
-    try:
+    with logged("uvicorn.error") as handler:
         yield handler.records
-    finally:
-        logger.removeHandler(handler)
 
 
 def dss(root: Path, idle_seconds: float = 120.0) -> FastAPI:
