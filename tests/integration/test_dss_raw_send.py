@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
 
 from dss.checksums import checksums_of_chunks
 from dss.client import StorageClient
@@ -221,3 +222,29 @@ def test_a_request_pipelined_behind_a_large_get_does_not_cut_its_body(url: str) 
         head, body = read_answer(raw, got)
         assert head.startswith(b"HTTP/1.1 200") and b"connection: close" in head.lower()
         assert body == BIG
+
+
+def test_without_the_servers_transport_large_bodies_stay_on_the_asgi_path(tmp_path: Path) -> None:
+    """A server (or a middleware) whose `receive` is not uvicorn's request cycle: large GETs
+    and PUTs fall back to the ASGI path, whole and keeping the connection alive."""
+    root = posix_root(tmp_path)
+    (root / "big").write_bytes(BIG)
+    app = dss(root)
+
+    async def hiding(scope: Scope, receive: Receive, send: Send) -> None:
+        async def plain_receive() -> Message:  # a function: no `__self__.transport`
+            return await receive()
+
+        await app(scope, plain_receive, send)
+
+    with serving(hiding) as url:  # type: ignore[arg-type]
+        whole = get(url, "big")
+        assert whole.content == BIG and whole.headers.get("connection") != "close"
+        part = get(url, "big", Range="bytes=100-")
+        assert part.status_code == 206 and part.content == BIG[100:]
+        assert part.headers.get("connection") != "close"
+        adler32 = f"{zlib.adler32(BIG):08x}"
+        headers = {"Authorization": f"Bearer {FR_AGENT}", "X-Checksum-Adler32": adler32}
+        put = requests.put(f"{url}/api/v1/files/again", data=BIG, headers=headers, timeout=60)
+        assert put.status_code == 201 and put.headers.get("connection") != "close"
+    assert (root / "again").read_bytes() == BIG
