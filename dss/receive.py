@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from functools import partial
 
 import anyio
 from starlette.concurrency import run_in_threadpool
@@ -167,7 +168,11 @@ async def _stream_into(
             if sock is not None and length is not None:
                 with sock:
                     rest, idle = length - feeder.queued, watchdog.seconds
-                    await run_in_threadpool(read_body, sock, rest, feeder.put, watchdog.touch, idle)
+                    reading = partial(read_body, sock, rest, feeder.put, watchdog.touch, idle)
+                    # A thread of its own, outside the server's worker threads (anyio's 40):
+                    # it is held as long as the client takes to send, and stalled clients
+                    # must not leave the synchronous endpoints without a thread.
+                    await anyio.to_thread.run_sync(reading, limiter=anyio.CapacityLimiter(1))
                 break
             if not more:
                 break

@@ -216,3 +216,30 @@ def test_a_chunked_body_that_also_declares_a_length_is_never_read_as_raw_bytes(
         assert visible(root) == []
     wait_until_unstaged(root)
     assert staged(root) == []
+
+
+def test_stalled_large_puts_do_not_starve_the_other_requests(root: Path) -> None:
+    """Each large PUT's body is read by a thread of its own for as long as the client takes:
+    45 clients that stall after their first bytes must not take every worker thread the
+    server's synchronous endpoints (health, GET, HEAD, token checks) wait for (anyio: 40)."""
+    config = DssConfig(site="SDC-FR", body_idle_timeout_seconds=30)
+    app = create_app(config, backend=PosixBackend(root), verifier=known_tokens())
+    with serving(app) as url:
+        stalled = []
+        try:
+            for i in range(45):
+                raw, head = raw_put_head(url, f"stalled-{i}", 4 * TAKEOVER_MIN)
+                raw.sendall(head + BIG[:1000])  # the rest is read off the socket, never sent
+                stalled.append(raw)
+            deadline = time.monotonic() + 20
+            while len(staged(root)) < 45 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(staged(root)) == 45
+            time.sleep(0.5)  # each upload's reader now waits on its socket
+            health = requests.get(f"{url}/api/v1/health", timeout=5)
+            assert health.status_code == 200
+        finally:
+            for raw in stalled:
+                raw.close()
+    wait_until_unstaged(root)
+    assert staged(root) == [] and visible(root) == []
