@@ -190,9 +190,10 @@ def test_a_file_shorter_than_announced_ends_the_connection_early(tmp_path: Path)
             answer.content  # noqa: B018 (reading is the point)
 
 
-def read_answer(raw: socket.socket, got: bytes) -> tuple[bytes, bytes]:
-    """The head and the body (up to its Content-Length) of the answer whose first bytes are
-    `got`, read off `raw`; raises when the connection is reset or closed before."""
+def read_answer(raw: socket.socket, got: bytes) -> tuple[bytes, bytes, bytes]:
+    """The head and the body (its Content-Length bytes) of the answer whose first bytes are
+    `got`, read off `raw`, and whatever came after them; raises when the connection is reset
+    or closed before the end of the body."""
     while b"\r\n\r\n" not in got:
         more = raw.recv(65536)
         assert more, f"closed before the end of the head: {got!r}"
@@ -207,7 +208,7 @@ def read_answer(raw: socket.socket, got: bytes) -> tuple[bytes, bytes]:
         more = raw.recv(1 << 20)
         assert more, f"closed after {len(body)} of {length} body bytes"
         body += more
-    return head, body
+    return head, body[:length], body[length:]
 
 
 def test_a_request_pipelined_behind_a_large_get_does_not_cut_its_body(url: str) -> None:
@@ -219,7 +220,7 @@ def test_a_request_pipelined_behind_a_large_get_does_not_cut_its_body(url: str) 
         request = f"GET /api/v1/files/small HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {READER}"
         raw.sendall(request.encode() + b"\r\n\r\n")
         time.sleep(0.3)  # the second request is in the DSS's socket, unread
-        head, body = read_answer(raw, got)
+        head, body, _ = read_answer(raw, got)
         assert head.startswith(b"HTTP/1.1 200") and b"connection: close" in head.lower()
         assert body == BIG
 
@@ -248,3 +249,18 @@ def test_without_the_servers_transport_large_bodies_stay_on_the_asgi_path(tmp_pa
         put = requests.put(f"{url}/api/v1/files/again", data=BIG, headers=headers, timeout=60)
         assert put.status_code == 201 and put.headers.get("connection") != "close"
     assert (root / "again").read_bytes() == BIG
+
+
+def test_a_small_get_pipelined_before_a_large_one_is_answered_first(url: str) -> None:
+    """Both requests in one segment: uvicorn parses the second while answering the first
+    (kept alive); the large one then goes with sendfile and closes the connection."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        ask = "GET /api/v1/files/{} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + READER
+        raw.sendall(f"{ask.format('small')}\r\n\r\n{ask.format('big')}\r\n\r\n".encode())
+        head, body, rest = read_answer(raw, b"")
+        assert head.startswith(b"HTTP/1.1 200") and body == b"s" * 1000
+        assert b"connection: close" not in head.lower()
+        head, body, rest = read_answer(raw, rest)
+        assert b"connection: close" in head.lower() and body == BIG
+        assert rest == b"" and raw.recv(1) == b""  # then the DSS closes
