@@ -39,6 +39,7 @@ from pathlib import Path
 import anyio
 from starlette.types import Receive, Scope, Send
 
+from dss.backend import FileMissing
 from dss.receive import IdleWatchdog
 from dss.socket_body import plain_transport
 
@@ -62,7 +63,8 @@ async def send_file(
 ) -> bool:
     """Answer with `head` (status, headers without `connection`) and bytes `span` (start,
     end exclusive) of `path` sent with sendfile; False (nothing sent) when the connection
-    cannot be taken from the server and the caller must answer the ASGI way.
+    cannot be taken from the server and the caller must answer the ASGI way. FileMissing
+    (nothing sent) when `path` is gone.
 
     A client that goes away or stalls ends the connection; nothing is raised to the server.
     """
@@ -72,7 +74,8 @@ async def send_file(
     try:
         source = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        return False  # deleted a moment ago: the ASGI path answers as it would
+        # Deleted since it was stat-ed. FileResponse would send its 200 head, then fail.
+        raise FileMissing("the file was deleted a moment ago") from None
     transport.pause_reading()
     try:
         status, headers = head

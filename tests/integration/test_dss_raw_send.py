@@ -264,3 +264,24 @@ def test_a_small_get_pipelined_before_a_large_one_is_answered_first(url: str) ->
         head, body, rest = read_answer(raw, rest)
         assert b"connection: close" in head.lower() and body == BIG
         assert rest == b"" and raw.recv(1) == b""  # then the DSS closes
+
+
+def test_a_file_deleted_before_its_large_get_is_sent_is_404(
+    tmp_path: Path, uvicorn_errors: list[logging.LogRecord]
+) -> None:
+    """Deleted between the stat and the open: FileResponse would have sent a 200 head and
+    then failed (a cut answer, an error in uvicorn's log); the DSS answers 404."""
+    root = posix_root(tmp_path)
+    gone = _write(tmp_path / "gone.bin", BIG)
+    stat_result = os.stat(gone)
+    gone.unlink()
+    app = dss(root)
+
+    @app.get("/gone")
+    def vanished() -> LargeChunkFileResponse:
+        return LargeChunkFileResponse(gone, headers={}, stat_result=stat_result, idle_seconds=5)
+
+    with serving(app) as url:
+        answer = requests.get(f"{url}/gone", timeout=30)
+    assert answer.status_code == 404 and "deleted" in answer.json()["detail"]
+    assert uvicorn_errors == []
