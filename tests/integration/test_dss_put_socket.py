@@ -241,5 +241,5 @@ def test_stalled_large_puts_do_not_starve_the_other_requests(root: Path) -> None
         finally:
             for raw in stalled:
                 raw.close()
-    wait_until_unstaged(root)
+        wait_until_unstaged(root)
     assert staged(root) == [] and visible(root) == []
