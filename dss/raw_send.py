@@ -20,8 +20,9 @@ transport is closed. When the client went away or stalled it is aborted instead.
 that stops reading for `idle_seconds` is dropped.
 
 Decision and its risk: the transport is found as `receive.__self__.transport`, as for large
-PUT bodies (`dss.socket_body`), which is not ASGI API. Without it (another server, a future
-uvicorn, TLS, HTTP/2), or for a HEAD, a small body (under SEND_MIN: those keep the
+PUT bodies (`dss.socket_body`), which is not ASGI API (and `receive.__self__.disconnected` is
+set once done, `_mark_gone`). Without it (another server, a future uvicorn, uvloop, TLS,
+HTTP/2), or for a HEAD, a small body (under SEND_MIN: those keep the
 connection alive), `If-Range` or several ranges, the answer stays Starlette's FileResponse.
 `tests/integration/test_dss_raw_send.py` checks that a large GET does take this path.
 """
@@ -35,6 +36,7 @@ import socket
 from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import anyio
 from starlette.types import Receive, Scope, Send
@@ -99,8 +101,21 @@ async def send_file(
         transport.close()
     finally:
         os.close(source)
+        _mark_gone(receive)
     await asyncio.sleep(0)  # let the server see the connection gone, not an unfinished answer
     return True
+
+
+def _mark_gone(receive: Receive) -> None:
+    """Tell the server's request cycle (the object the transport was found on) that its
+    connection is gone, so that it does not log this answer as unfinished.
+
+    uvicorn's httptools protocol marks only its newest cycle when the connection closes: with
+    a request pipelined behind this one already parsed, that is the pipelined request's.
+    """
+    cycle: Any = getattr(receive, "__self__", None)
+    if hasattr(cycle, "disconnected"):
+        cycle.disconnected = True
 
 
 async def _flushed(transport: asyncio.Transport, idle_seconds: float) -> None:

@@ -285,3 +285,19 @@ def test_a_file_deleted_before_its_large_get_is_sent_is_404(
         answer = requests.get(f"{url}/gone", timeout=30)
     assert answer.status_code == 404 and "deleted" in answer.json()["detail"]
     assert uvicorn_errors == []
+
+
+def test_a_request_parsed_behind_a_large_get_leaves_no_error(
+    url: str, uvicorn_errors: list[logging.LogRecord]
+) -> None:
+    """Both requests in one segment, the large GET first: uvicorn has parsed (and queued)
+    the second when the sendfile answer ends and closes the connection."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        ask = "GET /api/v1/files/{} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + READER
+        raw.sendall(f"{ask.format('big')}\r\n\r\n{ask.format('small')}\r\n\r\n".encode())
+        head, body, rest = read_answer(raw, b"")
+        assert b"connection: close" in head.lower() and body == BIG
+        assert rest == b"" and raw.recv(1) == b""  # the second is for the client to ask again
+    time.sleep(0.2)
+    assert uvicorn_errors == []
