@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from functools import partial
 
 import anyio
 from starlette.concurrency import run_in_threadpool
@@ -42,9 +43,15 @@ def declared_checksums(headers: Mapping[str, str]) -> DeclaredChecksums:
 
 
 def expected_length(headers: Mapping[str, str]) -> int | None:
-    """The declared body size, if any."""
+    """The declared body size, if any.
+
+    None under a `Transfer-Encoding` even with a `Content-Length`: the transfer coding frames
+    the body and overrides the length (RFC 9112 6.3), as both of uvicorn's parsers read it; a
+    length taken from it would have the body read off the socket as raw bytes, chunk sizes and
+    all (`dss.socket_body`).
+    """
     raw = headers.get("content-length")
-    if raw is None:
+    if raw is None or "transfer-encoding" in headers:
         return None
     if not raw.isdigit():
         raise BadUpload(f"Content-Length {raw!r} is not a byte count")
@@ -161,7 +168,11 @@ async def _stream_into(
             if sock is not None and length is not None:
                 with sock:
                     rest, idle = length - feeder.queued, watchdog.seconds
-                    await run_in_threadpool(read_body, sock, rest, feeder.put, watchdog.touch, idle)
+                    reading = partial(read_body, sock, rest, feeder.put, watchdog.touch, idle)
+                    # A thread of its own, outside the server's worker threads (anyio's 40):
+                    # it is held as long as the client takes to send, and stalled clients
+                    # must not leave the synchronous endpoints without a thread.
+                    await anyio.to_thread.run_sync(reading, limiter=anyio.CapacityLimiter(1))
                 break
             if not more:
                 break

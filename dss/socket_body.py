@@ -16,10 +16,11 @@ out of step with the stream, so the answer carries `Connection: close`
 
 Decision and its risk: the transport is found as `receive.__self__.transport`, uvicorn's
 request cycle object (so in both its httptools and h11 protocols, for years). That is not
-ASGI API: with another server, a future uvicorn without that attribute, TLS (the socket
-carries ciphertext), HTTP/2, a chunked body or a body under TAKEOVER_MIN, the upload stays
-on the ASGI path. `tests/integration/test_dss_http.py` checks that a large PUT does take
-this path, so an upgrade that breaks it fails a test instead of silently slowing PUTs.
+ASGI API: with another server, a future uvicorn without that attribute, uvloop (its
+transports are not `asyncio.Transport`s), TLS (the socket carries ciphertext), HTTP/2, a
+chunked body or a body under TAKEOVER_MIN, the upload stays on the ASGI path.
+`tests/integration/test_dss_put_socket.py` checks that a large PUT does take this path, so an
+upgrade that breaks it fails a test instead of silently slowing PUTs.
 """
 
 from __future__ import annotations

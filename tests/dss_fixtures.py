@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import socket
 import threading
@@ -44,13 +45,43 @@ def known_tokens() -> StaticTokenVerifier:
 
 
 @contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Run `app` under a real uvicorn on a free loopback port; yield its base URL."""
-    served = serve_in_thread(app)
+def serving(app: FastAPI, http: str = "auto") -> Iterator[str]:
+    """Run `app` under a real uvicorn (`http`: its HTTP implementation, "auto" or "h11") on a
+    free loopback port; yield its base URL."""
+    served = serve_in_thread(app, http=http)
     try:
         yield served.url
     finally:
         served.stop()
+
+
+class Records(logging.Handler):
+    """Every record a logger emits while attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def messages(self) -> list[str]:
+        """What was logged, formatted."""
+        return [record.getMessage() for record in self.records]
+
+
+@contextmanager
+def logged(name: str, level: int = logging.DEBUG) -> Iterator[Records]:
+    """The records logger `name` emits at `level` or above while inside (in-process servers)."""
+    handler, logger = Records(), logging.getLogger(name)
+    before = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(before)
 
 
 def posix_root(tmp_path: Path) -> Path:
@@ -69,10 +100,13 @@ def visible(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if ".dss" not in p.parts)
 
 
-def dss_for(backend: StorageBackend, site: str = "SDC-FR") -> AbstractContextManager[str]:
-    """The DSS of `site` over `backend`, knowing the test tokens, served on loopback."""
+def dss_for(
+    backend: StorageBackend, site: str = "SDC-FR", http: str = "auto"
+) -> AbstractContextManager[str]:
+    """The DSS of `site` over `backend`, knowing the test tokens, served on loopback (`http`:
+    uvicorn's HTTP implementation)."""
     app = create_app(DssConfig(site=site), backend=backend, verifier=known_tokens())
-    return serving(app)
+    return serving(app, http)
 
 
 class WhoamiArchive:

@@ -24,11 +24,15 @@ class Served:
         self.thread.join(10)
 
 
-def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Served:
-    """Start `app` and return once it accepts connections (port 0: any free port)."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+def serve_in_thread(
+    app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, http: str = "auto"
+) -> Served:
+    """Start `app` and return once it accepts connections (port 0: any free port; `http`:
+    uvicorn's HTTP implementation, "auto" (httptools) or "h11")."""
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", lifespan="on", http=http
     )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -5,6 +5,7 @@ client's sendfile PUT (dss.raw_put)."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 import socket
 import time
@@ -29,6 +30,7 @@ from tests.dss_fixtures import (
     NearlyFullPosix,
     dss_for,
     known_tokens,
+    logged,
     posix_root,
     serving,
     staged,
@@ -44,10 +46,10 @@ def root(tmp_path: Path) -> Path:
     return posix_root(tmp_path)
 
 
-@pytest.fixture
-def url(root: Path) -> Iterator[str]:
-    """The posix DSS over `root` on loopback."""
-    with dss_for(PosixBackend(root)) as served:
+@pytest.fixture(params=["httptools", "h11"])
+def url(root: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The posix DSS over `root` on loopback, under each of uvicorn's HTTP implementations."""
+    with dss_for(PosixBackend(root), http=request.param) as served:
         yield served
 
 
@@ -163,9 +165,14 @@ def test_a_source_shorter_than_declared_is_refused_and_leaves_nothing(
     source = tmp_path / "short.bin"
     source.write_bytes(BIG[:1000])
     headers = {"Authorization": f"Bearer {FR_AGENT}", "X-Checksum-Adler32": "00000001"}
-    with source.open("rb") as body, pytest.raises(SourceShrank, match="1000 of the 5000"):
-        raw_put(f"{url}/api/v1/files/short", headers, body, 5000, (5, 10), "X-DSS-Error")
-    wait_until_unstaged(root)
+    with logged("dss.server", logging.INFO) as log:
+        with source.open("rb") as body, pytest.raises(SourceShrank, match="1000 of the 5000"):
+            raw_put(f"{url}/api/v1/files/short", headers, body, 5000, (5, 10), "X-DSS-Error")
+        # The DSS may not even have begun the upload yet: wait until it has dropped it.
+        deadline = time.monotonic() + 10
+        while not any("went away" in m for m in log.messages()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert any("went away" in m for m in log.messages())
     assert visible(root) == [] and staged(root) == []
 
 
@@ -178,3 +185,61 @@ def test_client_gets_storage_full_mid_upload(root: Path, tmp_path: Path) -> None
     ):
         StorageClient(url, FR_AGENT, retries=0).put("big", source)
     assert visible(root) == [] and staged(root) == []
+
+
+def test_a_chunked_body_that_also_declares_a_length_is_never_read_as_raw_bytes(
+    url: str, root: Path
+) -> None:
+    """Transfer-Encoding overrides Content-Length (RFC 9112 6.3): h11 reads such a body as
+    chunked, so the socket must not be read as `Content-Length` raw bytes (chunk sizes and
+    all). Stored as sent, or refused (httptools answers 400 and closes, maybe with a reset
+    while the body is still coming): never other bytes."""
+    host, port = url.removeprefix("http://").split(":")
+    step = 1024 * 1024
+    chunks = (BIG[i : i + step] for i in range(0, len(BIG), step))
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
+    head = (
+        f"PUT /api/v1/files/both HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {FR_AGENT}\r\n"
+        f"X-Checksum-Adler32: {zlib.adler32(BIG):08x}\r\nContent-Length: {len(BIG)}\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=30) as raw:
+        try:
+            raw.sendall(head + chunked)
+            answer = raw.recv(65536)
+        except ConnectionError:
+            answer = b""  # refused with a reset
+    assert answer.startswith((b"HTTP/1.1 201", b"HTTP/1.1 400")) or answer == b"", answer
+    if answer.startswith(b"HTTP/1.1 201"):
+        assert (root / "both").read_bytes() == BIG
+    else:
+        assert visible(root) == []
+    wait_until_unstaged(root)
+    assert staged(root) == []
+
+
+def test_stalled_large_puts_do_not_starve_the_other_requests(root: Path) -> None:
+    """Each large PUT's body is read by a thread of its own for as long as the client takes:
+    45 clients that stall after their first bytes must not take every worker thread the
+    server's synchronous endpoints (health, GET, HEAD, token checks) wait for (anyio: 40)."""
+    config = DssConfig(site="SDC-FR", body_idle_timeout_seconds=30)
+    app = create_app(config, backend=PosixBackend(root), verifier=known_tokens())
+    with serving(app) as url:
+        stalled = []
+        try:
+            for i in range(45):
+                raw, head = raw_put_head(url, f"stalled-{i}", 4 * TAKEOVER_MIN)
+                raw.sendall(head + BIG[:1000])  # the rest is read off the socket, never sent
+                stalled.append(raw)
+            deadline = time.monotonic() + 20
+            while len(staged(root)) < 45 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(staged(root)) == 45
+            time.sleep(0.5)  # each upload's reader now waits on its socket
+            health = requests.get(f"{url}/api/v1/health", timeout=5)
+            assert health.status_code == 200
+        finally:
+            for raw in stalled:
+                raw.close()
+        wait_until_unstaged(root)
+    assert staged(root) == [] and visible(root) == []

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
 
 from dss.checksums import checksums_of_chunks
 from dss.client import StorageClient
@@ -23,33 +24,25 @@ from dss.posix import PosixBackend
 from dss.raw_send import SEND_MIN
 from dss.responses import LargeChunkFileResponse
 from dss.server import create_app
-from tests.dss_fixtures import FR_AGENT, READER, FlakyProxy, known_tokens, posix_root, serving
+from tests.dss_fixtures import (
+    FR_AGENT,
+    READER,
+    FlakyProxy,
+    known_tokens,
+    logged,
+    posix_root,
+    serving,
+)
 
 BIG = os.urandom(SEND_MIN * 2 + 12345)
 AUTH = {"Authorization": f"Bearer {READER}"}
 
 
-class Records(logging.Handler):
-    """Every record a logger emits while attached."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
 def uvicorn_errors() -> Iterator[list[logging.LogRecord]]:
     """What uvicorn logs as errors (an answer it thinks unfinished, an exception)."""
-    handler = Records()
-    logger = logging.getLogger("uvicorn.error")
-    logger.addHandler(handler)
-    try:
+    with logged("uvicorn.error") as handler:
         yield handler.records
-    finally:
-        logger.removeHandler(handler)
 
 
 def dss(root: Path, idle_seconds: float = 120.0) -> FastAPI:
@@ -57,10 +50,11 @@ def dss(root: Path, idle_seconds: float = 120.0) -> FastAPI:
     return create_app(config, backend=PosixBackend(root), verifier=known_tokens())
 
 
-@pytest.fixture
-def url(tmp_path: Path) -> Iterator[str]:
-    """A posix DSS holding BIG at `big` and 1000 bytes at `small`."""
-    with serving(dss(posix_root(tmp_path))) as served:
+@pytest.fixture(params=["httptools", "h11"])
+def url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A posix DSS holding BIG at `big` and 1000 bytes at `small`, under each of uvicorn's
+    HTTP implementations (the connection is taken from either)."""
+    with serving(dss(posix_root(tmp_path)), http=request.param) as served:
         client = StorageClient(served, FR_AGENT)
         client.put("big", _write(tmp_path / "big.bin", BIG))
         client.put("small", _write(tmp_path / "small.bin", b"s" * 1000))
@@ -194,3 +188,116 @@ def test_a_file_shorter_than_announced_ends_the_connection_early(tmp_path: Path)
         assert answer.headers["connection"] == "close"  # the sendfile path
         with pytest.raises(requests.exceptions.ChunkedEncodingError):
             answer.content  # noqa: B018 (reading is the point)
+
+
+def read_answer(raw: socket.socket, got: bytes) -> tuple[bytes, bytes, bytes]:
+    """The head and the body (its Content-Length bytes) of the answer whose first bytes are
+    `got`, read off `raw`, and whatever came after them; raises when the connection is reset
+    or closed before the end of the body."""
+    while b"\r\n\r\n" not in got:
+        more = raw.recv(65536)
+        assert more, f"closed before the end of the head: {got!r}"
+        got += more
+    head, _, body = got.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.lower().split(b"\r\n")
+        if line.startswith(b"content-length:")
+    )
+    while len(body) < length:
+        more = raw.recv(1 << 20)
+        assert more, f"closed after {len(body)} of {length} body bytes"
+        body += more
+    return head, body[:length], body[length:]
+
+
+def test_a_request_pipelined_behind_a_large_get_does_not_cut_its_body(url: str) -> None:
+    """The pipelined request waits unread in the socket; closing a socket with unread bytes
+    makes the kernel send a reset and drop what it has not sent yet (the body's tail)."""
+    raw, got = raw_get_head(url, "big", rcvbuf=65536)
+    with raw:
+        time.sleep(0.3)  # the DSS sends the body; the socket buffers fill
+        request = f"GET /api/v1/files/small HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {READER}"
+        raw.sendall(request.encode() + b"\r\n\r\n")
+        time.sleep(0.3)  # the second request is in the DSS's socket, unread
+        head, body, _ = read_answer(raw, got)
+        assert head.startswith(b"HTTP/1.1 200") and b"connection: close" in head.lower()
+        assert body == BIG
+
+
+def test_without_the_servers_transport_large_bodies_stay_on_the_asgi_path(tmp_path: Path) -> None:
+    """A server (or a middleware) whose `receive` is not uvicorn's request cycle: large GETs
+    and PUTs fall back to the ASGI path, whole and keeping the connection alive."""
+    root = posix_root(tmp_path)
+    (root / "big").write_bytes(BIG)
+    app = dss(root)
+
+    async def hiding(scope: Scope, receive: Receive, send: Send) -> None:
+        async def plain_receive() -> Message:  # a function: no `__self__.transport`
+            return await receive()
+
+        await app(scope, plain_receive, send)
+
+    with serving(hiding) as url:  # type: ignore[arg-type]
+        whole = get(url, "big")
+        assert whole.content == BIG and whole.headers.get("connection") != "close"
+        part = get(url, "big", Range="bytes=100-")
+        assert part.status_code == 206 and part.content == BIG[100:]
+        assert part.headers.get("connection") != "close"
+        adler32 = f"{zlib.adler32(BIG):08x}"
+        headers = {"Authorization": f"Bearer {FR_AGENT}", "X-Checksum-Adler32": adler32}
+        put = requests.put(f"{url}/api/v1/files/again", data=BIG, headers=headers, timeout=60)
+        assert put.status_code == 201 and put.headers.get("connection") != "close"
+    assert (root / "again").read_bytes() == BIG
+
+
+def test_a_small_get_pipelined_before_a_large_one_is_answered_first(url: str) -> None:
+    """Both requests in one segment: uvicorn parses the second while answering the first
+    (kept alive); the large one then goes with sendfile and closes the connection."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        ask = "GET /api/v1/files/{} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + READER
+        raw.sendall(f"{ask.format('small')}\r\n\r\n{ask.format('big')}\r\n\r\n".encode())
+        head, body, rest = read_answer(raw, b"")
+        assert head.startswith(b"HTTP/1.1 200") and body == b"s" * 1000
+        assert b"connection: close" not in head.lower()
+        head, body, rest = read_answer(raw, rest)
+        assert b"connection: close" in head.lower() and body == BIG
+        assert rest == b"" and raw.recv(1) == b""  # then the DSS closes
+
+
+def test_a_file_deleted_before_its_large_get_is_sent_is_404(
+    tmp_path: Path, uvicorn_errors: list[logging.LogRecord]
+) -> None:
+    """Deleted between the stat and the open: FileResponse would have sent a 200 head and
+    then failed (a cut answer, an error in uvicorn's log); the DSS answers 404."""
+    root = posix_root(tmp_path)
+    gone = _write(tmp_path / "gone.bin", BIG)
+    stat_result = os.stat(gone)
+    gone.unlink()
+    app = dss(root)
+
+    @app.get("/gone")
+    def vanished() -> LargeChunkFileResponse:
+        return LargeChunkFileResponse(gone, headers={}, stat_result=stat_result, idle_seconds=5)
+
+    with serving(app) as url:
+        answer = requests.get(f"{url}/gone", timeout=30)
+    assert answer.status_code == 404 and "deleted" in answer.json()["detail"]
+    assert uvicorn_errors == []
+
+
+def test_a_request_parsed_behind_a_large_get_leaves_no_error(
+    url: str, uvicorn_errors: list[logging.LogRecord]
+) -> None:
+    """Both requests in one segment, the large GET first: uvicorn has parsed (and queued)
+    the second when the sendfile answer ends and closes the connection."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        ask = "GET /api/v1/files/{} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + READER
+        raw.sendall(f"{ask.format('big')}\r\n\r\n{ask.format('small')}\r\n\r\n".encode())
+        head, body, rest = read_answer(raw, b"")
+        assert b"connection: close" in head.lower() and body == BIG
+        assert rest == b"" and raw.recv(1) == b""  # the second is for the client to ask again
+    time.sleep(0.2)
+    assert uvicorn_errors == []
