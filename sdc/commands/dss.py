@@ -66,7 +66,9 @@ def serve(
         application = create_app(config, rucio=settings.rucio)
     except (BackendUnavailable, TokenFileError, ValueError) as exc:
         fail(str(exc))
-    serve_http(application, config.host, config.port, log_level="info")
+    # The standard asyncio loop even where uvloop is installed: the large-GET and large-PUT fast
+    # paths need asyncio transports (docs/dss.md, "How a large GET is sent").
+    serve_http(application, config.host, config.port, log_level="info", loop="asyncio")
 
 
 def _require_archive(url: str) -> None:

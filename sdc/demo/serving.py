@@ -30,7 +30,7 @@ def serve_in_thread(
     """Start `app` and return once it accepts connections (port 0: any free port; `http`:
     uvicorn's HTTP implementation, "auto" (httptools) or "h11")."""
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan="on", http=http
+        app, host=host, port=port, log_level="warning", lifespan="on", http=http, loop="asyncio"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
