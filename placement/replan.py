@@ -32,15 +32,21 @@ from placement.ledger import WindowLedger
 from placement.local_search import improve
 from placement.model import BoolArray, IntArray, Plan, Problem
 from placement.rebalance import obs_values, tile_values
-from placement.replan_model import repair_roles
+from placement.replan_model import repair_lp
 from placement.replan_moves import refuse_if_infeasible, restore
+from placement.replan_rounding import round_by_day
 from placement.window_model import Assignment, Instance
 
 REACH = (1, 2, 4)  # windows of free days on each side of the affected ones, widened in turn
 MODEL_SHARE = 0.6  # of the time limit for the repair model; the rest is the fallback's
 FALLBACK_MOVES_SHARE = 0.15  # for the fallback's single moves before its LP (which proves
 # infeasibility), the rest for its CP-SAT window repair
-MARGINS = (0.5, 1.0, 0.0)  # largest observations kept inside every window's bounds by the LP
+# largest observations the LP keeps inside every window's bounds, on the disturbed sites
+# and on the others: the catch-up of a big site near the frozen date leaves its windows
+# ~10 GB of room (a sixth of the largest observation), the other sites have plenty
+MARGINS = ((0.5, 0.5), (1 / 6, 1.0), (1 / 12, 0.5), (0.0, 0.5))
+ROUNDING_WEIGHTS = (200, 10)  # per MB of a running difference to the LP amounts, on the
+# disturbed sites and on the others, next to one copied MB (see placement.replan_rounding)
 CHURN_INPUTS = 10  # moving an observation costs as much as copying this many median inputs
 
 
@@ -90,9 +96,9 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
         # a second pass, the pairs priced with the tiles' new sites (moved observations
         # move again for free); kept when cheaper
         first = Assignment(state.primary.copy(), state.secondary.copy(), state.tile_site.copy())
-        result = repair_roles(inst, (state, before), free, (churn, focus), margin)
+        rounded = _repair_roles(inst, (state, before), free, (churn, focus), margin)
         restored = _restore_roles(problem, (state, before), free, deadline)
-        if result.status == "OPTIMAL" and restored:
+        if rounded and restored:
             _replace_tiles(problem, state, tiles_free)
         if _cost(problem, state, before, churn) >= _cost(problem, first, before, churn):
             state = first
@@ -164,7 +170,7 @@ def _repair_span(
     obs_free: BoolArray,
     where: tuple[IntArray, BoolArray],
     budget: tuple[int, float],
-) -> tuple[IntArray, float] | None:
+) -> tuple[IntArray, tuple[float, float]] | None:
     """Run the repair model on spans widening around the affected days; the free
     observations and the LP margin that worked, None when none did.
 
@@ -185,16 +191,16 @@ def _repair_span(
         free = np.flatnonzero(obs_free & (day >= lo) & (day < hi))
         if not len(free) or time.monotonic() > deadline:
             return None
-        refused = np.inf  # a margin the LP refused: larger ones are refused too
+        refused = (np.inf, np.inf)  # margins the LP refused: larger ones are refused too
         for margin in MARGINS:
             if time.monotonic() > deadline:
                 return None
-            if margin >= refused:
+            if margin[0] >= refused[0] and margin[1] >= refused[1]:
                 continue
-            result = repair_roles(inst, (state, before), free, (churn, focus), margin)
-            if result.status == "INFEASIBLE":
+            rounded = _repair_roles(inst, plans, free, (churn, focus), margin)
+            if not rounded:
                 refused = margin
-            if result.status == "OPTIMAL" and _restore_roles(problem, plans, free, deadline):
+            if rounded and _restore_roles(problem, plans, free, deadline):
                 return free, margin
             state.primary[free], state.secondary[free] = (
                 before.primary[free],
@@ -203,6 +209,25 @@ def _repair_span(
         if lo == first_free and hi == last:
             return None
     return None
+
+
+def _repair_roles(
+    inst: Instance,
+    plans: tuple[Assignment, Assignment],
+    free: IntArray,
+    costs: tuple[int, BoolArray],
+    margin: tuple[float, float],
+) -> bool:
+    """The repair LP over `free` rounded to whole pairs in place in `plans[0]`; False (the
+    state unchanged) when the LP has no solution."""
+    solution = repair_lp(inst, plans, free, costs, margin)
+    if solution is None:
+        return False
+    churn, focus = costs
+    weights = np.where(focus, *ROUNDING_WEIGHTS).astype(np.float64)
+    room = np.where(focus, *margin) * float(inst.size_mb.max())
+    round_by_day(inst, plans, solution, churn, (weights, room / 2))
+    return True
 
 
 def _restore_roles(
