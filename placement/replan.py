@@ -32,7 +32,7 @@ from placement.ledger import WindowLedger
 from placement.local_search import improve
 from placement.model import BoolArray, IntArray, Plan, Problem
 from placement.rebalance import obs_values, tile_values
-from placement.replan_model import repair_lp
+from placement.replan_model import Pairs, repair_lp
 from placement.replan_moves import refuse_if_infeasible, restore
 from placement.replan_rounding import round_by_day
 from placement.window_model import Assignment, Instance
@@ -44,9 +44,13 @@ FALLBACK_MOVES_SHARE = 0.15  # for the fallback's single moves before its LP (wh
 # largest observations the LP keeps inside every window's bounds, on the disturbed sites
 # and on the others: the catch-up of a big site near the frozen date leaves its windows
 # ~10 GB of room (a sixth of the largest observation), the other sites have plenty
-MARGINS = ((0.5, 0.5), (1 / 6, 1.0), (1 / 12, 0.5), (0.0, 0.5))
+MARGINS = ((0.5, 0.5), (1 / 6, 0.5), (1 / 12, 0.5), (0.0, 0.5), (0.0, 0.0))
 ROUNDING_WEIGHTS = (200, 10)  # per MB of a running difference to the LP amounts, on the
 # disturbed sites and on the others, next to one copied MB (see placement.replan_rounding)
+# share of the margin a running difference may use for free (disturbed sites, others), and
+# whether it costs more where the band narrows: the first is cheapest in moves, the others
+# are tried in turn when the windows it left out of bounds could not be restored
+BANDS = ((0.5, 0.5, False), (0.5, 0.5, True), (0.0, 0.5, True))
 CHURN_INPUTS = 10  # moving an observation costs as much as copying this many median inputs
 
 
@@ -90,15 +94,16 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
             return repair_windows(problem, moved_plan, deadline, workers, seed)
         spans.append(found)
     _replace_tiles(problem, state, tiles_free)
-    for free, margin in spans:
+    for free, margin, band in spans:
         if 2 * time.monotonic() - began > deadline:
             break
         # a second pass, the pairs priced with the tiles' new sites (moved observations
         # move again for free); kept when cheaper
         first = Assignment(state.primary.copy(), state.secondary.copy(), state.tile_site.copy())
-        rounded = _repair_roles(inst, (state, before), free, (churn, focus), margin)
-        restored = _restore_roles(problem, (state, before), free, deadline)
-        if rounded and restored:
+        solution = repair_lp(inst, (state, before), free, (churn, focus), margin)
+        if solution is not None:
+            _round(inst, (state, before), solution, (churn, focus), (margin, band))
+        if solution is not None and _restore_roles(problem, (state, before), free, deadline):
             _replace_tiles(problem, state, tiles_free)
         if _cost(problem, state, before, churn) >= _cost(problem, first, before, churn):
             state = first
@@ -170,9 +175,9 @@ def _repair_span(
     obs_free: BoolArray,
     where: tuple[IntArray, BoolArray],
     budget: tuple[int, float],
-) -> tuple[IntArray, tuple[float, float]] | None:
+) -> tuple[IntArray, tuple[float, float], tuple[float, float, bool]] | None:
     """Run the repair model on spans widening around the affected days; the free
-    observations and the LP margin that worked, None when none did.
+    observations, the LP margin and the rounding band that worked, None when none did.
 
     plans: the state repaired in place and the previous plan; where: the affected days and
     the sites concerned; budget: (churn in MB per moved observation, deadline)."""
@@ -197,37 +202,40 @@ def _repair_span(
                 return None
             if margin[0] >= refused[0] and margin[1] >= refused[1]:
                 continue
-            rounded = _repair_roles(inst, plans, free, (churn, focus), margin)
-            if not rounded:
+            solution = repair_lp(inst, plans, free, (churn, focus), margin)
+            if solution is None:
                 refused = margin
-            if rounded and _restore_roles(problem, plans, free, deadline):
-                return free, margin
-            state.primary[free], state.secondary[free] = (
-                before.primary[free],
-                before.secondary[free],
-            )
+                continue
+            for band in BANDS:
+                _round(inst, plans, solution, (churn, focus), (margin, band))
+                if _restore_roles(problem, plans, free, deadline):
+                    return free, margin, band
+                state.primary[free], state.secondary[free] = (
+                    before.primary[free],
+                    before.secondary[free],
+                )
         if lo == first_free and hi == last:
             return None
     return None
 
 
-def _repair_roles(
+def _round(
     inst: Instance,
     plans: tuple[Assignment, Assignment],
-    free: IntArray,
+    solution: Pairs,
     costs: tuple[int, BoolArray],
-    margin: tuple[float, float],
-) -> bool:
-    """The repair LP over `free` rounded to whole pairs in place in `plans[0]`; False (the
-    state unchanged) when the LP has no solution."""
-    solution = repair_lp(inst, plans, free, costs, margin)
-    if solution is None:
-        return False
+    room: tuple[tuple[float, float], tuple[float, float, bool]],
+) -> None:
+    """The repair LP's solution rounded to whole pairs in place in `plans[0]`.
+
+    room: the LP's margins on the disturbed sites and the others, and one of BANDS."""
     churn, focus = costs
+    margin, (band_focus, band_other, steep) = room
     weights = np.where(focus, *ROUNDING_WEIGHTS).astype(np.float64)
-    room = np.where(focus, *margin) * float(inst.size_mb.max())
-    round_by_day(inst, plans, solution, churn, (weights, room / 2))
-    return True
+    free_mb = np.where(focus, margin[0] * band_focus, margin[1] * band_other)
+    round_by_day(
+        inst, plans, solution, churn, (weights, free_mb * float(inst.size_mb.max())), steep
+    )
 
 
 def _restore_roles(

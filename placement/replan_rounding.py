@@ -32,33 +32,42 @@ def round_by_day(
     solution: Pairs,
     churn_mb: int,
     weights: tuple[FloatArray, FloatArray],
+    steep: bool = False,
 ) -> None:
     """Whole pairs for the observations of `solution` in place in `plans[0]`.
 
     weights: (per MB, band) per site: what one MB of site s's running difference to the
     LP amounts costs beyond `band` MB, next to one copied MB (large where the windows leave
-    no room; the band is half the room the LP left)."""
+    no room; the band is half the room the LP left). Both narrow towards the ends of the
+    span, where windows reach days that do not move; with `steep` the cost per MB grows as
+    the band narrows (more exact, more moves)."""
     state = plans[0]
     k = len(inst.shares)
     carry = np.zeros((2, k))  # realised minus LP amounts so far, per role and site
     days: dict[int, list[int]] = {}
     for o in solution:
         days.setdefault(int(inst.obs_day[o]), []).append(o)
+    lo, hi = min(days), max(days) + 1
     for d in sorted(days):
         today = days[d]
+        # a window reaching outside the span errs by the carry at one end alone, and the LP
+        # left it room in proportion to its days inside: the band narrows to the ends
+        inside = min(d - lo + 1, hi - d) / inst.window_days
+        band = weights[1] * min(1.0, inside)
+        dear = weights[0] / min(1.0, inside) if steep else weights[0]
         planned = np.zeros((2, k))
         for o in today:
             for (a, b), v in solution[o]:
                 planned[0, a] += v * int(inst.size_mb[o])
                 planned[1, b] += v * int(inst.size_mb[o])
         integral = all(max(v for _, v in solution[o]) > 1 - 1e-6 for o in today)
-        if integral and (np.abs(carry) <= weights[1]).all():
+        if integral and (np.abs(carry) <= band).all():
             for o in today:
                 state.primary[o], state.secondary[o] = max(solution[o], key=lambda pv: pv[1])[0]
             continue
         target = np.rint(planned - carry).astype(np.int64)
-        chosen = _best_day(inst, plans, {o: solution[o] for o in today}, (target, weights),
-                           churn_mb)  # fmt: skip
+        chosen = _best_day(inst, plans, {o: solution[o] for o in today},
+                           (target, (dear, band)), churn_mb)  # fmt: skip
         realised = np.zeros((2, k))
         for o, (a, b) in chosen.items():
             state.primary[o], state.secondary[o] = a, b
