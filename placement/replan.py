@@ -34,6 +34,7 @@ from placement.model import BoolArray, IntArray, Plan, Problem
 from placement.rebalance import obs_values, tile_values
 from placement.replan_model import Pairs, repair_lp
 from placement.replan_moves import refuse_if_infeasible, restore
+from placement.replan_proof import refuse_if_no_amounts
 from placement.replan_rounding import round_by_day
 from placement.window_model import Assignment, Instance
 
@@ -72,11 +73,12 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
         obs_free = survey.obs_start >= problem.frozen_until
         tiles_free = tile_ready(survey) >= problem.frozen_until
     _frozen_and_down(problem, inst, obs_free, tiles_free)
-    refuse_if_infeasible(problem)
     affected, focus = _affected(inst, state, obs_free)
+    clusters = _clusters(affected, 2 * REACH[-1] * inst.window_days)  # outages far apart
+    refuse_if_infeasible(problem)
     churn = int(CHURN_INPUTS * np.median(inst.size_mb))
     spans = []
-    for days in _clusters(affected, 2 * REACH[-1] * inst.window_days):  # outages far apart
+    for days in clusters:
         found = _repair_span(
             problem,
             inst,
@@ -86,7 +88,8 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
             (churn, began + MODEL_SHARE * time_limit),
         )
         if found is None:
-            # raises when provably infeasible
+            refuse_if_no_amounts(problem, inst, obs_free, _stranded(inst, state, obs_free, days))
+            # the fallback raises when its own LP finds no amounts
             soon = min(deadline, time.monotonic() + FALLBACK_MOVES_SHARE * time_limit)
             moved_plan, restored = replan_by_moves(problem, soon)
             if restored:
@@ -116,6 +119,13 @@ def _clusters(days: IntArray, gap: int) -> list[IntArray]:
         return []
     cuts = np.flatnonzero(np.diff(days) > gap) + 1
     return list(np.split(days, cuts))
+
+
+def _stranded(inst: Instance, state: Assignment, obs_free: BoolArray, days: IntArray) -> IntArray:
+    """Free observations of `days` with a role on a site that is down."""
+    rows = np.arange(len(inst.size_mb))
+    up = inst.obs_up[rows, state.primary] & inst.obs_up[rows, state.secondary]
+    return np.flatnonzero(obs_free & ~up & np.isin(inst.obs_day, days))
 
 
 def _frozen_and_down(
