@@ -275,3 +275,31 @@ def test_replan_after_new_maintenance_then_frozen_work_on_a_down_site(
     assert refused.returncode == 3, refused.stdout + refused.stderr
     assert "frozen" in refused.stderr and "SDC-IT" in refused.stderr
     assert not stuck.exists()
+
+
+@pytest.mark.slow
+def test_replan_that_no_plan_can_balance_exits_3_naming_site_and_days(
+    survey: Path, tmp_path: Path
+) -> None:
+    sites = ["--sites", str(CONFIG / "sites.yaml")]
+    plan = tmp_path / "plan.json"
+    first = run_sdc(
+        "placement", "solve", "--survey", str(survey), *SITES, "--out", str(plan),
+        "--time-limit", "4", "--workers", "1",
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    # SDC-FR (22%) down for all work after the frozen date (halfway): its
+    # share of the one window (the whole 10 days) cannot reach 20%, whatever moves
+    down = _with_outage(
+        tmp_path, "m4.yaml", "SDC-FR", "2027-01-08T00:00:00Z", "2027-01-20T00:00:00Z"
+    )
+    out = tmp_path / "new.json"
+    refused = run_sdc(
+        "placement", "solve", "--survey", str(survey), *sites, "--maintenance", str(down),
+        "--out", str(out), "--time-limit", "5", "--workers", "1", "--previous", str(plan),
+        "--frozen-until", "2027-01-05T00:00:00Z",
+    )  # fmt: skip
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "balance" in refused.stderr and "SDC-FR" in refused.stderr
+    assert re.search(r"2027-01-\d\d", refused.stderr)  # the days it concerns
+    assert not out.exists()
