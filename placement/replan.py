@@ -34,8 +34,9 @@ from placement.model import BoolArray, IntArray, Plan, Problem
 from placement.rebalance import obs_values, tile_values
 from placement.replan_model import Pairs, repair_lp
 from placement.replan_moves import refuse_if_infeasible, restore
-from placement.replan_proof import refuse_if_no_amounts
+from placement.replan_proof import amounts_exist, refuse_if_no_amounts
 from placement.replan_rounding import round_by_day
+from placement.replan_undo import undo_moves
 from placement.window_model import Assignment, Instance
 
 REACH = (1, 2, 4)  # windows of free days on each side of the affected ones, widened in turn
@@ -106,10 +107,14 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
         solution = repair_lp(inst, (state, before), free, (churn, focus), margin)
         if solution is not None:
             _round(inst, (state, before), solution, (churn, focus), (margin, band))
-        if solution is not None and _restore_roles(problem, (state, before), free, deadline):
+        restored = solution is not None and _restore_roles(problem, (state, before), free, deadline)
+        if restored:
             _replace_tiles(problem, state, tiles_free)
-        if _cost(problem, state, before, churn) >= _cost(problem, first, before, churn):
+        if not restored or _cost(problem, state, before, churn) >= _cost(
+            problem, first, before, churn
+        ):
             state = first
+    undo_moves(problem, inst, (state, before), obs_free, churn)
     return Plan(state.primary, state.secondary, state.tile_site)
 
 
@@ -206,6 +211,8 @@ def _repair_span(
         free = np.flatnonzero(obs_free & (day >= lo) & (day < hi))
         if not len(free) or time.monotonic() > deadline:
             return None
+        if not amounts_exist(problem, inst, free):
+            continue  # no repair over this span exists (one LP instead of one per margin)
         refused = (np.inf, np.inf)  # margins the LP refused: larger ones are refused too
         for margin in MARGINS:
             if time.monotonic() > deadline:

@@ -42,7 +42,7 @@ def refuse_if_no_amounts(
     pad = REACH * inst.window_days
     lo, hi = int(day[stranded].min()) - pad, int(day[stranded].max()) + 1 + pad
     free = np.flatnonzero(obs_free & (day >= lo) & (day < hi))
-    if _amounts_exist(problem, inst, free):
+    if amounts_exist(problem, inst, free):
         return
     prev = problem.previous
     down = ~inst.obs_up[stranded, prev.primary[stranded]]
@@ -67,8 +67,9 @@ def refuse_if_no_amounts(
     )
 
 
-def _amounts_exist(problem: Problem, inst: Instance, free: IntArray) -> bool:
-    """Whether daily amounts per role and site exist for the `free` observations' days."""
+def amounts_exist(problem: Problem, inst: Instance, free: IntArray) -> bool:
+    """Whether daily amounts per role and site exist for the `free` observations' days
+    (False only when proven not to: a relaxation of every repair over those days)."""
     assert problem.previous is not None
     k = len(inst.shares)
     solver = pywraplp.Solver.CreateSolver("HIGHS_LP") or pywraplp.Solver.CreateSolver("GLOP")

@@ -14,6 +14,7 @@ from placement.model import MaintenanceWindow
 from placement.replan_model import Pairs, repair_lp
 from placement.replan_proof import refuse_if_no_amounts
 from placement.replan_rounding import round_by_day
+from placement.replan_undo import undo_moves
 from placement.solve import SolveOptions, solve
 from placement.window_model import Assignment
 from tests.unit.placement_instances import random_problem
@@ -123,3 +124,29 @@ def test_a_margin_on_the_disturbed_sites_only_is_what_the_lp_keeps() -> None:
     # ... the first margin is the disturbed sites': with none disturbed it is not asked
     empty = np.array([False, False, False])
     assert repair_lp(inst, (state, previous), free, (1000, empty), (50.0, 0.0)) is not None
+
+
+def test_a_move_no_window_needs_is_taken_back_and_a_needed_one_is_not() -> None:
+    problem = _replanned(0.3, 5, (30, 31), 5)  # wide tolerance: one move changes little
+    assert problem.previous is not None
+    inst = instance_of(problem)
+    prev = problem.previous
+    before = Assignment(prev.primary, prev.secondary, prev.tile_site)
+    state = Assignment(prev.primary.copy(), prev.secondary.copy(), prev.tile_site.copy())
+    o = 20
+    state.primary[o], state.secondary[o] = state.secondary[o], state.primary[o]  # a swap
+    movable = np.ones(problem.survey.n_obs, dtype=np.bool_)
+    assert undo_moves(problem, inst, (state, before), movable, 10**6) == 1
+    assert (state.primary == prev.primary).all() and (state.secondary == prev.secondary).all()
+    # work whose previous site is now down cannot go back to it
+    stranded, down = (int(x[0]) for x in np.nonzero(~inst.obs_up))
+    was = Assignment(before.primary.copy(), before.secondary.copy(), before.tile_site)
+    was.primary[stranded] = down
+    was.secondary[stranded] = next(
+        s for s in range(3) if s not in (down, state.secondary[stranded])
+    )
+    assert undo_moves(problem, inst, (state, was), movable, 10**6) == 0
+    # frozen (not movable) work is left as it is
+    state.primary[o], state.secondary[o] = state.secondary[o], state.primary[o]
+    movable[o] = False
+    assert undo_moves(problem, inst, (state, before), movable, 10**6) == 0
