@@ -5,17 +5,21 @@ re-solved, the fewest observations move, frozen work stays.
    the previous plan now breaks).
 2. The observations of those days and of one 30-day window on each side are re-chosen by
    the repair model (placement.replan_model): candidates near each previous pair, every
-   window hard, moved observations and copied volume in the objective, rounded from its LP
-   with a margin of half an observation, then one, then none; what the rounding leaves out
-   of bounds is restored by single moves. While that fails the span widens (two, then four
-   windows on each side).
+   window hard, moved observations and copied volume in the objective. Its LP keeps a
+   margin inside every window (half an observation; then less on the disturbed sites
+   only, then none) and is rounded day by day (placement.replan_rounding); what the
+   rounding leaves out of bounds is restored by single moves. While that fails the span
+   widens (two, then four windows on each side); a span on which not even daily amounts
+   of both roles exist is skipped (placement.replan_proof).
 3. Tiles stranded on a site gone down move to the site holding most of their inputs; tile
    windows are restored by single moves; then tiles of the span, and the observations that
    moved anyway, take the moves that copy less (local search, windows kept).
+4. Moves no window needs any more are taken back (placement.replan_undo).
 
-When no span works the single-move re-plan with its LP (placement.replan_moves) takes over:
-it names the stretch when even its relaxation has no solution (exit 3), else its result is
-repaired window by window with CP-SAT, churn in the objective.
+When no span works, the two-role relaxation decides: no daily amounts -> InfeasibleError
+(exit 3) naming days, sites and constraint; else the single-move re-plan with its LP
+(placement.replan_moves) takes over and its result is repaired window by window with
+CP-SAT, churn in the objective.
 """
 
 from __future__ import annotations
@@ -26,15 +30,13 @@ import numpy as np
 
 from placement.calendar import obs_availability, obs_days, tile_availability, tile_days, tile_ready
 from placement.evaluate import copies
-from placement.feasibility import InfeasibleError
-from placement.files import format_time
 from placement.ledger import WindowLedger
 from placement.local_search import improve
 from placement.model import BoolArray, IntArray, Plan, Problem
 from placement.rebalance import obs_values, tile_values
 from placement.replan_model import Pairs, repair_lp
 from placement.replan_moves import refuse_if_infeasible, restore
-from placement.replan_proof import amounts_exist, refuse_if_no_amounts
+from placement.replan_proof import amounts_exist, refuse_frozen_and_down, refuse_if_no_amounts
 from placement.replan_rounding import round_by_day
 from placement.replan_undo import undo_moves
 from placement.window_model import Assignment, Instance
@@ -73,7 +75,7 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
     if problem.frozen_until is not None:
         obs_free = survey.obs_start >= problem.frozen_until
         tiles_free = tile_ready(survey) >= problem.frozen_until
-    _frozen_and_down(problem, inst, obs_free, tiles_free)
+    refuse_frozen_and_down(problem, inst, obs_free, tiles_free)
     affected, focus = _affected(inst, state, obs_free)
     clusters = _clusters(affected, 2 * REACH[-1] * inst.window_days)  # outages far apart
     refuse_if_infeasible(problem)
@@ -131,31 +133,6 @@ def _stranded(inst: Instance, state: Assignment, obs_free: BoolArray, days: IntA
     rows = np.arange(len(inst.size_mb))
     up = inst.obs_up[rows, state.primary] & inst.obs_up[rows, state.secondary]
     return np.flatnonzero(obs_free & ~up & np.isin(inst.obs_day, days))
-
-
-def _frozen_and_down(
-    problem: Problem, inst: Instance, obs_free: BoolArray, tiles_free: BoolArray
-) -> None:
-    """InfeasibleError naming the frozen work whose site is down in its processing window
-    (it may not move, and may not stay)."""
-    prev, survey = problem.previous, problem.survey
-    assert prev is not None
-    rows = np.arange(survey.n_obs)
-    down_p = ~inst.obs_up[rows, prev.primary] & ~obs_free
-    down_s = ~inst.obs_up[rows, prev.secondary] & ~obs_free
-    down_t = ~inst.tile_up[np.arange(survey.n_tiles), prev.tile_site] & ~tiles_free
-    ids = [survey.obs_ids[i] for i in np.flatnonzero(down_p | down_s)]
-    ids += [survey.tile_ids[t] for t in np.flatnonzero(down_t)]
-    if not ids:
-        return
-    sites = {*prev.primary[down_p].tolist(), *prev.secondary[down_s].tolist()}
-    names = sorted(problem.site_names[s] for s in sites | set(prev.tile_site[down_t].tolist()))
-    raise InfeasibleError(
-        f"frozen: {len(ids)} item(s) starting before --frozen-until "
-        f"{format_time(problem.frozen_until or 0.0)} must keep their sites, but the maintenance "
-        f"of {', '.join(names)} now overlaps their processing window: {', '.join(ids[:5])}"
-        f"{' and more' if len(ids) > 5 else ''}; freeze earlier or move the maintenance"
-    )
 
 
 def _cost(problem: Problem, state: Assignment, before: Assignment, churn_mb: int) -> float:

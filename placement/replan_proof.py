@@ -1,4 +1,5 @@
-"""Proof that no re-plan exists: a relaxation over daily amounts of both roles together.
+"""Proofs that no re-plan exists: frozen work on a site now down, and a relaxation over
+daily amounts of both roles together.
 
 Any valid re-plan gives, for each free day, role and site, the volume the site holds in
 that role. Those amounts add up to the day's free volume in each role, a site holds only
@@ -64,6 +65,31 @@ def refuse_if_no_amounts(
         f"and the free days from {date(first)} to {date(last)} cannot make up for them "
         f"(even splitting observations between sites; work before --frozen-until and "
         f"beyond those days kept); freeze earlier or move the maintenance"
+    )
+
+
+def refuse_frozen_and_down(
+    problem: Problem, inst: Instance, obs_free: BoolArray, tiles_free: BoolArray
+) -> None:
+    """InfeasibleError naming the frozen work whose site is down in its processing window
+    (it may not move, and may not stay)."""
+    prev, survey = problem.previous, problem.survey
+    assert prev is not None
+    rows = np.arange(survey.n_obs)
+    down_p = ~inst.obs_up[rows, prev.primary] & ~obs_free
+    down_s = ~inst.obs_up[rows, prev.secondary] & ~obs_free
+    down_t = ~inst.tile_up[np.arange(survey.n_tiles), prev.tile_site] & ~tiles_free
+    ids = [survey.obs_ids[i] for i in np.flatnonzero(down_p | down_s)]
+    ids += [survey.tile_ids[t] for t in np.flatnonzero(down_t)]
+    if not ids:
+        return
+    sites = {*prev.primary[down_p].tolist(), *prev.secondary[down_s].tolist()}
+    names = sorted(problem.site_names[s] for s in sites | set(prev.tile_site[down_t].tolist()))
+    raise InfeasibleError(
+        f"frozen: {len(ids)} item(s) starting before --frozen-until "
+        f"{format_time(problem.frozen_until or 0.0)} must keep their sites, but the maintenance "
+        f"of {', '.join(names)} now overlaps their processing window: {', '.join(ids[:5])}"
+        f"{' and more' if len(ids) > 5 else ''}; freeze earlier or move the maintenance"
     )
 
 
