@@ -162,19 +162,33 @@ def _solve_lp(
             sums[0, d, a].SetCoefficient(var, int(inst.size_mb[o]))
             sums[1, d, b].SetCoefficient(var, int(inst.size_mb[o]))
             chosen[o].append(((a, b), var))
-    for role, sites in ((0, state.primary), (1, state.secondary)):
-        window_bounds(solver, inst, amount, (role, sites, margin), is_free, (lo, hi))
-    for s in range(k):  # storage: both roles, whole horizon
-        kept = ~is_free & ((state.primary == s) | (state.secondary == s))
-        row = solver.Constraint(
-            -solver.infinity(), float(inst.storage_mb[s] - inst.size_mb[kept].sum())
-        )
-        for r, d in ((r, d) for r in (0, 1) for d in range(lo, hi)):
-            row.SetCoefficient(amount[r, d, s], 1)
+    share_and_storage_bounds(solver, inst, amount, (state, margin), is_free, (lo, hi))
     objective.SetMinimization()
     if solver.Solve() != pywraplp.Solver.OPTIMAL:
         return None
     return {o: [(pair, var.solution_value()) for pair, var in c] for o, c in chosen.items()}
+
+
+def share_and_storage_bounds(
+    solver: Any,
+    inst: Instance,
+    amount: dict[tuple[int, int, int], Any],
+    state_margin: tuple[Assignment, IntArray | int],
+    free: BoolArray,
+    span: tuple[int, int],
+) -> None:
+    """Both roles' window bounds (window_bounds) and each site's storage over the whole
+    horizon; amount[role, d, s] is the free volume of day d in [lo, hi) (span)."""
+    state, margin = state_margin
+    for role, sites in ((0, state.primary), (1, state.secondary)):
+        window_bounds(solver, inst, amount, (role, sites, margin), free, span)
+    for s in range(len(inst.shares)):
+        kept = ~free & ((state.primary == s) | (state.secondary == s))
+        row = solver.Constraint(
+            -solver.infinity(), float(inst.storage_mb[s] - inst.size_mb[kept].sum())
+        )
+        for r, d in ((r, d) for r in (0, 1) for d in range(*span)):
+            row.SetCoefficient(amount[r, d, s], 1)
 
 
 def window_bounds(

@@ -24,8 +24,8 @@ from placement.calendar import day0
 from placement.feasibility import InfeasibleError
 from placement.files import format_time
 from placement.model import SECONDS_PER_DAY, BoolArray, IntArray, Problem
-from placement.replan_model import window_bounds
-from placement.window_model import Instance
+from placement.replan_model import share_and_storage_bounds
+from placement.window_model import Assignment, Instance
 
 REACH = 4  # windows of free days on each side of the stranded work (the repair's widest)
 
@@ -119,15 +119,8 @@ def amounts_exist(problem: Problem, inst: Instance, free: IntArray) -> bool:
             row.SetCoefficient(amount[0, d, s], 1)
             row.SetCoefficient(amount[1, d, s], 1)
     prev = problem.previous
-    for role, sites in ((0, prev.primary), (1, prev.secondary)):
-        window_bounds(solver, inst, amount, (role, sites, 0), is_free, (lo, hi))
-    for s in range(k):  # storage: both roles, whole horizon
-        kept = ~is_free & ((prev.primary == s) | (prev.secondary == s))
-        row = solver.Constraint(
-            -solver.infinity(), float(inst.storage_mb[s] - inst.size_mb[kept].sum())
-        )
-        for r, d in ((r, d) for r in (0, 1) for d in range(lo, hi)):
-            row.SetCoefficient(amount[r, d, s], 1)
+    state = Assignment(prev.primary, prev.secondary, prev.tile_site)
+    share_and_storage_bounds(solver, inst, amount, (state, 0), is_free, (lo, hi))
     status = solver.Solve()
     # only a proven infeasibility refuses: a numerical failure lets the repair try
     return bool(status != pywraplp.Solver.INFEASIBLE)

@@ -234,17 +234,23 @@ def _with_outage(tmp_path: Path, name: str, site: str, start: str, end: str) -> 
     return path
 
 
-@pytest.mark.slow
-def test_replan_after_new_maintenance_then_frozen_work_on_a_down_site(
-    survey: Path, tmp_path: Path
-) -> None:
-    sites = ["--sites", str(CONFIG / "sites.yaml")]
+def _first_plan(survey: Path, tmp_path: Path) -> Path:
+    """A plan of the survey with the shipped calendar, to re-plan from."""
     plan = tmp_path / "plan.json"
     first = run_sdc(
         "placement", "solve", "--survey", str(survey), *SITES, "--out", str(plan),
         "--time-limit", "4", "--workers", "1",
     )  # fmt: skip
     assert first.returncode == 0, first.stderr
+    return plan
+
+
+@pytest.mark.slow
+def test_replan_after_new_maintenance_then_frozen_work_on_a_down_site(
+    survey: Path, tmp_path: Path
+) -> None:
+    sites = ["--sites", str(CONFIG / "sites.yaml")]
+    plan = _first_plan(survey, tmp_path)
     later = _with_outage(
         tmp_path, "m2.yaml", "SDC-IT", "2027-01-06T00:00:00Z", "2027-01-08T00:00:00Z"
     )
@@ -282,12 +288,7 @@ def test_replan_that_no_plan_can_balance_exits_3_naming_site_and_days(
     survey: Path, tmp_path: Path
 ) -> None:
     sites = ["--sites", str(CONFIG / "sites.yaml")]
-    plan = tmp_path / "plan.json"
-    first = run_sdc(
-        "placement", "solve", "--survey", str(survey), *SITES, "--out", str(plan),
-        "--time-limit", "4", "--workers", "1",
-    )  # fmt: skip
-    assert first.returncode == 0, first.stderr
+    plan = _first_plan(survey, tmp_path)
     # SDC-FR (22%) down for all work after the frozen date (halfway): its
     # share of the one window (the whole 10 days) cannot reach 20%, whatever moves
     down = _with_outage(
