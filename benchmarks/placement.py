@@ -204,7 +204,7 @@ def replans(problem: Problem, plan: Plan, options: SolveOptions, which: str) -> 
         "\n| site down 10 days from day 100, notice | time | stranded | fewest moves (LP "
         "bound) | result | target met |\n|---|---|---|---|---|---|"
     )
-    for notice in (10, 20, 30, 40, 50, 70, 90):
+    for notice in (10, 20, 30, 35, 40, 50, 70, 90):  # 35: only both roles together fail
         replan(problem, plan, options, notice)
     if which == "all":
         for site in range(len(problem.sites)):
