@@ -5,17 +5,21 @@ re-solved, the fewest observations move, frozen work stays.
    the previous plan now breaks).
 2. The observations of those days and of one 30-day window on each side are re-chosen by
    the repair model (placement.replan_model): candidates near each previous pair, every
-   window hard, moved observations and copied volume in the objective, rounded from its LP
-   with a margin of half an observation, then one, then none; what the rounding leaves out
-   of bounds is restored by single moves. While that fails the span widens (two, then four
-   windows on each side).
+   window hard, moved observations and copied volume in the objective. Its LP keeps a
+   margin inside every window (half an observation; then less on the disturbed sites
+   only, then none) and is rounded day by day (placement.replan_rounding); what the
+   rounding leaves out of bounds is restored by single moves. While that fails the span
+   widens (two, then four windows on each side); a span on which not even daily amounts
+   of both roles exist is skipped (placement.replan_proof).
 3. Tiles stranded on a site gone down move to the site holding most of their inputs; tile
    windows are restored by single moves; then tiles of the span, and the observations that
    moved anyway, take the moves that copy less (local search, windows kept).
+4. Moves no window needs any more are taken back (placement.replan_undo).
 
-When no span works the single-move re-plan with its LP (placement.replan_moves) takes over:
-it names the stretch when even its relaxation has no solution (exit 3), else its result is
-repaired window by window with CP-SAT, churn in the objective.
+When no span works, the two-role relaxation decides: no daily amounts -> InfeasibleError
+(exit 3) naming days, sites and constraint; else the single-move re-plan with its LP
+(placement.replan_moves) takes over and its result is repaired window by window with
+CP-SAT, churn in the objective.
 """
 
 from __future__ import annotations
@@ -26,21 +30,32 @@ import numpy as np
 
 from placement.calendar import obs_availability, obs_days, tile_availability, tile_days, tile_ready
 from placement.evaluate import copies
-from placement.feasibility import InfeasibleError
-from placement.files import format_time
 from placement.ledger import WindowLedger
 from placement.local_search import improve
 from placement.model import BoolArray, IntArray, Plan, Problem
 from placement.rebalance import obs_values, tile_values
-from placement.replan_model import repair_roles
+from placement.replan_model import Pairs, repair_lp
 from placement.replan_moves import refuse_if_infeasible, restore
+from placement.replan_proof import amounts_exist, refuse_frozen_and_down, refuse_if_no_amounts
+from placement.replan_rounding import round_by_day
+from placement.replan_undo import undo_moves
 from placement.window_model import Assignment, Instance
 
 REACH = (1, 2, 4)  # windows of free days on each side of the affected ones, widened in turn
-MODEL_SHARE = 0.6  # of the time limit for the repair model; the rest is the fallback's
+MODEL_SHARE = 0.8  # of the time limit for the repair model; the rest is the fallback's
+# (which has not restored a big site's outage on the benchmark: the repair gets the time)
 FALLBACK_MOVES_SHARE = 0.15  # for the fallback's single moves before its LP (which proves
 # infeasibility), the rest for its CP-SAT window repair
-MARGINS = (0.5, 1.0, 0.0)  # largest observations kept inside every window's bounds by the LP
+# largest observations the LP keeps inside every window's bounds, on the disturbed sites
+# and on the others: the catch-up of a big site near the frozen date leaves its windows
+# ~10 GB of room (a sixth of the largest observation), the other sites have plenty
+MARGINS = ((0.5, 0.5), (1 / 6, 0.5), (1 / 12, 0.5), (0.0, 0.5), (0.0, 0.0))
+ROUNDING_WEIGHTS = (200, 10)  # per MB of a running difference to the LP amounts, on the
+# disturbed sites and on the others, next to one copied MB (see placement.replan_rounding)
+# share of the margin a running difference may use for free (disturbed sites, others), and
+# whether it costs more where the band narrows: the first is cheapest in moves, the others
+# are tried in turn when the windows it left out of bounds could not be restored
+BANDS = ((0.5, 0.5, False), (0.5, 0.5, True), (0.0, 0.5, True))
 CHURN_INPUTS = 10  # moving an observation costs as much as copying this many median inputs
 
 
@@ -61,12 +76,13 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
     if problem.frozen_until is not None:
         obs_free = survey.obs_start >= problem.frozen_until
         tiles_free = tile_ready(survey) >= problem.frozen_until
-    _frozen_and_down(problem, inst, obs_free, tiles_free)
-    refuse_if_infeasible(problem)
+    refuse_frozen_and_down(problem, inst, obs_free, tiles_free)
     affected, focus = _affected(inst, state, obs_free)
+    clusters = _clusters(affected, 2 * REACH[-1] * inst.window_days)  # outages far apart
+    refuse_if_infeasible(problem)
     churn = int(CHURN_INPUTS * np.median(inst.size_mb))
     spans = []
-    for days in _clusters(affected, 2 * REACH[-1] * inst.window_days):  # outages far apart
+    for days in clusters:
         found = _repair_span(
             problem,
             inst,
@@ -76,7 +92,8 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
             (churn, began + MODEL_SHARE * time_limit),
         )
         if found is None:
-            # raises when provably infeasible
+            refuse_if_no_amounts(problem, inst, obs_free, _stranded(inst, state, obs_free, days))
+            # the fallback raises when its own LP finds no amounts
             soon = min(deadline, time.monotonic() + FALLBACK_MOVES_SHARE * time_limit)
             moved_plan, restored = replan_by_moves(problem, soon)
             if restored:
@@ -84,18 +101,23 @@ def replan_plan(problem: Problem, time_limit: float, workers: int, seed: int = 0
             return repair_windows(problem, moved_plan, deadline, workers, seed)
         spans.append(found)
     _replace_tiles(problem, state, tiles_free)
-    for free, margin in spans:
+    for free, margin, band in spans:
         if 2 * time.monotonic() - began > deadline:
             break
         # a second pass, the pairs priced with the tiles' new sites (moved observations
         # move again for free); kept when cheaper
         first = Assignment(state.primary.copy(), state.secondary.copy(), state.tile_site.copy())
-        result = repair_roles(inst, (state, before), free, (churn, focus), margin)
-        restored = _restore_roles(problem, (state, before), free, deadline)
-        if result.status == "OPTIMAL" and restored:
+        solution = repair_lp(inst, (state, before), free, (churn, focus), margin)
+        if solution is not None:
+            _round(inst, (state, before), solution, (churn, focus), (margin, band))
+        restored = solution is not None and _restore_roles(problem, (state, before), free, deadline)
+        if restored:
             _replace_tiles(problem, state, tiles_free)
-        if _cost(problem, state, before, churn) >= _cost(problem, first, before, churn):
+        if not restored or _cost(problem, state, before, churn) >= _cost(
+            problem, first, before, churn
+        ):
             state = first
+    undo_moves(problem, inst, (state, before), obs_free, churn)
     return Plan(state.primary, state.secondary, state.tile_site)
 
 
@@ -107,29 +129,11 @@ def _clusters(days: IntArray, gap: int) -> list[IntArray]:
     return list(np.split(days, cuts))
 
 
-def _frozen_and_down(
-    problem: Problem, inst: Instance, obs_free: BoolArray, tiles_free: BoolArray
-) -> None:
-    """InfeasibleError naming the frozen work whose site is down in its processing window
-    (it may not move, and may not stay)."""
-    prev, survey = problem.previous, problem.survey
-    assert prev is not None
-    rows = np.arange(survey.n_obs)
-    down_p = ~inst.obs_up[rows, prev.primary] & ~obs_free
-    down_s = ~inst.obs_up[rows, prev.secondary] & ~obs_free
-    down_t = ~inst.tile_up[np.arange(survey.n_tiles), prev.tile_site] & ~tiles_free
-    ids = [survey.obs_ids[i] for i in np.flatnonzero(down_p | down_s)]
-    ids += [survey.tile_ids[t] for t in np.flatnonzero(down_t)]
-    if not ids:
-        return
-    sites = {*prev.primary[down_p].tolist(), *prev.secondary[down_s].tolist()}
-    names = sorted(problem.site_names[s] for s in sites | set(prev.tile_site[down_t].tolist()))
-    raise InfeasibleError(
-        f"frozen: {len(ids)} item(s) starting before --frozen-until "
-        f"{format_time(problem.frozen_until or 0.0)} must keep their sites, but the maintenance "
-        f"of {', '.join(names)} now overlaps their processing window: {', '.join(ids[:5])}"
-        f"{' and more' if len(ids) > 5 else ''}; freeze earlier or move the maintenance"
-    )
+def _stranded(inst: Instance, state: Assignment, obs_free: BoolArray, days: IntArray) -> IntArray:
+    """Free observations of `days` with a role on a site that is down."""
+    rows = np.arange(len(inst.size_mb))
+    up = inst.obs_up[rows, state.primary] & inst.obs_up[rows, state.secondary]
+    return np.flatnonzero(obs_free & ~up & np.isin(inst.obs_day, days))
 
 
 def _cost(problem: Problem, state: Assignment, before: Assignment, churn_mb: int) -> float:
@@ -164,9 +168,9 @@ def _repair_span(
     obs_free: BoolArray,
     where: tuple[IntArray, BoolArray],
     budget: tuple[int, float],
-) -> tuple[IntArray, float] | None:
+) -> tuple[IntArray, tuple[float, float], tuple[float, float, bool]] | None:
     """Run the repair model on spans widening around the affected days; the free
-    observations and the LP margin that worked, None when none did.
+    observations, the LP margin and the rounding band that worked, None when none did.
 
     plans: the state repaired in place and the previous plan; where: the affected days and
     the sites concerned; budget: (churn in MB per moved observation, deadline)."""
@@ -185,24 +189,48 @@ def _repair_span(
         free = np.flatnonzero(obs_free & (day >= lo) & (day < hi))
         if not len(free) or time.monotonic() > deadline:
             return None
-        refused = np.inf  # a margin the LP refused: larger ones are refused too
+        if not amounts_exist(problem, inst, free):
+            continue  # no repair over this span exists (one LP instead of one per margin)
+        refused = (np.inf, np.inf)  # margins the LP refused: larger ones are refused too
         for margin in MARGINS:
             if time.monotonic() > deadline:
                 return None
-            if margin >= refused:
+            if margin[0] >= refused[0] and margin[1] >= refused[1]:
                 continue
-            result = repair_roles(inst, (state, before), free, (churn, focus), margin)
-            if result.status == "INFEASIBLE":
+            solution = repair_lp(inst, plans, free, (churn, focus), margin)
+            if solution is None:
                 refused = margin
-            if result.status == "OPTIMAL" and _restore_roles(problem, plans, free, deadline):
-                return free, margin
-            state.primary[free], state.secondary[free] = (
-                before.primary[free],
-                before.secondary[free],
-            )
+                continue
+            for band in BANDS:
+                _round(inst, plans, solution, (churn, focus), (margin, band))
+                if _restore_roles(problem, plans, free, deadline):
+                    return free, margin, band
+                state.primary[free], state.secondary[free] = (
+                    before.primary[free],
+                    before.secondary[free],
+                )
         if lo == first_free and hi == last:
             return None
     return None
+
+
+def _round(
+    inst: Instance,
+    plans: tuple[Assignment, Assignment],
+    solution: Pairs,
+    costs: tuple[int, BoolArray],
+    room: tuple[tuple[float, float], tuple[float, float, bool]],
+) -> None:
+    """The repair LP's solution rounded to whole pairs in place in `plans[0]`.
+
+    room: the LP's margins on the disturbed sites and the others, and one of BANDS."""
+    churn, focus = costs
+    margin, (band_focus, band_other, steep) = room
+    weights = np.where(focus, *ROUNDING_WEIGHTS).astype(np.float64)
+    free_mb = np.where(focus, margin[0] * band_focus, margin[1] * band_other)
+    round_by_day(
+        inst, plans, solution, churn, (weights, free_mb * float(inst.size_mb.max())), steep
+    )
 
 
 def _restore_roles(

@@ -9,17 +9,15 @@ on a site gone down, keep the surviving site (in either role) with a new partner
 tile sites fixed the copies of an observation depend on its own pair only, so the objective
 is linear and the model is an assignment with window constraints.
 
-Its LP relaxation (HiGHS) keeps every window a margin inside its bounds; most observations
-come out whole, the split ones (about one a day) are rounded day by day so that each
-site's running difference to the LP amounts stays below one observation, which the margin
-absorbs. The same model as an integer program found no feasible assignment in 30 s with
+Its LP relaxation (HiGHS) keeps every window a margin inside its bounds (a different one on
+the disturbed sites); most observations come out whole, placement.replan_rounding makes
+the split ones whole. The same model as an integer program found no feasible assignment in 30 s with
 CP-SAT, SCIP or HiGHS (1,200-3,300 observations); GLOP took 7-50 s for the LP, HiGHS 0.3-3 s.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,15 +30,6 @@ from placement.window_model import Assignment, Instance
 PRIMARY_ONLY_WEIGHT = 16  # primary-only copies count 1/16: among equal moves, keep primaries
 
 Pairs = dict[int, list[tuple[tuple[int, int], float]]]  # per observation: (pair, LP value)
-
-
-@dataclass(frozen=True)
-class RepairResult:
-    """How the repair ended ("OPTIMAL": rounded from the LP, "INFEASIBLE": the LP has no
-    solution) and how many free observations now differ from the previous plan."""
-
-    status: str
-    moved: int
 
 
 def candidate_pairs(
@@ -62,59 +51,27 @@ def candidate_pairs(
     return [(keep, s) for s in sites if s != keep] + [(s, keep) for s in sites if s != keep]
 
 
-def repair_roles(
+def repair_lp(
     inst: Instance,
     plans: tuple[Assignment, Assignment],
     free: IntArray,
     costs: tuple[int, BoolArray],
-    margin_inputs: float,
-) -> RepairResult:
-    """Re-choose the pairs of the observations `free` (in place in `plans[0]`, the state);
-    the others, the tiles and every window not touching the free days stay as they are.
+    margin_inputs: tuple[float, float],
+) -> Pairs | None:
+    """The LP relaxation of re-choosing the pairs of the observations `free` (the others,
+    the tiles and every window not touching the free days as in `plans[0]`, the state):
+    each candidate pair's value per observation, None when the LP has no solution.
 
     plans: (state, previous plan); costs: (churn_mb, focus): what moving one observation
     (against the previous plan) costs in copied MB, and the sites whose windows the change
     disturbs (see candidate_pairs); margin_inputs: how many of the largest observations
-    the LP keeps between every window and its bounds, for the rounding. The state may still
-    break a few windows after rounding (the caller restores them by single moves).
+    the LP keeps between every window and its bounds, for the rounding, on the `focus`
+    sites and on the others.
     """
-    state = plans[0]
     churn_mb, focus = costs
-    margin = int(margin_inputs * int(inst.size_mb.max()))
-    solution = _solve_lp(inst, plans, free, (churn_mb, margin), focus)
-    if solution is None:
-        return RepairResult("INFEASIBLE", 0)
-    _round_with_carry(inst, state, solution)
-    moved = (state.primary != plans[1].primary) | (state.secondary != plans[1].secondary)
-    return RepairResult("OPTIMAL", int(moved[free].sum()))
-
-
-def _round_with_carry(inst: Instance, state: Assignment, solution: Pairs) -> None:
-    """Whole pairs from the LP, day by day: a split observation takes the pair that keeps
-    each site's running difference to the LP's amounts (both roles) smallest, so a window's
-    error is at most the difference of two running errors (about one observation)."""
-    k = len(inst.shares)
-    carry = np.zeros((2, k))
-    for o in sorted(solution, key=lambda i: int(inst.obs_day[i])):
-        values = solution[o]
-        best, best_value = max(values, key=lambda pv: pv[1])
-        if best_value < 1 - 1e-6:
-            size = float(inst.size_mb[o])
-            expected = np.zeros((2, k))
-            for (a, b), v in values:
-                expected[0, a] += v * size
-                expected[1, b] += v * size
-            worst = []
-            for (a, b), v in values:
-                after = carry - expected
-                after[0, a] += size
-                after[1, b] += size
-                worst.append((float(np.abs(after).max()), -v, (a, b)))
-            best = min(worst)[2]
-            carry -= expected
-            carry[0, best[0]] += size
-            carry[1, best[1]] += size
-        state.primary[o], state.secondary[o] = best
+    largest = int(inst.size_mb.max())
+    margin = np.where(focus, int(margin_inputs[0] * largest), int(margin_inputs[1] * largest))
+    return _solve_lp(inst, plans, free, (churn_mb, margin), focus)
 
 
 def fewest_moves(inst: Instance, previous: Assignment, free: IntArray) -> float | None:
@@ -161,14 +118,14 @@ def _solve_lp(
     inst: Instance,
     plans: tuple[Assignment, Assignment],
     free: IntArray,
-    costs: tuple[int, int],
+    costs: tuple[int, IntArray | int],
     focus: BoolArray | None,
 ) -> Pairs | None:
     """The LP relaxation over the observations `free` (the rest as in the state), every
     window `margin` MB inside its bounds; None when it has no solution.
 
-    costs: (churn_mb, margin). Without `focus`, every pair of sites that are up is a
-    candidate and only moves count (the lower bound of fewest_moves)."""
+    costs: (churn_mb, margin per site or for all). Without `focus`, every pair of sites
+    that are up is a candidate and only moves count (the lower bound of fewest_moves)."""
     churn_mb, margin = costs
     k = len(inst.shares)
     # HiGHS: 0.3-3 s where GLOP took 7-50 s; GLOP where an OR-Tools build lacks HiGHS
@@ -205,26 +162,40 @@ def _solve_lp(
             sums[0, d, a].SetCoefficient(var, int(inst.size_mb[o]))
             sums[1, d, b].SetCoefficient(var, int(inst.size_mb[o]))
             chosen[o].append(((a, b), var))
-    for role, sites in ((0, state.primary), (1, state.secondary)):
-        _window_bounds(solver, inst, amount, (role, sites, margin), is_free, (lo, hi))
-    for s in range(k):  # storage: both roles, whole horizon
-        kept = ~is_free & ((state.primary == s) | (state.secondary == s))
-        row = solver.Constraint(
-            -solver.infinity(), float(inst.storage_mb[s] - inst.size_mb[kept].sum())
-        )
-        for r, d in ((r, d) for r in (0, 1) for d in range(lo, hi)):
-            row.SetCoefficient(amount[r, d, s], 1)
+    share_and_storage_bounds(solver, inst, amount, (state, margin), is_free, (lo, hi))
     objective.SetMinimization()
     if solver.Solve() != pywraplp.Solver.OPTIMAL:
         return None
     return {o: [(pair, var.solution_value()) for pair, var in c] for o, c in chosen.items()}
 
 
-def _window_bounds(
+def share_and_storage_bounds(
     solver: Any,
     inst: Instance,
     amount: dict[tuple[int, int, int], Any],
-    role_sites: tuple[int, IntArray, int],
+    state_margin: tuple[Assignment, IntArray | int],
+    free: BoolArray,
+    span: tuple[int, int],
+) -> None:
+    """Both roles' window bounds (window_bounds) and each site's storage over the whole
+    horizon; amount[role, d, s] is the free volume of day d in [lo, hi) (span)."""
+    state, margin = state_margin
+    for role, sites in ((0, state.primary), (1, state.secondary)):
+        window_bounds(solver, inst, amount, (role, sites, margin), free, span)
+    for s in range(len(inst.shares)):
+        kept = ~free & ((state.primary == s) | (state.secondary == s))
+        row = solver.Constraint(
+            -solver.infinity(), float(inst.storage_mb[s] - inst.size_mb[kept].sum())
+        )
+        for r, d in ((r, d) for r in (0, 1) for d in range(*span)):
+            row.SetCoefficient(amount[r, d, s], 1)
+
+
+def window_bounds(
+    solver: Any,
+    inst: Instance,
+    amount: dict[tuple[int, int, int], Any],
+    role_sites: tuple[int, IntArray, IntArray | int],
     free: BoolArray,
     span: tuple[int, int],
 ) -> None:
@@ -234,6 +205,7 @@ def _window_bounds(
     role_sites: (role, its current sites, margin)."""
     role, sites, margin = role_sites
     k, n_days = len(inst.shares), len(inst.day_volume_cum) - 1
+    margins = np.broadcast_to(np.asarray(margin), (k,))
     lo, hi = span
     fixed = np.zeros((n_days + 1, k), dtype=np.int64)
     np.add.at(fixed, (inst.obs_day[~free] + 1, sites[~free]), inst.size_mb[~free])
@@ -245,8 +217,9 @@ def _window_bounds(
         if total <= 0:
             continue
         # rounding errs in proportion to the free observations a window holds
-        inside = int(margin * (1 - (fixed_cum[b] - fixed_cum[a]).sum() / total))
+        free_part = 1 - (fixed_cum[b] - fixed_cum[a]).sum() / total
         for s in range(k):
+            inside = int(margins[s] * free_part)
             const = int(fixed_cum[b, s] - fixed_cum[a, s])
             low = math.ceil((inst.shares[s] - inst.tolerance) * total - 1e-6) - const
             high = math.floor((inst.shares[s] + inst.tolerance) * total + 1e-6) - const

@@ -31,6 +31,8 @@ from placement.size_swap import MOVED_AGAIN, size_swap
 
 MAX_REPAIRS = 20000  # moves per role while restoring windows
 CHAIN_TRIES = 12  # candidates (and partners each) tried for a two-move chain
+REPAIR_REACH = 4  # windows on each side of the stranded work the LP may use: as far as the
+# repair reaches, so that its "no solution" holds for every re-plan the repair could make
 
 
 def restore(
@@ -260,7 +262,7 @@ def _shift_target(
     size, k = survey.obs_size_gb, len(problem.sites)
     n_days = int(day.max()) + 1
     first_free = int(day[movable].min()) if movable.any() else n_days
-    reach = 2 * rules.window_days
+    reach = REPAIR_REACH * rules.window_days
     lo = max(first_free, int(affected.min()) - reach)
     hi = min(n_days, int(affected.max()) + reach)
     current = np.zeros((n_days, k))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -234,17 +235,35 @@ def _with_outage(tmp_path: Path, name: str, site: str, start: str, end: str) -> 
     return path
 
 
-@pytest.mark.slow
-def test_replan_after_new_maintenance_then_frozen_work_on_a_down_site(
-    survey: Path, tmp_path: Path
-) -> None:
-    sites = ["--sites", str(CONFIG / "sites.yaml")]
+def _first_plan(survey: Path, tmp_path: Path) -> Path:
+    """A plan of the survey with the shipped calendar, to re-plan from."""
     plan = tmp_path / "plan.json"
     first = run_sdc(
         "placement", "solve", "--survey", str(survey), *SITES, "--out", str(plan),
         "--time-limit", "4", "--workers", "1",
     )  # fmt: skip
     assert first.returncode == 0, first.stderr
+    return plan
+
+
+def _replan(
+    survey: Path, previous: tuple[Path, str], maintenance: Path, out: Path
+) -> subprocess.CompletedProcess[str]:
+    """`solve --previous PLAN --frozen-until WHEN` with this calendar, 5 s, one worker."""
+    plan, frozen_until = previous
+    return run_sdc(
+        "placement", "solve", "--survey", str(survey), "--sites", str(CONFIG / "sites.yaml"),
+        "--maintenance", str(maintenance), "--out", str(out), "--time-limit", "5",
+        "--workers", "1", "--previous", str(plan), "--frozen-until", frozen_until,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_replan_after_new_maintenance_then_frozen_work_on_a_down_site(
+    survey: Path, tmp_path: Path
+) -> None:
+    sites = ["--sites", str(CONFIG / "sites.yaml")]
+    plan = _first_plan(survey, tmp_path)
     later = _with_outage(
         tmp_path, "m2.yaml", "SDC-IT", "2027-01-06T00:00:00Z", "2027-01-08T00:00:00Z"
     )
@@ -267,11 +286,25 @@ def test_replan_after_new_maintenance_then_frozen_work_on_a_down_site(
         tmp_path, "m3.yaml", "SDC-IT", "2027-01-03T00:00:00Z", "2027-01-05T00:00:00Z"
     )
     stuck = tmp_path / "stuck.json"
-    refused = run_sdc(
-        "placement", "solve", "--survey", str(survey), *sites, "--maintenance", str(soon),
-        "--out", str(stuck), "--time-limit", "5", "--workers", "1", "--previous", str(plan),
-        "--frozen-until", "2027-01-03T12:00:00Z",
-    )  # fmt: skip
+    refused = _replan(survey, (plan, "2027-01-03T12:00:00Z"), soon, stuck)
     assert refused.returncode == 3, refused.stdout + refused.stderr
     assert "frozen" in refused.stderr and "SDC-IT" in refused.stderr
     assert not stuck.exists()
+
+
+@pytest.mark.slow
+def test_replan_that_no_plan_can_balance_exits_3_naming_site_and_days(
+    survey: Path, tmp_path: Path
+) -> None:
+    plan = _first_plan(survey, tmp_path)
+    # SDC-FR (22%) down for all work after the frozen date (halfway): its
+    # share of the one window (the whole 10 days) cannot reach 20%, whatever moves
+    down = _with_outage(
+        tmp_path, "m4.yaml", "SDC-FR", "2027-01-08T00:00:00Z", "2027-01-20T00:00:00Z"
+    )
+    out = tmp_path / "new.json"
+    refused = _replan(survey, (plan, "2027-01-05T00:00:00Z"), down, out)
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "balance" in refused.stderr and "SDC-FR" in refused.stderr
+    assert re.search(r"2027-01-\d\d", refused.stderr)  # the days it concerns
+    assert not out.exists()
