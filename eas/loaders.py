@@ -7,13 +7,13 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eas.core.sites import add_windows, upsert_sites
 from eas.errors import BadRequest
 from eas.models import Site
+from eas.problems import problem_text
 from eas.schemas import MaintenanceWindowIn, SiteIn
 
 Entry = TypeVar("Entry", bound=BaseModel)
@@ -65,14 +65,6 @@ def _validate(
                 field = ".".join(str(part) for part in error["loc"]) or "entry"
                 problems.append(f"{where}: {field}: {problem_text(error)}")
     return parsed, problems
-
-
-def problem_text(error: ErrorDetails) -> str:
-    """One pydantic validation error as a person should read it: without pydantic's
-    "Value error," wrapping, an unknown key called one."""
-    if error["type"] == "extra_forbidden":
-        return "unknown key (misspelt?)"
-    return error["msg"].removeprefix("Value error, ")
 
 
 def parse_sites(path: Path) -> list[SiteIn]:

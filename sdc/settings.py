@@ -19,8 +19,7 @@ from pydantic_settings import (
 from dss.config import DssConfig
 from dss.rucio_config import RucioConfig
 from eas.config import ArchiveConfig
-from eas.db import archive_database_url
-from eas.loaders import problem_text
+from eas.problems import problem_text
 from metascheduler.config import SchedulerConfig
 from placement.config import PlacementConfig
 from sdc_agents.agent.config import AgentConfig
@@ -83,7 +82,12 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _installed_driver(cls, url: str | None) -> str | None:
-        return None if url is None else archive_database_url(url)
+        if url is None:
+            return None
+        # Imported here: SQLAlchemy costs a DSS or an agent ~20 MB it never uses otherwise.
+        from eas.db import archive_database_url
+
+        return archive_database_url(url)
 
     @property
     def resolved_database_url(self) -> str:

@@ -30,3 +30,9 @@ def test_sdc_help_lists_every_area_without_importing_it() -> None:
         " 'agent', 'demo', 'server')), result.output"
     )
     assert _imported_after(code) == []
+
+
+def test_the_settings_and_the_dss_app_import_no_database() -> None:
+    # `sdc dss serve` runs next to the storage with the least memory it can (docs/dss.md)
+    code = "from sdc.settings import Settings\nfrom dss.server import create_app\nSettings()"
+    assert "sqlalchemy" not in _imported_after(code)
