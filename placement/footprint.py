@@ -21,6 +21,8 @@ from placement.ledger import WindowLedger
 from placement.model import BoolArray, FloatArray, IntArray, Survey
 from placement.rebalance import FORBIDDEN, tile_values
 
+PAIR_TRIES = 3  # improving pairs tried per observation, best first
+
 
 def footprint_moves(
     survey: Survey,
@@ -63,18 +65,21 @@ def footprint_moves(
         tiles = tile_idx[tile_ptr[i] : tile_ptr[i + 1]]
         if dirty[tiles].any():
             gain = _pair_gains(value, np.array([i]), plan, size, links, onehot, allowed)[0]
-        c = int(np.argmax(gain))
-        if gain[c] <= 1e-6:
-            continue
         a, b, w = int(primary[i]), int(secondary[i]), float(size[i])
-        rows = _rows(value, tiles, (a, b, w), tile_site, tiles_ok) + w * onehot[c]
         before = float(value[tiles, tile_site[tiles]].sum())
-        if _apply((i, int(pair_p[c]), int(pair_q[c]), w), tiles, (rows, before), plan,
-                  ledgers, (obs_day, tile_day), storage_room):  # fmt: skip
-            change = w * (onehot[c] - np.eye(k)[a] - np.eye(k)[b])
-            value[tiles] = np.where(tile_up[tiles], value[tiles] + change, FORBIDDEN)
-            dirty[tiles] = True
-            moved += 1
+        plain = _rows(value, tiles, (a, b, w), tile_site, tiles_ok)
+        # a pair the windows refuse may leave a next-best one that fits
+        for c in np.argsort(-gain, kind="stable")[:PAIR_TRIES].tolist():
+            if gain[c] <= 1e-6:
+                break
+            rows = plain + w * onehot[c]
+            if _apply((i, int(pair_p[c]), int(pair_q[c]), w), tiles, (rows, before), plan,
+                      ledgers, (obs_day, tile_day), storage_room):  # fmt: skip
+                change = w * (onehot[c] - np.eye(k)[a] - np.eye(k)[b])
+                value[tiles] = np.where(tile_up[tiles], value[tiles] + change, FORBIDDEN)
+                dirty[tiles] = True
+                moved += 1
+                break
     return moved
 
 
