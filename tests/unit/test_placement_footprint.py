@@ -51,7 +51,7 @@ def _moves(
     before = [ledger.amount.copy() for ledger in ledgers]
     moved = footprint_moves(
         survey, plan, ledgers, days, (np.ones((2, 4), bool), np.ones((4, 4), bool)),
-        np.array([100.0, 100.0, room, 100.0]), (np.ones(2, bool), np.array(tiles_ok)),
+        np.array([100.0, 100.0, room, room]), (np.ones(2, bool), np.array(tiles_ok)),
     )  # fmt: skip
     if moved == 0:  # nothing moved: every window keeps its amounts
         for ledger, amount in zip(ledgers, before, strict=True):
@@ -70,9 +70,9 @@ def test_an_observation_on_three_sites_moves_its_role_and_the_tile_it_leaves() -
 
 
 def test_a_footprint_move_the_windows_storage_or_a_frozen_tile_refuse_is_not_made() -> None:
-    # X's only improving pairs put one of its roles on site 2: with 5 GB of storage left
-    # there, windows that allow no role to move (tolerance 0), or T0 and T1 frozen at
-    # sites 0 and 1 (X would then lose one of them for T2), nothing moves
+    # X's improving pairs put one of its roles on Y's sites (2 or 3, with T2 there): with
+    # 5 GB of storage left on both, windows that allow no role to move (tolerance 0), or
+    # T0 and T1 frozen at sites 0 and 1 (X would then lose one of them for T2), nothing moves
     cases = ((1.0, 5.0, True), (0.0, 100.0, True), (1.0, 100.0, False))
     for tolerance, room, movable in cases:
         survey, plan = _three_site_footprint()
