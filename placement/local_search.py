@@ -168,8 +168,10 @@ def improve(
     obs_movable: BoolArray | None = None,
     tiles_movable: BoolArray | None = None,
     primary_rounds: int = 4,
+    footprint_rounds: int = 0,
 ) -> Plan:
-    """Coordinate descent from a plan whose windows are all within `tolerance`."""
+    """Coordinate descent from a plan whose windows are all within `tolerance`; the first
+    `footprint_rounds` rounds also make footprint moves (placement.footprint)."""
     n_days = int(max(obs_day.max(), tile_day.max())) + 1
     primary, secondary, tile_site = (
         plan.primary.copy(),
@@ -207,7 +209,7 @@ def improve(
             survey, (primary, secondary, tile_site), (ledger_t, ledger_s), (obs_day, tile_day),
             (obs_up, tile_up), room, (obs_ok, tiles_ok),
         )  # fmt: skip
-        if round_ < FOOTPRINT_ROUNDS:
+        if round_ < footprint_rounds:
             moved += footprint_moves(
                 survey, (primary, secondary, tile_site), (ledger_p, ledger_s, ledger_t),
                 (obs_day, tile_day), (obs_up, tile_up), room, (obs_ok, tiles_ok),
