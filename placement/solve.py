@@ -15,7 +15,7 @@ from placement.calendar import obs_availability, obs_days, tile_availability, ti
 from placement.evaluate import copies, plan_stats
 from placement.feasibility import InfeasibleError, precheck, stretch_message
 from placement.greedy import StreamInputs, balanced_tile_sites, obs_tiles, stream_assign
-from placement.local_search import improve
+from placement.local_search import FOOTPRINT_ROUNDS, improve
 from placement.model import FloatArray, Plan, Problem
 from placement.rebalance import obs_values, rebalance, tile_values
 from placement.targets import DayTargets, plan_targets
@@ -266,6 +266,8 @@ def improve_plan(
         obs_movable=obs_movable,
         tiles_movable=tiles_movable,
         primary_rounds=4 if primary else 0,
+        # a re-plan's moves are churn: its local search keeps to single moves
+        footprint_rounds=0 if problem.previous is not None else FOOTPRINT_ROUNDS,
     )
 
 
